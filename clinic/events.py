@@ -1,0 +1,186 @@
+"""Domain events with a transactional outbox.
+
+    publish("patient.updated", patient, {"changed": ["phone"]}, actor=user)
+
+writes an ``OutboxEvent`` in the caller's transaction. Once it commits, a Celery task
+delivers it to every handler subscribed to the name; if the queue is down, the periodic
+``outbox_sweep`` picks it up later. An event whose transaction rolls back never existed.
+
+Handlers are registered in an ``AppConfig.ready()``:
+
+    @subscriber("patient.*", "appointment.created")
+    def add_to_timeline(event: OutboxEvent) -> None: ...
+
+Each handler runs in its own savepoint; a failing one is retried (with backoff) without
+repeating the ones that succeeded, so handlers see each event once, at least once. Do
+external I/O in a task the handler enqueues, not in the handler itself.
+"""
+
+import datetime
+import fnmatch
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from clinic.audit import json_value
+from clinic.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxEvent], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    pattern: str
+    name: str
+    handler: Handler
+
+
+_subscriptions: list[Subscription] = []
+
+
+def subscriber(*patterns: str) -> Callable[[Handler], Handler]:
+    """Subscribe a handler to event names; ``*`` matches any part (``patient.*``)."""
+
+    def register(handler: Handler) -> Handler:
+        name = f"{handler.__module__}.{handler.__qualname__}"
+        for pattern in patterns:
+            subscription = Subscription(pattern, name, handler)
+            if subscription not in _subscriptions:
+                _subscriptions.append(subscription)
+        return handler
+
+    return register
+
+
+def unsubscribe(handler: Handler) -> None:
+    _subscriptions[:] = [s for s in _subscriptions if s.handler is not handler]
+
+
+def handlers_for(event_name: str) -> list[tuple[str, Handler]]:
+    seen: dict[str, Handler] = {}
+    for subscription in _subscriptions:
+        if fnmatch.fnmatchcase(event_name, subscription.pattern):
+            seen.setdefault(subscription.name, subscription.handler)
+    return list(seen.items())
+
+
+def publish(
+    name: str,
+    obj: models.Model | None = None,
+    payload: dict[str, Any] | None = None,
+    *,
+    actor=None,
+) -> OutboxEvent:
+    event = OutboxEvent.objects.create(
+        name=name,
+        aggregate_type=obj._meta.label_lower if obj is not None else "",
+        aggregate_id=str(obj.pk) if obj is not None else "",
+        payload=json_value(payload or {}),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )
+    transaction.on_commit(lambda: _enqueue(event.pk))
+    return event
+
+
+def publish_many(
+    name: str, items: list[tuple[models.Model, dict[str, Any]]], *, actor=None
+) -> list[int]:
+    """Publish one event per (object, payload) with a bulk insert (imports, batch jobs)."""
+    actor = actor if actor is not None and actor.is_authenticated else None
+    rows = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                name=name,
+                aggregate_type=obj._meta.label_lower,
+                aggregate_id=str(obj.pk),
+                payload=json_value(payload),
+                actor=actor,
+            )
+            for obj, payload in items
+        ]
+    )
+    event_ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: _enqueue_many(event_ids))
+    return event_ids
+
+
+def _enqueue_many(event_ids: list[int]) -> None:
+    from clinic.tasks import outbox_dispatch_many
+
+    try:
+        outbox_dispatch_many.delay(event_ids)
+    except Exception:
+        logger.warning("Could not enqueue %s outbox events; the sweep will retry", len(event_ids))
+
+
+def _enqueue(event_id: int) -> None:
+    from clinic.tasks import outbox_dispatch
+
+    try:
+        outbox_dispatch.delay(event_id)
+    except Exception:  # the broker is down: the sweep will deliver it
+        logger.warning("Could not enqueue outbox event %s; the sweep will retry", event_id)
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    return datetime.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def dispatch(event_id: int) -> bool:
+    """Deliver one event to its handlers. True if it is fully delivered now."""
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return False
+        delivered = set(event.delivered_to)
+        errors = []
+        for name, handler in handlers_for(event.name):
+            if name in delivered:
+                continue
+            try:
+                with transaction.atomic():
+                    handler(event)
+            except Exception as exc:
+                logger.exception("Handler %s failed on %s", name, event)
+                errors.append(f"{name}: {exc!r}")
+            else:
+                delivered.add(name)
+        now = timezone.now()
+        event.delivered_to = sorted(delivered)
+        event.attempts += 1
+        if errors:
+            event.last_error = "\n".join(errors)[:5000]
+            event.next_attempt_at = now + retry_delay(event.attempts)
+        else:
+            event.dispatched_at = now
+            event.last_error = ""
+        event.save(
+            update_fields=[
+                "delivered_to",
+                "attempts",
+                "last_error",
+                "next_attempt_at",
+                "dispatched_at",
+            ]
+        )
+        return not errors
+
+
+def pending_for_sweep(*, older_than: datetime.timedelta, limit: int) -> list[int]:
+    now = timezone.now()
+    return list(
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=now - older_than)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )

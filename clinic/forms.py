@@ -1,0 +1,404 @@
+from typing import TYPE_CHECKING
+
+import django_filters
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms.renderers import TemplatesSetting
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import (
+    AuditAction,
+    AuditEntry,
+    Branch,
+    Chair,
+    Employee,
+    Organization,
+    Profession,
+    ProfessionKind,
+    RightsGroup,
+    User,
+)
+from clinic.models.organization import time_zone_choices
+from clinic.modules import ACTION_LABELS, MODULES, permission_codename
+from clinic.phones import normalize_phone
+
+
+class ClinicFormRenderer(TemplatesSetting):
+    form_template_name = "components/form.html"
+    field_template_name = "components/field.html"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class StyledMixin(_FormBase):
+    """Bootstrap classes on every widget, so templates can render ``{{ form }}`` as is."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style_fields()
+
+    def style_fields(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            choices = forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect
+            if isinstance(widget, choices):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            if css:
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def add_errors_from(self, error: ValidationError) -> None:
+        """Attach a service's ValidationError to the form (field errors where they belong)."""
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            self.add_error(None, error)
+
+
+class Form(StyledMixin, forms.Form):
+    pass
+
+
+class ModelForm(StyledMixin, forms.ModelForm):
+    pass
+
+
+class PreferencesForm(Form):
+    """Every declared module setting, with its stored value as the initial one."""
+
+    def __init__(self, *args, **kwargs):
+        from clinic import preferences
+
+        super().__init__(*args, **kwargs)
+        for preference in preferences.declared():
+            self.fields[preference.key] = preference.form_field()
+            self.initial[preference.key] = preferences.get(preference.key)
+        self.style_fields()
+
+
+def clean_phone_value(value: str) -> str:
+    return normalize_phone(value) if value else ""
+
+
+# --- Settings --------------------------------------------------------------------------
+
+
+class OrganizationForm(ModelForm):
+    time_zone = forms.ChoiceField(label=_("time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = Organization
+        fields = [
+            "name",
+            "legal_name",
+            "inn",
+            "kpp",
+            "ogrn",
+            "medical_license",
+            "legal_address",
+            "phone",
+            "email",
+            "website",
+            "director",
+            "bank_name",
+            "bank_bik",
+            "bank_account",
+            "bank_corr_account",
+            "logo",
+            "show_logo_in_sidebar",
+            "currency",
+            "time_zone",
+        ]
+
+    def clean_phone(self) -> str:
+        return clean_phone_value(self.cleaned_data["phone"])
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "size") and logo.size > 2 * 1024 * 1024:
+            raise ValidationError(_("The logo must be under 2 MB."))
+        return logo
+
+
+class BranchForm(ModelForm):
+    time_zone = forms.ChoiceField(label=_("time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = Branch
+        fields = ["name", "address", "phone", "time_zone", "opens_at", "closes_at"]
+        widgets = {"opens_at": TimeInput(), "closes_at": TimeInput()}
+
+    def clean_phone(self) -> str:
+        return clean_phone_value(self.cleaned_data["phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", _("The branch must close after it opens."))
+        return cleaned
+
+
+class ChairForm(ModelForm):
+    class Meta:
+        model = Chair
+        fields = ["name"]
+
+
+class ChairOrderForm(forms.Form):
+    chair_ids = forms.CharField()
+
+    def clean_chair_ids(self) -> list[int]:
+        try:
+            return [int(value) for value in self.cleaned_data["chair_ids"].split(",") if value]
+        except ValueError as exc:
+            raise ValidationError(_("Bad chair order.")) from exc
+
+
+# --- Staff -----------------------------------------------------------------------------
+
+
+class EmployeeForm(ModelForm):
+    # A typed phone carries spaces and brackets: longer than the 16 characters of E.164.
+    phone = forms.CharField(label=_("phone"), max_length=32, required=False)
+
+    class Meta:
+        model = Employee
+        fields = [
+            "kind",
+            "last_name",
+            "first_name",
+            "middle_name",
+            "professions",
+            "branches",
+            "phone",
+            "email",
+            "birth_date",
+            "hired_on",
+            "color",
+            "notes",
+        ]
+        widgets = {
+            "birth_date": DateInput(),
+            "hired_on": DateInput(),
+            "color": forms.TextInput(attrs={"type": "color"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+            "professions": forms.SelectMultiple(attrs={"data-tom-select": ""}),
+            "branches": forms.CheckboxSelectMultiple(),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["professions"].queryset = Profession.objects.order_by("kind", "name")
+        self.fields["branches"].queryset = Branch.objects.all()
+        self.fields["color"].widget.attrs["class"] = "form-control form-control-color"
+
+    def clean_phone(self) -> str:
+        return clean_phone_value(self.cleaned_data["phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        professions = cleaned.get("professions") or []
+        wrong = [p.name for p in professions if kind and p.kind != kind]
+        if wrong:
+            message = (
+                _("Choose doctor professions for a doctor: %(names)s are staff professions.")
+                if kind == ProfessionKind.DOCTOR
+                else _(
+                    "Choose staff professions for a staff member: %(names)s are doctor professions."
+                )
+            )
+            self.add_error("professions", message % {"names": ", ".join(wrong)})
+        if not cleaned.get("branches"):
+            self.add_error("branches", _("Choose at least one branch."))
+        return cleaned
+
+
+class LoginAccountForm(Form):
+    username = forms.RegexField(
+        label=_("login"),
+        regex=r"^[\w.@+-]+$",
+        max_length=150,
+        error_messages={"invalid": _("Use letters, digits and . @ + - _ only.")},
+    )
+    password = forms.CharField(
+        label=_("password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current password."),
+    )
+    rights_groups = forms.ModelMultipleChoiceField(
+        label=_("rights groups"),
+        queryset=RightsGroup.objects.select_related("group"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user is None:
+            self.fields["password"].required = True
+            self.fields["password"].help_text = ""
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if password:
+            validate_password(password, self.user)
+        return password
+
+
+class ModuleRightsField(forms.MultipleChoiceField):
+    """Rights as ``<module>_<action>`` codenames, rendered as a module-by-action matrix."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        choices = [
+            (permission_codename(module.key, action), f"{module.label}: {ACTION_LABELS[action]}")
+            for module in MODULES
+            for action in module.actions
+        ]
+        super().__init__(choices=choices, required=False, **kwargs)
+
+
+def rights_matrix(selected: set[str], field_name: str = "rights") -> list[dict]:
+    """Rows of the rights matrix for the template: one per module, a cell per action."""
+    actions = list(ACTION_LABELS)
+    return [
+        {
+            "module": module,
+            "cells": [
+                {
+                    "action": action,
+                    "label": ACTION_LABELS[action],
+                    "codename": permission_codename(module.key, action),
+                    "available": action in module.actions,
+                    "checked": permission_codename(module.key, action) in selected,
+                }
+                for action in actions
+            ],
+        }
+        for module in MODULES
+    ]
+
+
+class RightsForm(Form):
+    rights = ModuleRightsField(label=_("rights"))
+
+
+class RightsGroupForm(Form):
+    name = forms.CharField(label=_("name"), max_length=150)
+    description = forms.CharField(label=_("description"), max_length=300, required=False)
+    rights = ModuleRightsField(label=_("rights"))
+
+
+class EmployeeFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    kind = django_filters.ChoiceFilter(
+        label=_("type"), choices=ProfessionKind.choices, empty_label=_("All types")
+    )
+    profession = django_filters.ModelChoiceFilter(
+        label=_("profession"),
+        field_name="professions",
+        queryset=Profession.objects.all(),
+        empty_label=_("All professions"),
+    )
+    branch = django_filters.ModelChoiceFilter(
+        label=_("branch"),
+        field_name="branches",
+        queryset=Branch.objects.all(),
+        empty_label=_("All branches"),
+    )
+    has_login = django_filters.BooleanFilter(
+        label=_("login account"),
+        field_name="user",
+        lookup_expr="isnull",
+        exclude=True,
+        widget=forms.Select(
+            choices=[
+                ("", _("With or without login")),
+                ("true", _("With login")),
+                ("false", _("Without login")),
+            ]
+        ),
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(("last_name", "name"), ("kind", "kind"), ("created_at", "created")),
+        field_labels={"last_name": _("full name"), "kind": _("type"), "created_at": _("added")},
+        label=_("sort"),
+    )
+
+    class Meta:
+        model = Employee
+        fields: list[str] = []
+        form = Form
+
+    def search(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(last_name__icontains=word)
+                | Q(first_name__icontains=word)
+                | Q(middle_name__icontains=word)
+                | Q(phone__contains=word)
+                | Q(user__username__icontains=word)
+            )
+        return queryset
+
+
+# --- Audit -----------------------------------------------------------------------------
+
+
+class AuditFilter(django_filters.FilterSet):
+    actor = django_filters.ModelChoiceFilter(
+        label=_("user"), queryset=User.objects.order_by("username"), empty_label=_("All users")
+    )
+    action = django_filters.ChoiceFilter(
+        label=_("action"), choices=AuditAction.choices, empty_label=_("All actions")
+    )
+    content_type = django_filters.ModelChoiceFilter(
+        label=_("object type"),
+        empty_label=_("All types"),
+        queryset=ContentType.objects.filter(
+            app_label__in=["clinic", "patients", "calendar_app", "billing", "clinical"]
+        ).order_by("app_label", "model"),
+    )
+    patient_id = django_filters.NumberFilter(label=_("patient (system id)"))
+    date_from = django_filters.DateFilter(
+        label=_("from"), field_name="created_at", lookup_expr="date__gte", widget=DateInput()
+    )
+    date_to = django_filters.DateFilter(
+        label=_("to"), field_name="created_at", lookup_expr="date__lte", widget=DateInput()
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields: list[str] = []
+        form = Form

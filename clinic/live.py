@@ -1,0 +1,55 @@
+"""Live updates over websockets: pages subscribe to topics, services broadcast to them.
+
+An app registers a topic prefix with a rule saying who may listen:
+
+    live.register_topic("calendar", lambda user, rest: user_sees_branch_day(user, rest))
+
+and, after its transaction commits, announces a change:
+
+    transaction.on_commit(lambda: live.broadcast("calendar.3.2026-11-23", {"reload": True}))
+
+The browser side is ``static/js/live.js``: ``Live.subscribe(topic, callback)``.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+Authorizer = Callable[[Any, str], bool]
+_topics: dict[str, Authorizer] = {}
+
+
+def register_topic(prefix: str, authorize: Authorizer) -> None:
+    _topics[prefix] = authorize
+
+
+def may_listen(user, topic: str) -> bool:
+    prefix, _sep, rest = topic.partition(".")
+    authorize = _topics.get(prefix)
+    return bool(authorize and user.is_authenticated and user.is_active and authorize(user, rest))
+
+
+def group_name(topic: str) -> str:
+    # Channels group names allow few characters and under 100 of them: hash the topic.
+    return "live-" + hashlib.sha256(topic.encode()).hexdigest()[:40]
+
+
+def broadcast(topic: str, data: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            group_name(topic), {"type": "live.message", "topic": topic, "data": data}
+        )
+    except Exception:  # a live update is a courtesy; the change itself is committed
+        logger.warning("Live broadcast to %s failed", topic, exc_info=True)
+
+
+register_topic("user", lambda user, rest: rest == str(user.pk))

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it describes.
+
+    After commit a task hands it to the subscribed handlers; a periodic sweep retries
+    whatever is left undelivered, so an outage of the queue loses nothing.
+    """
+
+    name = models.CharField(max_length=100, db_index=True)
+    aggregate_type = models.CharField(max_length=100, blank=True)
+    aggregate_id = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    delivered_to = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("domain event")
+        verbose_name_plural = _("domain events")
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(dispatched_at__isnull=True),
+                name="outbox_pending_idx",
+            ),
+            models.Index(fields=["aggregate_type", "aggregate_id"], name="outbox_aggregate_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"

@@ -1,0 +1,25 @@
+import datetime
+
+from celery import shared_task
+
+from clinic import events
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_dispatch(event_id: int) -> None:
+    events.dispatch(event_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_dispatch_many(event_ids: list[int]) -> None:
+    for event_id in event_ids:
+        events.dispatch(event_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep(limit: int = 1000) -> int:
+    """Deliver events that their on-commit task never delivered (queue outage, crash)."""
+    event_ids = events.pending_for_sweep(older_than=datetime.timedelta(seconds=30), limit=limit)
+    for event_id in event_ids:
+        events.dispatch(event_id)
+    return len(event_ids)

@@ -1,0 +1,114 @@
+"""What CI checks besides the tests: production settings, the deploy check, migrations."""
+
+import importlib.util
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+
+ROOT = settings.BASE_DIR
+
+
+def production_env(**overrides) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
+        "ALLOWED_HOSTS": "clinic.example",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "ODONTA_FERNET_KEYS": Fernet.generate_key().decode(),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update(overrides)
+    return {key: value for key, value in env.items() if value is not None}
+
+
+def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_deploy_check_passes_with_production_settings():
+    env = production_env()
+    assert len(env["SECRET_KEY"]) == 60
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    result = run(["manage.py", "check"], production_env(SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def load_settings_file(monkeypatch, env: dict):
+    """Execute config/settings.py afresh under ``env`` (the running settings stay as they are)."""
+    for name in list(os.environ):
+        if name not in env:
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("settings_probe", ROOT / "config" / "settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("missing", "overrides"),
+    [
+        ("SECRET_KEY", {"SECRET_KEY": ""}),
+        ("ALLOWED_HOSTS", {"ALLOWED_HOSTS": None}),
+        ("DATABASE_URL", {"DATABASE_URL": None}),
+        ("REDIS_URL", {"REDIS_URL": None}),
+        ("ODONTA_FERNET_KEYS", {"ODONTA_FERNET_KEYS": None}),
+        ("DJANGO_ENV", {"DJANGO_ENV": "staging"}),
+    ],
+)
+def test_production_settings_refuse_to_load_without_each_secret(monkeypatch, missing, overrides):
+    with pytest.raises(ImproperlyConfigured, match=missing):
+        load_settings_file(monkeypatch, production_env(**overrides))
+
+
+def test_the_same_settings_load_with_every_secret_given(monkeypatch):
+    module = load_settings_file(monkeypatch, production_env())
+    assert module.PRODUCTION and not module.DEBUG
+
+
+def test_production_settings_are_hardened():
+    result = run(
+        [
+            "-c",
+            "from config import settings as s; "
+            "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT,"
+            " s.SECURE_HSTS_SECONDS > 0, s.CELERY_TASK_ALWAYS_EAGER,"
+            " s.PASSWORD_HASHERS if hasattr(s, 'PASSWORD_HASHERS') else 'default')",
+        ],
+        production_env(FAST_PASSWORD_HASHER="true", CELERY_TASK_ALWAYS_EAGER=None),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "True", "True", "False", "default"]
+
+
+@pytest.mark.django_db
+def test_the_models_and_the_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_the_channel_layer_reads_longer_than_it_blocks(settings):
+    """A socket timeout at or under the blocking read kills idle websocket consumers."""
+    from channels_redis.core import RedisChannelLayer
+
+    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout

@@ -1,0 +1,72 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinic import services, trash
+from clinic.htmx import done
+from clinic.lists import paginate, query_without_page
+from clinic.permissions import AuthedRequest, has_module_perm, module_required
+
+
+def undo_tag(section_key: str, pk: int) -> str:
+    """``extra_tags`` for a "moved to the recycle bin" message: the toast offers Undo."""
+    return f"undo:{reverse('clinic:trash-restore', args=[section_key, pk])}"
+
+
+def _sections_for(user) -> list[trash.TrashSection]:
+    return [s for s in trash.sections() if has_module_perm(user, s.module, "view")]
+
+
+@module_required("trash", "view")
+def trash_index(request: AuthedRequest) -> HttpResponse:
+    sections = _sections_for(request.user)
+    key = request.GET.get("section") or (sections[0].key if sections else "")
+    current = next((s for s in sections if s.key == key), None)
+    counts = {s.key: s.deleted().count() for s in sections}
+    page = None
+    query = request.GET.get("q", "").strip()
+    if current:
+        items = current.deleted()
+        if query and any(f.name == "name" for f in current.model._meta.fields):
+            items = items.filter(name__icontains=query)
+        elif query and any(f.name == "last_name" for f in current.model._meta.fields):
+            items = items.filter(Q(last_name__icontains=query) | Q(first_name__icontains=query))
+        page = paginate(request, items)
+        for obj in page:
+            obj.trash_label = current.describe(obj)  # type: ignore[attr-defined]
+    context = {
+        "sections": [{"section": s, "count": counts[s.key]} for s in sections],
+        "current": current,
+        "page": page,
+        "query": query,
+        "query_string": query_without_page(request),
+    }
+    return render(request, "clinic/trash.html", context)
+
+
+@require_POST
+@module_required("trash", "change")
+def trash_restore(request: AuthedRequest, section: str, pk: int) -> HttpResponse:
+    trash_section = trash.get_section(section)
+    if trash_section is None or not has_module_perm(request.user, trash_section.module, "change"):
+        raise Http404
+    obj = get_object_or_404(trash_section.deleted(), pk=pk)
+    try:
+        services.object_restore(obj=obj, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("%(object)s restored.") % {"object": trash_section.describe(obj)}
+        )
+    next_url = request.POST.get("next") or f"{reverse('clinic:trash')}?section={section}"
+    # "//evil.example/" starts with a slash too: only this site's own URLs are followed.
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = reverse("clinic:trash")
+    return done(request, next_url)

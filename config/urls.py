@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from clinic.modules import MODULES
+from clinic.permissions import public_view
+from clinic.views.home import coming_soon_view
+from config.api import api
+
+urlpatterns = [
+    path("", include("clinic.urls")),
+    path("patients/", include("patients.urls")),
+    path("calendar/", include("calendar_app.urls")),
+    path("schedule/", include("calendar_app.urls_schedule")),
+    path("integrations/", include("integrations.urls")),
+    path("api/v1/", api.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", public_view(JavaScriptCatalog.as_view()), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+]
+
+# Modules whose app has not landed yet answer with an honest placeholder at their URL.
+urlpatterns += [
+    path(module.path, coming_soon_view(module.key), name=module.link_name)
+    for module in MODULES
+    if module.coming_soon
+]

@@ -1,0 +1,145 @@
+import pytest
+from django.core.cache import cache
+
+from clinic import testing
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Redis outlives a test; rate-limit counters and cached settings must not."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def branch(db):
+    return testing.main_branch()
+
+
+@pytest.fixture
+def branch_elsewhere(db):
+    return testing.other_branch()
+
+
+@pytest.fixture
+def admin_persona(branch):
+    return testing.make_admin(branch)
+
+
+@pytest.fixture
+def registrar(branch):
+    return testing.make_persona("registrar", branch)
+
+
+@pytest.fixture
+def doctor(branch):
+    return testing.make_persona("doctor", branch)
+
+
+@pytest.fixture
+def doctor_elsewhere(branch_elsewhere):
+    return testing.make_persona("doctor", branch_elsewhere, username="doctor2")
+
+
+@pytest.fixture
+def coordinator(branch):
+    return testing.make_persona("coordinator", branch)
+
+
+@pytest.fixture
+def accountant(branch):
+    return testing.make_persona("accountant", branch)
+
+
+@pytest.fixture
+def admin_client(client, admin_persona):
+    client.force_login(admin_persona.user)
+    return client
+
+
+@pytest.fixture
+def registrar_client(client, registrar):
+    client.force_login(registrar.user)
+    return client
+
+
+@pytest.fixture
+def doctor_client(client, doctor):
+    client.force_login(doctor.user)
+    return client
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) --------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "ru-RU", "viewport": {"width": 1400, "height": 900}}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests share the process badly with asyncio tests: they run last, or alone."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+class AsgiLiveServer:
+    def __init__(self, url: str):
+        self.url = url
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db):
+    """The whole ASGI application (HTTP and websockets) served by uvicorn in a thread.
+
+    pytest-django's live_server speaks WSGI only; live-update tests need the websocket.
+    The server's threads use this test's database, so committed test data is visible.
+    """
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from channels.layers import channel_layers
+
+    # A channel layer remembers the event loop receiving on it; each server here has a new
+    # loop, so each gets a new layer (in production one process keeps one loop).
+    channel_layers.backends.clear()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        "config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield AsgiLiveServer(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+    channel_layers.backends.clear()

@@ -1,0 +1,139 @@
+// Shared behaviour of every page. Page-specific modules hook in through data-* attributes.
+(function () {
+  "use strict";
+
+  const dialog = () => document.getElementById("app-dialog");
+
+  // Any element with data-dialog-url opens that URL in the shared <dialog>.
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest("[data-dialog-url]");
+    if (!opener) return;
+    event.preventDefault();
+    htmx.ajax("GET", opener.dataset.dialogUrl, { target: "#app-dialog-body", swap: "innerHTML" });
+  });
+
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "app-dialog-body") {
+      // Forms marked data-panel (adding a patient) slide in from the right.
+      dialog().classList.toggle("app-panel", !!event.detail.target.querySelector("[data-panel]"));
+      if (!dialog().open) dialog().showModal();
+    }
+    initWidgets(event.detail.target);
+  });
+
+  document.body.addEventListener("closeDialog", () => {
+    if (dialog().open) dialog().close();
+  });
+
+  // Messages of an action done in a dialog (the response is an empty 204).
+  document.body.addEventListener("toasts", (event) => {
+    for (const toast of event.detail.value || []) showToast(toast.text, toast.level, toast.undo);
+  });
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-dialog-close]")) dialog().close();
+  });
+
+  // hx-confirm questions use a styled dialog instead of window.confirm().
+  document.body.addEventListener("htmx:confirm", (event) => {
+    if (!event.detail.question) return;
+    event.preventDefault();
+    askConfirmation(event.detail.question).then((ok) => ok && event.detail.issueRequest(true));
+  });
+
+  // Plain forms (no htmx) ask too when they carry data-confirm.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.dataset.confirm || form.dataset.confirmed) return;
+    event.preventDefault();
+    askConfirmation(form.dataset.confirm).then((ok) => {
+      if (!ok) return;
+      form.dataset.confirmed = "1";
+      form.requestSubmit(event.submitter);
+    });
+  });
+
+  function askConfirmation(question) {
+    const box = document.getElementById("app-confirm");
+    box.querySelector(".app-confirm-question").textContent = question;
+    box.returnValue = "";
+    box.showModal();
+    return new Promise((resolve) => {
+      box.addEventListener("close", () => resolve(box.returnValue === "ok"), { once: true });
+    });
+  }
+
+  // Server errors never fail silently.
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    const text = status === 403
+      ? gettext("You do not have the right to do this.")
+      : gettext("Something went wrong on the server; please try again.");
+    showToast(text, "danger");
+  });
+
+  window.showToast = function (text, level, undoUrl) {
+    const box = document.getElementById("app-toasts");
+    const toast = document.createElement("div");
+    toast.className = `alert alert-${level || "info"} alert-dismissible app-toast`;
+    toast.setAttribute("role", "alert");
+    toast.textContent = text;
+    if (undoUrl) {
+      const undo = document.createElement("button");
+      undo.type = "button";
+      undo.className = "btn btn-sm btn-link p-0 ms-2 align-baseline";
+      undo.dataset.undo = "";
+      undo.textContent = gettext("Undo");
+      // Restoring answers with a redirect back here, so the page shows the object again.
+      undo.addEventListener("click", () => {
+        htmx.ajax("POST", undoUrl, { swap: "none", values: { next: location.pathname + location.search } });
+      });
+      toast.appendChild(undo);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.dataset.bsDismiss = "alert";
+    toast.appendChild(close);
+    box.appendChild(toast);
+    setTimeout(() => toast.remove(), 8000);
+  };
+
+  // Toasts fade away by themselves, except errors.
+  function autoDismiss(root) {
+    root.querySelectorAll(".app-toast:not(.alert-danger)").forEach((toast) => {
+      setTimeout(() => toast.remove(), 8000);
+    });
+  }
+
+  function initWidgets(root) {
+    root.querySelectorAll("select[data-tom-select]:not(.tomselected)").forEach((select) => {
+      new TomSelect(select, { plugins: select.multiple ? ["remove_button"] : [], maxOptions: 500 });
+    });
+    root.querySelectorAll("select[data-autosubmit]:not([data-autosubmit-ready])").forEach((select) => {
+      select.dataset.autosubmitReady = "1";
+      select.addEventListener("change", () => select.form.requestSubmit());
+    });
+    root.querySelectorAll("[data-sortable-url]").forEach((list) => {
+      if (list.dataset.sortableReady || typeof Sortable === "undefined") return;
+      list.dataset.sortableReady = "1";
+      Sortable.create(list, {
+        handle: ".app-drag-handle",
+        onEnd: () => {
+          const ids = [...list.querySelectorAll("[data-id]")].map((el) => el.dataset.id).join(",");
+          htmx.ajax("POST", list.dataset.sortableUrl, { values: { chair_ids: ids }, swap: "none" });
+        },
+      });
+    });
+    autoDismiss(root);
+  }
+
+  document.addEventListener("alpine:init", () => {
+    Alpine.data("globalSearch", () => ({
+      open: false,
+      close() { this.open = false; },
+    }));
+  });
+
+  document.addEventListener("DOMContentLoaded", () => initWidgets(document));
+})();
