@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import Service, ServiceCategory
+from clinic import demo, trash
+
+trash.register(trash.TrashSection("services", _("Price list: services"), Service, "references"))
+trash.register(
+    trash.TrashSection(
+        "service-categories", _("Price list: categories"), ServiceCategory, "references"
+    )
+)
+
+
+def _seed(log) -> None:
+    from pathlib import Path
+
+    from billing.pricelist import load_price_list
+
+    path = Path(settings.BASE_DIR) / "billing" / "data" / "dental_services_ru.csv"
+    categories, services = load_price_list(path)
+    log(f"price list: {categories} categories, {services} services")
+
+
+demo.register_seeder(5, "price list", _seed)
