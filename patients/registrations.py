@@ -1,0 +1,43 @@
+"""What the patients app plugs into the core: recycle bin, settings, event handlers, demo."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clinic import demo, preferences, trash
+from patients import handlers, timeline  # noqa: F401  (handlers subscribe on import)
+from patients.models import Patient
+
+trash.register(
+    trash.TrashSection(
+        "patients",
+        _("Patients"),
+        Patient,
+        "patients",
+        event_prefix="patient",
+        describe=lambda patient: f"{patient} (№ {patient.card_number})",  # type: ignore[attr-defined]
+        patient_of=lambda patient: patient.pk,
+    )
+)
+
+preferences.register(
+    preferences.Preference(
+        "patients.returning_after_months",
+        "patients",
+        _("Reset the patient's status to returning after months without activity"),
+        lambda: forms.IntegerField(min_value=1, max_value=120),
+        default=12,
+        help_text=_(
+            "A patient is primary from registration through the first course of treatment; after "
+            "this many months without visits or payments the card becomes returning."
+        ),
+    )
+)
+
+
+def _seed(log) -> None:
+    from patients.demo import seed_patients
+
+    seed_patients(log)
+
+
+demo.register_seeder(10, "patients", _seed)
