@@ -1,0 +1,280 @@
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import Service
+from calendar_app.models import StatusCode, VisitType, WaitingListEntry
+from calendar_app.selectors import parse_local
+from clinic.forms import DateInput, Form, ModelForm, TimeInput
+from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
+from patients.models import Patient
+
+WEEKDAYS = [
+    (0, _("Mon")),
+    (1, _("Tue")),
+    (2, _("Wed")),
+    (3, _("Thu")),
+    (4, _("Fri")),
+    (5, _("Sat")),
+    (6, _("Sun")),
+]
+
+
+class BranchBoundMixin:
+    """Choices limited to one branch: its chairs and the doctors who work there."""
+
+    branch: Branch
+
+    def bind_branch(self, branch: Branch) -> None:
+        self.branch = branch
+        fields = self.fields  # type: ignore[attr-defined]
+        if "chair" in fields:
+            fields["chair"].queryset = Chair.objects.filter(branch=branch).order_by(
+                "position", "pk"
+            )
+        if "doctor" in fields:
+            fields["doctor"].queryset = (
+                Employee.objects.doctors()
+                .filter(branches=branch)
+                .order_by("last_name", "first_name")
+            )
+
+
+class PatientChoiceField(forms.ModelChoiceField):
+    """A patient picked through the search API (Tom Select loads options as you type)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=Patient.objects.all(),
+            label=_("patient"),
+            widget=forms.Select(attrs={"data-patient-picker": ""}),
+            **kwargs,
+        )
+
+    def label_from_instance(self, obj: Patient) -> str:
+        return f"{obj.full_name} · № {obj.card_number}"
+
+
+def render_only_chosen_patient(form: forms.BaseForm) -> None:
+    """Offer only the chosen patient as an <option>: the rest come from the search API.
+    Validation still checks the value against every live patient."""
+    field: PatientChoiceField = form.fields["patient"]  # type: ignore[assignment]
+    value = form["patient"].value()
+    chosen = (
+        Patient.objects.filter(pk=value) if str(value or "").isdigit() else Patient.objects.none()
+    )
+    field.widget.choices = [("", "")] + [(p.pk, field.label_from_instance(p)) for p in chosen]
+
+
+class AppointmentForm(BranchBoundMixin, Form):
+    patient = PatientChoiceField()
+    doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
+    chair = forms.ModelChoiceField(label=_("chair"), queryset=Chair.objects.none())
+    date = forms.DateField(label=_("date"), widget=DateInput())
+    time = forms.TimeField(label=_("time"), widget=TimeInput(attrs={"step": 300}))
+    duration_minutes = forms.IntegerField(
+        label=_("duration, minutes"), min_value=5, max_value=720, initial=30
+    )
+    services = forms.ModelMultipleChoiceField(
+        label=_("services"),
+        required=False,
+        queryset=Service.objects.select_related("category").order_by(
+            "category__position", "position"
+        ),
+        widget=forms.SelectMultiple(attrs={"data-service-picker": ""}),
+    )
+    visit_type = forms.ChoiceField(
+        label=_("visit"),
+        choices=[("", _("by the patient's status")), *VisitType.choices],
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    allow_outside_shift = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    waitlist = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, branch: Branch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bind_branch(branch)
+        render_only_chosen_patient(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date") and cleaned.get("time") and cleaned.get("duration_minutes"):
+            start = datetime.datetime.combine(
+                cleaned["date"], cleaned["time"], tzinfo=self.branch.zone
+            )
+            cleaned["start"] = start
+            cleaned["end"] = start + datetime.timedelta(minutes=cleaned["duration_minutes"])
+        return cleaned
+
+
+class MoveForm(Form):
+    """A drag or resize on the calendar (times in the branch's local time)."""
+
+    start = forms.CharField()
+    end = forms.CharField()
+    chair = forms.ModelChoiceField(queryset=Chair.objects.none(), required=False)
+    allow_outside_shift = forms.BooleanField(required=False)
+
+    def __init__(self, *args, branch: Branch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.branch = branch
+        self.fields["chair"].queryset = Chair.objects.filter(branch=branch)  # type: ignore[attr-defined]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["start"] = parse_local(cleaned.get("start", ""), self.branch.zone)
+            cleaned["end"] = parse_local(cleaned.get("end", ""), self.branch.zone)
+        except ValueError as exc:
+            raise ValidationError(_("Bad date or time.")) from exc
+        return cleaned
+
+
+class RescheduleForm(BranchBoundMixin, Form):
+    """ "Move patient": another day, time, doctor or chair."""
+
+    date = forms.DateField(label=_("date"), widget=DateInput())
+    time = forms.TimeField(label=_("time"), widget=TimeInput(attrs={"step": 300}))
+    doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
+    chair = forms.ModelChoiceField(label=_("chair"), queryset=Chair.objects.none())
+    allow_outside_shift = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, branch: Branch, duration: datetime.timedelta, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bind_branch(branch)
+        self.duration = duration
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date") and cleaned.get("time"):
+            start = datetime.datetime.combine(
+                cleaned["date"], cleaned["time"], tzinfo=self.branch.zone
+            )
+            cleaned["start"], cleaned["end"] = start, start + self.duration
+        return cleaned
+
+
+class StatusForm(Form):
+    status = forms.ChoiceField(
+        choices=[c for c in StatusCode.choices if c[0] != StatusCode.CANCELLED]
+    )
+
+
+class CancelForm(Form):
+    REASONS = [
+        _("The patient asked to cancel"),
+        _("The patient is ill"),
+        _("The doctor is ill"),
+        _("Rescheduled by the clinic"),
+        _("Did not confirm"),
+    ]
+    reason = forms.CharField(label=_("reason"), max_length=300)
+
+
+class ShiftForm(BranchBoundMixin, Form):
+    SINGLE, ON_WEEKDAYS, EVERY_OTHER, RANGE = "single", "weekdays", "every_other", "range"
+    doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
+    chair = forms.ModelChoiceField(label=_("chair"), queryset=Chair.objects.none())
+    pattern = forms.ChoiceField(
+        label=_("schedule"),
+        widget=forms.RadioSelect,
+        initial=SINGLE,
+        choices=[
+            (SINGLE, _("one day")),
+            (ON_WEEKDAYS, _("on weekdays")),
+            (EVERY_OTHER, _("every other day")),
+            (RANGE, _("every day of a period")),
+        ],
+    )
+    date = forms.DateField(label=_("date"), widget=DateInput())
+    date_to = forms.DateField(label=_("until"), widget=DateInput(), required=False)
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("days of the week"),
+        coerce=int,
+        choices=WEEKDAYS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    time_from = forms.TimeField(label=_("from"), widget=TimeInput())
+    time_to = forms.TimeField(label=_("to"), widget=TimeInput())
+
+    def __init__(self, *args, branch: Branch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bind_branch(branch)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, until, pattern = cleaned.get("date"), cleaned.get("date_to"), cleaned.get("pattern")
+        time_from, time_to = cleaned.get("time_from"), cleaned.get("time_to")
+        if time_from and time_to and time_to <= time_from:
+            self.add_error("time_to", _("The shift must end after it starts."))
+        if not start or not pattern:
+            return cleaned
+        if pattern == self.SINGLE:
+            cleaned["dates"] = [start]
+            return cleaned
+        if not until:
+            self.add_error("date_to", _("Give the last day of the schedule."))
+            return cleaned
+        if until < start:
+            self.add_error("date_to", _("The last day is before the first."))
+            return cleaned
+        if (until - start).days > 366:
+            self.add_error("date_to", _("Plan at most a year ahead at once."))
+            return cleaned
+        days = [start + datetime.timedelta(days=n) for n in range((until - start).days + 1)]
+        if pattern == self.ON_WEEKDAYS:
+            chosen = set(cleaned.get("weekdays") or [])
+            if not chosen:
+                self.add_error("weekdays", _("Choose the days of the week."))
+                return cleaned
+            days = [day for day in days if day.weekday() in chosen]
+        elif pattern == self.EVERY_OTHER:
+            days = days[::2]
+        cleaned["dates"] = days
+        return cleaned
+
+
+class WaitlistForm(BranchBoundMixin, ModelForm):
+    patient = PatientChoiceField()
+    preferred_weekdays = forms.TypedMultipleChoiceField(
+        label=_("preferred days"),
+        coerce=int,
+        choices=WEEKDAYS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WaitingListEntry
+        fields = [
+            "patient",
+            "doctor",
+            "profession",
+            "duration_minutes",
+            "preferred_weekdays",
+            "preferred_time_from",
+            "preferred_time_to",
+            "comment",
+        ]
+        widgets = {"preferred_time_from": TimeInput(), "preferred_time_to": TimeInput()}
+
+    def __init__(self, *args, branch: Branch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bind_branch(branch)
+        render_only_chosen_patient(self)
+        self.fields["profession"].queryset = Profession.objects.filter(  # type: ignore[attr-defined]
+            kind=ProfessionKind.DOCTOR
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        time_from, time_to = cleaned.get("preferred_time_from"), cleaned.get("preferred_time_to")
+        if time_from and time_to and time_to <= time_from:
+            self.add_error("preferred_time_to", _("The time range ends before it starts."))
+        return cleaned

@@ -1,0 +1,240 @@
+"""Reads of the calendar: the feeds EventCalendar loads and the doctor's day.
+
+Times go to and from the calendar as the branch's local wall-clock time without an offset
+("2026-11-23T09:30:00"): a Yekaterinburg branch shows Yekaterinburg time to a user in
+Moscow, as its front desk expects.
+"""
+
+import datetime
+import zoneinfo
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Prefetch, Q
+
+from calendar_app.models import (
+    DEFAULT_STATUS_COLORS,
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    StatusCode,
+    WaitingListEntry,
+    WaitlistStatus,
+    WorkShift,
+)
+from clinic.models import Branch, Chair, Employee
+from clinic.tz import local_day_bounds
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def to_local(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(LOCAL_FORMAT)
+
+
+def parse_local(value: str, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """A calendar time ("2026-11-23T09:30:00", or with an offset) as an aware datetime."""
+    moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+STATUS_CACHE_KEY = "calendar:status-styles:v1"
+
+
+def status_styles() -> dict[str, dict[str, str]]:
+    """{code: {"name", "color"}} from the reference book, with the defaults as fallback.
+
+    The book's rows are cached (emptied when a status is saved): a patient's timeline asks
+    for a status name once per visit line, which would otherwise be a query per line.
+    """
+    styles: dict[str, dict[str, str]] = {
+        code: {"name": str(code.label), "color": DEFAULT_STATUS_COLORS[code]} for code in StatusCode
+    }
+    rows = cache.get(STATUS_CACHE_KEY)
+    if rows is None:
+        rows = list(AppointmentStatus.objects.values_list("code", "name", "color"))
+        cache.set(STATUS_CACHE_KEY, rows, 300)
+    for code, name, color in rows:
+        styles[code] = {"name": name, "color": color}
+    return styles
+
+
+def forget_status_styles(**_kwargs: Any) -> None:
+    cache.delete(STATUS_CACHE_KEY)
+
+
+def branch_chairs(branch: Branch) -> list[Chair]:
+    return list(Chair.objects.filter(branch=branch).order_by("position", "pk"))
+
+
+def resources(branch: Branch) -> list[dict[str, Any]]:
+    return [{"id": chair.pk, "title": chair.name} for chair in branch_chairs(branch)]
+
+
+def _window(branch: Branch, start: datetime.date, end: datetime.date):
+    window_start, _ = local_day_bounds(start, branch.zone)
+    window_end, _ = local_day_bounds(end, branch.zone)
+    return window_start, window_end
+
+
+EVENT_FIELDS = [
+    *("chair_id", "start", "end", "status", "visit_type", "note"),
+    *(f"patient__{name}" for name in ("last_name", "first_name", "middle_name", "phone")),
+    *(f"doctor__{name}" for name in ("last_name", "first_name", "middle_name", "color")),
+]
+
+
+def appointment_events(
+    branch: Branch,
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    profession_id: int | None = None,
+    editable: bool = False,
+) -> list[dict[str, Any]]:
+    """Visits from ``start`` to ``end`` (exclusive local dates), cancelled ones left out."""
+    window_start, window_end = _window(branch, start, end)
+    lines = AppointmentService.objects.select_related("service").only(
+        "appointment_id", "service__name"
+    )
+    visits = (
+        Appointment.objects.occupying()
+        .in_branch(branch)
+        .overlapping(window_start, window_end)
+        .select_related("patient", "doctor")
+        # A busy day is hundreds of visits: load only what the events show.
+        .only(*EVENT_FIELDS)
+        .prefetch_related(Prefetch("service_lines", queryset=lines, to_attr="lines"))
+        .order_by("start")
+    )
+    if profession_id:
+        visits = visits.filter(doctor__professions__id=profession_id)
+    styles = status_styles()
+    zone = branch.zone
+    locked = {StatusCode.COMPLETED, StatusCode.NO_SHOW}
+    events = []
+    for visit in visits:
+        style = styles[visit.status]
+        services = [line.service.name for line in visit.lines]  # type: ignore[attr-defined]
+        events.append(
+            {
+                "id": f"a{visit.pk}",
+                "resourceId": visit.chair_id,
+                "start": to_local(visit.start, zone),
+                "end": to_local(visit.end, zone),
+                "title": visit.patient.short_name,
+                "backgroundColor": style["color"],
+                "editable": editable and visit.status not in locked,
+                "extendedProps": {
+                    "kind": "appointment",
+                    "id": visit.pk,
+                    "patientId": visit.patient_id,
+                    "patientName": visit.patient.full_name,
+                    "phone": visit.patient.phone_display,
+                    "doctor": visit.doctor.short_name,
+                    "doctorColor": visit.doctor.color,
+                    "status": visit.status,
+                    "statusName": style["name"],
+                    "visitType": visit.visit_type,
+                    "services": services,
+                    "note": visit.note,
+                },
+            }
+        )
+    return events
+
+
+def shift_events(
+    branch: Branch,
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    profession_id: int | None = None,
+    background: bool,
+    editable: bool = False,
+) -> list[dict[str, Any]]:
+    window_start, window_end = _window(branch, start, end)
+    shifts = (
+        WorkShift.objects.filter(branch=branch)
+        .overlapping(window_start, window_end)
+        .select_related("doctor")
+        .order_by("start")
+    )
+    if profession_id:
+        shifts = shifts.filter(doctor__professions__id=profession_id)
+    zone = branch.zone
+    events = []
+    for shift in shifts:
+        event: dict[str, Any] = {
+            "id": f"s{shift.pk}",
+            "resourceId": shift.chair_id,
+            "start": to_local(shift.start, zone),
+            "end": to_local(shift.end, zone),
+            "title": shift.doctor.short_name,
+            "extendedProps": {
+                "kind": "shift",
+                "id": shift.pk,
+                "doctorId": shift.doctor_id,
+                "doctor": shift.doctor.short_name,
+            },
+        }
+        if background:
+            event.update(
+                display="background", backgroundColor=f"{shift.doctor.color}22", editable=False
+            )
+        else:
+            event.update(backgroundColor=shift.doctor.color, editable=editable)
+        events.append(event)
+    return events
+
+
+def doctors_in_branch(branch: Branch) -> list[Employee]:
+    return list(
+        Employee.objects.doctors().filter(branches=branch).order_by("last_name", "first_name")
+    )
+
+
+def doctor_on_shift(chair: Chair, moment: datetime.datetime) -> Employee | None:
+    shift = (
+        WorkShift.objects.filter(chair=chair, start__lte=moment, end__gt=moment)
+        .select_related("doctor")
+        .first()
+    )
+    return shift.doctor if shift else None
+
+
+def waiting_list(branch: Branch) -> list[WaitingListEntry]:
+    return list(
+        WaitingListEntry.objects.filter(branch=branch, status=WaitlistStatus.WAITING)
+        .select_related("patient", "doctor", "profession")
+        .order_by("created_at")
+    )
+
+
+def doctor_day(doctor: Employee, day: datetime.date, zone: zoneinfo.ZoneInfo) -> list[Appointment]:
+    start, end = local_day_bounds(day, zone)
+    return list(
+        Appointment.objects.filter(doctor=doctor)
+        .overlapping(start, end)
+        .filter(~Q(status=StatusCode.CANCELLED))
+        .select_related("patient", "chair", "branch")
+        .prefetch_related(
+            Prefetch("service_lines", queryset=AppointmentService.objects.select_related("service"))
+        )
+        .order_by("start")
+    )
+
+
+def doctor_days_with_visits(
+    doctor: Employee, month_start: datetime.date, zone: zoneinfo.ZoneInfo
+) -> set[datetime.date]:
+    """Days of a month on which the doctor has visits (for the mini calendar's dots)."""
+    next_month = (month_start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    start, _ = local_day_bounds(month_start, zone)
+    end, _ = local_day_bounds(next_month, zone)
+    starts = (
+        Appointment.objects.filter(doctor=doctor, start__gte=start, start__lt=end)
+        .filter(~Q(status=StatusCode.CANCELLED))
+        .values_list("start", flat=True)
+    )
+    return {moment.astimezone(zone).date() for moment in starts}

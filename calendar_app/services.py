@@ -1,0 +1,706 @@
+"""Writes of the calendar: booking, moving, statuses, shifts, waiting list.
+
+Overlaps are checked here under row locks (the chair and the doctor, always locked in the
+same order) and enforced again by PostgreSQL's exclusion constraints; a conflict becomes a
+``SlotTaken`` with a message for the user, never a half-saved row. Every write audits,
+publishes its ``appointment.*`` / ``shift.*`` / ``waitlist.*`` event and, after commit,
+tells the open calendars of that branch and day to refresh.
+"""
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import Service
+from calendar_app.models import (
+    LONGEST,
+    Appointment,
+    AppointmentService,
+    AppointmentStatusChange,
+    StatusCode,
+    VisitType,
+    WaitingListEntry,
+    WaitlistStatus,
+    WorkShift,
+    new_series,
+)
+from clinic import audit, events, live
+from clinic import services as clinic_services
+from clinic.models import Chair, Employee, ProfessionKind, User
+from patients.models import Patient, PatientStatus
+from patients.services import returning_after_months
+
+
+class SlotTaken(ValidationError):
+    """The chair or the doctor is busy at that time."""
+
+
+class OutsideShift(ValidationError):
+    """The visit is outside the doctor's shift; the user may confirm and book anyway."""
+
+
+# --- Helpers ---------------------------------------------------------------------------
+
+
+def _lock_resources(chairs: Iterable[Chair], doctors: Iterable[Employee]) -> None:
+    """Serialise bookings per chair and per doctor (fixed order: no deadlocks)."""
+    chair_ids = sorted({chair.pk for chair in chairs})
+    doctor_ids = sorted({doctor.pk for doctor in doctors})
+    list(
+        Chair.all_objects.select_for_update()
+        .filter(pk__in=chair_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    list(
+        Employee.all_objects.select_for_update()
+        .filter(pk__in=doctor_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
+def _check_free(
+    *,
+    chair: Chair,
+    doctor: Employee,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    exclude_pk: int | None = None,
+) -> None:
+    clashes = (
+        Appointment.objects.occupying()
+        .overlapping(start, end)
+        .filter(Q(chair=chair) | Q(doctor=doctor))
+    )
+    if exclude_pk:
+        clashes = clashes.exclude(pk=exclude_pk)
+    clash = clashes.select_related("patient").first()
+    if clash is None:
+        return
+    local = timezone.localtime(clash.start, chair.branch.zone)
+    if clash.chair_id == chair.pk:
+        message = _("%(chair)s is taken at %(time)s (%(patient)s).")
+    else:
+        message = _("%(doctor)s has another patient at %(time)s (%(patient)s).")
+    raise SlotTaken(
+        message
+        % {
+            "chair": chair,
+            "doctor": doctor.short_name,
+            "time": f"{local:%H:%M}",
+            "patient": clash.patient.short_name,
+        },
+        code="taken",
+    )
+
+
+def _check_shift(
+    *, chair: Chair, doctor: Employee, start: datetime.datetime, end: datetime.datetime
+) -> None:
+    covered = WorkShift.objects.filter(
+        doctor=doctor, chair=chair, start__lte=start, end__gte=end, start__gte=end - LONGEST
+    ).exists()
+    if not covered:
+        raise OutsideShift(
+            _("%(doctor)s has no shift on %(chair)s at this time. Book anyway?")
+            % {"doctor": doctor.short_name, "chair": chair},
+            code="outside_shift",
+        )
+
+
+def _validate_times(start: datetime.datetime, end: datetime.datetime) -> None:
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ValueError("appointment times must be aware")
+    if end <= start:
+        raise ValidationError(_("The visit must end after it starts."), code="invalid")
+    if end - start > LONGEST:
+        raise ValidationError(_("A visit cannot be longer than 12 hours."), code="invalid")
+
+
+def _save_or_conflict(obj, **save_kwargs) -> None:
+    """Save; the exclusion constraints (the second line of defence) become ``SlotTaken``."""
+    try:
+        with transaction.atomic():
+            obj.save(**save_kwargs)
+    except IntegrityError as exc:
+        if "overlap" in str(exc):
+            raise SlotTaken(
+                _("This time was just taken by another booking."), code="taken"
+            ) from exc
+        raise
+
+
+def local_day(moment: datetime.datetime, branch) -> datetime.date:
+    return timezone.localtime(moment, branch.zone).date()
+
+
+def _announce(
+    branch_id: int, days: Iterable[datetime.date], doctor_ids: Iterable[int], payload: dict
+) -> None:
+    topics = {f"calendar.{branch_id}.{day.isoformat()}" for day in days}
+    topics |= {
+        f"schedule.{doctor_id}.{day.isoformat()}" for day in days for doctor_id in doctor_ids
+    }
+
+    def send() -> None:
+        for topic in sorted(topics):
+            live.broadcast(topic, payload)
+
+    transaction.on_commit(send)
+
+
+def _announce_visit(appointment: Appointment) -> None:
+    """Refresh the calendars and the doctor's schedule showing this visit's day."""
+    _announce(
+        appointment.branch_id,
+        [local_day(appointment.start, appointment.branch)],
+        [appointment.doctor_id],
+        {"reload": True, "appointment_id": appointment.pk},
+    )
+
+
+def event_payload(appointment: Appointment, **extra: Any) -> dict[str, Any]:
+    """What other apps (timeline, CRM sync, notifications) need about a visit."""
+    zone = appointment.branch.zone
+    lines = list(appointment.service_lines.select_related("service"))
+    return {
+        "appointment_id": appointment.pk,
+        "patient_id": appointment.patient_id,
+        "doctor_id": appointment.doctor_id,
+        "doctor": str(appointment.doctor.short_name),
+        "chair_id": appointment.chair_id,
+        "branch_id": appointment.branch_id,
+        "start": appointment.start.isoformat(),
+        "end": appointment.end.isoformat(),
+        "start_display": f"{timezone.localtime(appointment.start, zone):%d.%m.%Y %H:%M}",
+        "status": appointment.status,
+        "visit_type": appointment.visit_type,
+        "services": [
+            {
+                "id": line.service_id,
+                "code": line.service.code,
+                "name": line.service.name,
+                "quantity": line.quantity,
+                "price": str(line.price),
+            }
+            for line in lines
+        ],
+        **extra,
+    }
+
+
+def suggested_visit_type(patient: Patient) -> str:
+    status = patient.status_at(timezone.now(), returning_after_months())
+    if status == PatientStatus.RETURNING:
+        return VisitType.RETURNING
+    attended = Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED).exists()
+    return VisitType.RETURNING if attended else VisitType.PRIMARY
+
+
+def _set_services(appointment: Appointment, services: Iterable[Service]) -> None:
+    appointment.service_lines.all().delete()
+    AppointmentService.objects.bulk_create(
+        [
+            AppointmentService(appointment=appointment, service=service, price=service.price)
+            for service in dict.fromkeys(services)
+        ]
+    )
+
+
+# --- Appointments ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    by: User | None,
+    patient: Patient,
+    doctor: Employee,
+    chair: Chair,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    services: Iterable[Service] = (),
+    note: str = "",
+    visit_type: str | None = None,
+    allow_outside_shift: bool = False,
+    source: str = "calendar",
+) -> Appointment:
+    _validate_times(start, end)
+    if doctor.kind != ProfessionKind.DOCTOR:
+        raise ValidationError(_("Only doctors take appointments."), code="invalid")
+    if not doctor.branches.filter(pk=chair.branch_id).exists():
+        raise ValidationError(
+            _("%(doctor)s does not work in %(branch)s.")
+            % {"doctor": doctor.short_name, "branch": chair.branch},
+            code="invalid",
+        )
+    _lock_resources([chair], [doctor])
+    _check_free(chair=chair, doctor=doctor, start=start, end=end)
+    if not allow_outside_shift:
+        _check_shift(chair=chair, doctor=doctor, start=start, end=end)
+    appointment = Appointment(
+        patient=patient,
+        doctor=doctor,
+        chair=chair,
+        branch=chair.branch,
+        start=start,
+        end=end,
+        note=note,
+        visit_type=visit_type or suggested_visit_type(patient),
+        created_by=by,
+        source=source,
+    )
+    # Overlaps were checked under the lock; the exclusion constraints back that up on save.
+    appointment.full_clean(exclude=["branch"], validate_constraints=False)
+    _save_or_conflict(appointment)
+    _set_services(appointment, services)
+    AppointmentStatusChange.objects.create(
+        appointment=appointment, to_status=appointment.status, changed_by=by
+    )
+    audit.record_created(actor=by, obj=appointment, patient_id=patient.pk)
+    events.publish("appointment.created", appointment, event_payload(appointment), actor=by)
+    _announce_visit(appointment)
+    return appointment
+
+
+@transaction.atomic
+def appointment_move(
+    *,
+    appointment: Appointment,
+    by: User,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    chair: Chair | None = None,
+    doctor: Employee | None = None,
+    allow_outside_shift: bool = False,
+) -> Appointment:
+    """Move to another time, chair or doctor (drag, resize, or the "move patient" dialog)."""
+    _validate_times(start, end)
+    current = (
+        Appointment.objects.select_for_update()
+        .select_related("branch", "chair")
+        .get(pk=appointment.pk)
+    )
+    if current.status == StatusCode.CANCELLED:
+        raise ValidationError(
+            _("A cancelled visit cannot be moved; book a new one."), code="invalid"
+        )
+    chair = chair or current.chair
+    doctor = doctor or current.doctor
+    if (
+        chair.branch_id != current.branch_id
+        and not doctor.branches.filter(pk=chair.branch_id).exists()
+    ):
+        raise ValidationError(
+            _("%(doctor)s does not work in %(branch)s.")
+            % {"doctor": doctor.short_name, "branch": chair.branch},
+            code="invalid",
+        )
+    _lock_resources({current.chair, chair}, {current.doctor, doctor})
+    _check_free(chair=chair, doctor=doctor, start=start, end=end, exclude_pk=current.pk)
+    if not allow_outside_shift:
+        _check_shift(chair=chair, doctor=doctor, start=start, end=end)
+    before = audit.snapshot(current, ["start", "end", "chair", "doctor", "branch"])
+    old_days = {local_day(current.start, current.branch)}
+    old_branch_id, old_doctor_id = current.branch_id, current.doctor_id
+    current.start, current.end, current.chair, current.doctor, current.branch = (
+        start,
+        end,
+        chair,
+        doctor,
+        chair.branch,
+    )
+    _save_or_conflict(
+        current, update_fields=["start", "end", "chair", "doctor", "branch", "updated_at"]
+    )
+    changes = audit.diff(before, audit.snapshot(current, before.keys()))
+    if changes:
+        audit.record(
+            actor=by, action="update", obj=current, changes=changes, patient_id=current.patient_id
+        )
+        events.publish(
+            "appointment.updated",
+            current,
+            event_payload(current, changed=sorted(changes)),
+            actor=by,
+        )
+    new_day = local_day(start, chair.branch)
+    if old_branch_id != chair.branch_id:
+        _announce(old_branch_id, old_days, [old_doctor_id], {"reload": True})
+        old_days = set()
+    _announce(
+        chair.branch_id,
+        old_days | {new_day},
+        {old_doctor_id, doctor.pk},
+        {"reload": True, "appointment_id": current.pk},
+    )
+    return current
+
+
+ALLOWED_STATUSES = {code for code in StatusCode if code != StatusCode.CANCELLED}
+
+
+@transaction.atomic
+def appointment_set_status(*, appointment: Appointment, by: User, status: str) -> Appointment:
+    if status not in ALLOWED_STATUSES:
+        raise ValidationError(_("Unknown status."), code="invalid")
+    current = (
+        Appointment.objects.select_for_update().select_related("branch").get(pk=appointment.pk)
+    )
+    if current.status == status:
+        return current
+    if current.status == StatusCode.CANCELLED:
+        # Bringing a cancelled visit back claims its time again: it must still be free.
+        _lock_resources([current.chair], [current.doctor])
+        _check_free(
+            chair=current.chair,
+            doctor=current.doctor,
+            start=current.start,
+            end=current.end,
+            exclude_pk=current.pk,
+        )
+    previous = current.status
+    current.status = status
+    current.cancel_reason, current.cancelled_at = "", None
+    _save_or_conflict(
+        current, update_fields=["status", "cancel_reason", "cancelled_at", "updated_at"]
+    )
+    AppointmentStatusChange.objects.create(
+        appointment=current, from_status=previous, to_status=status, changed_by=by
+    )
+    audit.record(
+        actor=by,
+        action="update",
+        obj=current,
+        patient_id=current.patient_id,
+        changes={"status": [previous, status]},
+    )
+    events.publish(
+        "appointment.status_changed",
+        current,
+        event_payload(current, previous_status=previous),
+        actor=by,
+    )
+    _announce_visit(current)
+    return current
+
+
+@transaction.atomic
+def appointment_cancel(*, appointment: Appointment, by: User, reason: str) -> Appointment:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the visit is cancelled.")})
+    current = (
+        Appointment.objects.select_for_update().select_related("branch").get(pk=appointment.pk)
+    )
+    if current.status == StatusCode.CANCELLED:
+        return current
+    previous = current.status
+    current.status, current.cancel_reason, current.cancelled_at = (
+        StatusCode.CANCELLED,
+        reason,
+        timezone.now(),
+    )
+    current.save(update_fields=["status", "cancel_reason", "cancelled_at", "updated_at"])
+    AppointmentStatusChange.objects.create(
+        appointment=current,
+        from_status=previous,
+        to_status=StatusCode.CANCELLED,
+        reason=reason,
+        changed_by=by,
+    )
+    audit.record(
+        actor=by,
+        action="update",
+        obj=current,
+        patient_id=current.patient_id,
+        changes={"status": [previous, StatusCode.CANCELLED], "cancel_reason": ["", reason]},
+    )
+    events.publish(
+        "appointment.cancelled",
+        current,
+        event_payload(current, previous_status=previous, reason=reason),
+        actor=by,
+    )
+    _announce_visit(current)
+    return current
+
+
+@transaction.atomic
+def appointment_update(
+    *,
+    appointment: Appointment,
+    by: User,
+    services: Iterable[Service] | None = None,
+    note: str | None = None,
+    visit_type: str | None = None,
+) -> Appointment:
+    """Edit what the visit is for (not when: that is a move)."""
+    current = (
+        Appointment.objects.select_for_update().select_related("branch").get(pk=appointment.pk)
+    )
+    changes: dict[str, list] = {}
+    fields = []
+    if note is not None and note != current.note:
+        changes["note"], current.note = [current.note, note], note
+        fields.append("note")
+    if visit_type is not None and visit_type != current.visit_type:
+        changes["visit_type"], current.visit_type = [current.visit_type, visit_type], visit_type
+        fields.append("visit_type")
+    if fields:
+        current.full_clean(exclude=["branch"])
+        current.save(update_fields=[*fields, "updated_at"])
+    if services is not None:
+        services = list(services)
+        before = sorted(current.service_lines.values_list("service_id", flat=True))
+        after = sorted({service.pk for service in services})
+        if before != after:
+            _set_services(current, services)
+            changes["services"] = [before, after]
+    if changes:
+        audit.record(
+            actor=by, action="update", obj=current, changes=changes, patient_id=current.patient_id
+        )
+        events.publish(
+            "appointment.updated",
+            current,
+            event_payload(current, changed=sorted(changes)),
+            actor=by,
+        )
+        _announce_visit(current)
+    return current
+
+
+def appointment_delete(*, appointment: Appointment, by: User) -> None:
+    """To the recycle bin: the time is freed; restoring checks that it is still free."""
+    with transaction.atomic():
+        clinic_services.object_soft_delete(obj=appointment, by=by)
+        _announce_visit(appointment)
+
+
+def appointment_restoring(appointment: Appointment) -> None:
+    """Recycle-bin hook: a deleted visit comes back only if its time is still free."""
+    if appointment.status != StatusCode.CANCELLED:
+        _lock_resources([appointment.chair], [appointment.doctor])
+        _check_free(
+            chair=appointment.chair,
+            doctor=appointment.doctor,
+            start=appointment.start,
+            end=appointment.end,
+            exclude_pk=appointment.pk,
+        )
+
+
+# --- Work shifts -----------------------------------------------------------------------
+
+
+def _shift_conflict(shift: WorkShift) -> None:
+    clash = (
+        WorkShift.objects.overlapping(shift.start, shift.end)
+        .filter(Q(doctor=shift.doctor) | Q(chair=shift.chair))
+        .exclude(pk=shift.pk)
+        .select_related("doctor", "chair")
+        .first()
+    )
+    if clash is None:
+        return
+    zone = shift.chair.branch.zone
+    start, end = timezone.localtime(clash.start, zone), timezone.localtime(clash.end, zone)
+    when = f"{start:%d.%m %H:%M}–{end:%H:%M}"
+    if clash.doctor_id == shift.doctor_id:
+        raise SlotTaken(
+            _("%(doctor)s already has a shift %(when)s.")
+            % {"doctor": shift.doctor.short_name, "when": when},
+            code="taken",
+        )
+    raise SlotTaken(
+        _("%(chair)s is given to %(doctor)s %(when)s.")
+        % {"chair": shift.chair, "doctor": clash.doctor.short_name, "when": when},
+        code="taken",
+    )
+
+
+@transaction.atomic
+def shift_create(
+    *,
+    by: User,
+    doctor: Employee,
+    chair: Chair,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    series=None,
+) -> WorkShift:
+    _validate_times(start, end)
+    if not doctor.branches.filter(pk=chair.branch_id).exists():
+        raise ValidationError(
+            _("%(doctor)s does not work in %(branch)s.")
+            % {"doctor": doctor.short_name, "branch": chair.branch},
+            code="invalid",
+        )
+    _lock_resources([chair], [doctor])
+    shift = WorkShift(
+        doctor=doctor, chair=chair, branch=chair.branch, start=start, end=end, series=series
+    )
+    _shift_conflict(shift)
+    _save_or_conflict(shift)
+    audit.record_created(actor=by, obj=shift)
+    events.publish(
+        "shift.created",
+        shift,
+        {
+            "doctor_id": doctor.pk,
+            "chair_id": chair.pk,
+            "branch_id": chair.branch_id,
+            "start": start,
+            "end": end,
+        },
+        actor=by,
+    )
+    _announce(chair.branch_id, [local_day(start, chair.branch)], [doctor.pk], {"reload": True})
+    return shift
+
+
+@transaction.atomic
+def shifts_create_pattern(
+    *,
+    by: User,
+    doctor: Employee,
+    chair: Chair,
+    dates: list[datetime.date],
+    time_from: datetime.time,
+    time_to: datetime.time,
+) -> list[WorkShift]:
+    """One shift per date (weekdays, every other day or a range, expanded by the form)."""
+    if not dates:
+        raise ValidationError(_("The pattern gives no dates."), code="invalid")
+    if len(dates) > 370:
+        raise ValidationError(_("Create at most a year of shifts at once."), code="invalid")
+    zone = chair.branch.zone
+    series = new_series()
+    return [
+        shift_create(
+            by=by,
+            doctor=doctor,
+            chair=chair,
+            series=series,
+            start=datetime.datetime.combine(day, time_from, tzinfo=zone),
+            end=datetime.datetime.combine(day, time_to, tzinfo=zone),
+        )
+        for day in sorted(dates)
+    ]
+
+
+@transaction.atomic
+def shift_move(
+    *,
+    shift: WorkShift,
+    by: User,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    chair: Chair | None = None,
+) -> WorkShift:
+    _validate_times(start, end)
+    current = WorkShift.objects.select_for_update().select_related("chair__branch").get(pk=shift.pk)
+    chair = chair or current.chair
+    if chair.branch_id != current.branch_id:
+        raise ValidationError(_("Shifts move within their branch."), code="invalid")
+    _lock_resources({current.chair, chair}, [current.doctor])
+    before = audit.snapshot(current, ["start", "end", "chair"])
+    old_day = local_day(current.start, current.chair.branch)
+    current.start, current.end, current.chair = start, end, chair
+    _shift_conflict(current)
+    _save_or_conflict(current, update_fields=["start", "end", "chair"])
+    changes = audit.diff(before, audit.snapshot(current, before.keys()))
+    if changes:
+        audit.record(actor=by, action="update", obj=current, changes=changes)
+        events.publish(
+            "shift.updated",
+            current,
+            {
+                "doctor_id": current.doctor_id,
+                "chair_id": chair.pk,
+                "branch_id": chair.branch_id,
+                "start": start,
+                "end": end,
+            },
+            actor=by,
+        )
+    _announce(
+        chair.branch_id,
+        {old_day, local_day(start, chair.branch)},
+        [current.doctor_id],
+        {"reload": True},
+    )
+    return current
+
+
+def shift_delete(*, shift: WorkShift, by: User) -> None:
+    with transaction.atomic():
+        clinic_services.object_soft_delete(obj=shift, by=by)
+        _announce(
+            shift.branch_id,
+            [local_day(shift.start, shift.branch)],
+            [shift.doctor_id],
+            {"reload": True},
+        )
+
+
+def shift_restoring(shift: WorkShift) -> None:
+    _shift_conflict(shift)
+
+
+# --- Waiting list ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def waitlist_add(*, by: User, data: dict[str, Any]) -> WaitingListEntry:
+    entry = WaitingListEntry(**data, created_by=by)
+    entry.full_clean()
+    entry.save()
+    audit.record_created(actor=by, obj=entry, patient_id=entry.patient_id)
+    events.publish(
+        "waitlist.added",
+        entry,
+        {
+            "patient_id": entry.patient_id,
+            "branch_id": entry.branch_id,
+            "doctor_id": entry.doctor_id,
+        },
+        actor=by,
+    )
+    transaction.on_commit(lambda: live.broadcast(f"waitlist.{entry.branch_id}", {"reload": True}))
+    return entry
+
+
+@transaction.atomic
+def waitlist_book(*, entry: WaitingListEntry, by: User, **booking: Any) -> Appointment:
+    """Book a visit for a waiting-list entry; the entry is marked booked in the same step."""
+    current = WaitingListEntry.objects.select_for_update().get(pk=entry.pk)
+    if current.status != WaitlistStatus.WAITING:
+        raise ValidationError(_("This waiting-list entry is already booked."), code="invalid")
+    appointment = appointment_book(by=by, patient=current.patient, source="waitlist", **booking)
+    current.status, current.appointment = WaitlistStatus.BOOKED, appointment
+    current.save(update_fields=["status", "appointment"])
+    events.publish(
+        "waitlist.booked",
+        current,
+        {"patient_id": current.patient_id, "appointment_id": appointment.pk},
+        actor=by,
+    )
+    transaction.on_commit(lambda: live.broadcast(f"waitlist.{current.branch_id}", {"reload": True}))
+    return appointment
+
+
+def waitlist_remove(*, entry: WaitingListEntry, by: User) -> None:
+    with transaction.atomic():
+        clinic_services.object_soft_delete(obj=entry, by=by)
+        transaction.on_commit(
+            lambda: live.broadcast(f"waitlist.{entry.branch_id}", {"reload": True})
+        )

@@ -1,0 +1,612 @@
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from billing.models import Service
+from calendar_app import selectors, services
+from calendar_app.forms import (
+    AppointmentForm,
+    CancelForm,
+    MoveForm,
+    RescheduleForm,
+    ShiftForm,
+    StatusForm,
+    WaitlistForm,
+)
+from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
+from calendar_app.slots import find_slots, step_minutes
+from clinic.htmx import close_dialog
+from clinic.models import Branch, Profession, ProfessionKind
+from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
+from clinic.views.trash import undo_tag
+
+CHANGED = "calendarChanged"
+
+
+# --- Access helpers --------------------------------------------------------------------
+
+
+def get_branch(request: AuthedRequest) -> Branch:
+    """The branch asked for (?branch=), else the user's current one; only their branches."""
+    branches = visible_branches(request.user)
+    branch_id = request.GET.get("branch") or request.POST.get("branch")
+    if branch_id:
+        if not str(branch_id).isdigit():
+            raise Http404
+        return get_object_or_404(branches, pk=int(branch_id))
+    branch = request.branch or branches.first()
+    if branch is None:
+        raise Http404
+    return branch
+
+
+def get_appointment_for_user(request: AuthedRequest, pk: int) -> Appointment:
+    return get_object_or_404(
+        Appointment.objects.select_related("branch", "chair", "doctor", "patient").filter(
+            branch__in=visible_branches(request.user)
+        ),
+        pk=pk,
+    )
+
+
+def get_shift_for_user(request: AuthedRequest, pk: int) -> WorkShift:
+    return get_object_or_404(
+        WorkShift.objects.select_related("branch", "chair", "doctor").filter(
+            branch__in=visible_branches(request.user)
+        ),
+        pk=pk,
+    )
+
+
+def _date_param(request: AuthedRequest, name: str, default: datetime.date) -> datetime.date:
+    value = request.GET.get(name, "")[:10]
+    try:
+        return datetime.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _conflict(error: ValidationError) -> JsonResponse:
+    code = getattr(error, "code", None) or "invalid"
+    return JsonResponse(
+        {"ok": False, "code": code, "error": " ".join(error.messages)},
+        status=409 if code in ("taken", "outside_shift") else 422,
+    )
+
+
+# --- Page and feeds --------------------------------------------------------------------
+
+
+@module_required("calendar", "view")
+def calendar_page(request: AuthedRequest) -> HttpResponse:
+    branch = get_branch(request)
+    today = timezone.localtime(timezone.now(), branch.zone).date()
+    day = _date_param(request, "date", today)
+    config = {
+        "branch": branch.pk,
+        "date": day.isoformat(),
+        "today": today.isoformat(),
+        "slotMinTime": branch.opens_at.strftime("%H:%M"),
+        "slotMaxTime": branch.closes_at.strftime("%H:%M"),
+        "slotMinutes": step_minutes(),
+        "canChange": has_module_perm(request.user, "calendar", "change"),
+        "statuses": [
+            {"code": code, **style}
+            for code, style in selectors.status_styles().items()
+            if code != StatusCode.CANCELLED
+        ],
+        "urls": {
+            "resources": "/calendar/feed/resources/",
+            "events": "/calendar/feed/events/",
+            "book": "/calendar/appointments/new/",
+            "appointment": "/calendar/appointments/",
+            "shift": "/calendar/shifts/",
+            "patient": "/patients/",
+            "waitlist": "/calendar/waitlist/",
+        },
+    }
+    context = {
+        "branch": branch,
+        "branches": visible_branches(request.user),
+        "professions": Profession.objects.filter(kind=ProfessionKind.DOCTOR),
+        "config": config,
+        "day": day,
+        "waitlist": selectors.waiting_list(branch),
+    }
+    return render(request, "calendar_app/calendar.html", context)
+
+
+@require_GET
+@module_required("calendar", "view")
+def feed_resources(request: AuthedRequest) -> JsonResponse:
+    return JsonResponse(selectors.resources(get_branch(request)), safe=False)
+
+
+@require_GET
+@module_required("calendar", "view")
+def feed_events(request: AuthedRequest) -> JsonResponse:
+    branch = get_branch(request)
+    today = timezone.localtime(timezone.now(), branch.zone).date()
+    start = _date_param(request, "start", today)
+    end = _date_param(request, "end", start + datetime.timedelta(days=1))
+    if end <= start or (end - start).days > 42:
+        return JsonResponse({"error": _("Ask for at most six weeks at once.")}, status=400)
+    profession = request.GET.get("profession", "")
+    profession_id = int(profession) if profession.isdigit() else None
+    editable = has_module_perm(request.user, "calendar", "change")
+    if request.GET.get("mode") == "doctors":
+        events = selectors.shift_events(
+            branch, start, end, profession_id=profession_id, background=False, editable=editable
+        )
+    else:
+        events = selectors.shift_events(
+            branch, start, end, profession_id=profession_id, background=True
+        )
+        events += selectors.appointment_events(
+            branch, start, end, profession_id=profession_id, editable=editable
+        )
+    return JsonResponse(events, safe=False)
+
+
+# --- Appointments ----------------------------------------------------------------------
+
+
+def _booking_context(
+    request: AuthedRequest, form: AppointmentForm, branch: Branch, **extra
+) -> dict:
+    durations = dict(Service.objects.values_list("pk", "duration_minutes"))
+    return {"form": form, "branch": branch, "service_durations": durations, **extra}
+
+
+def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
+    initial: dict = {"duration_minutes": step_minutes() * 2}
+    start_text = request.GET.get("start", "")
+    chair_id = request.GET.get("chair", "")
+    try:
+        start = selectors.parse_local(start_text, branch.zone) if start_text else None
+        end = (
+            selectors.parse_local(request.GET["end"], branch.zone)
+            if request.GET.get("end")
+            else None
+        )
+    except ValueError:
+        start = end = None
+    if start:
+        local = timezone.localtime(start, branch.zone)
+        initial.update(date=local.date(), time=local.time().replace(second=0, microsecond=0))
+        if end and end > start:
+            initial["duration_minutes"] = int((end - start).total_seconds() // 60)
+    if chair_id.isdigit():
+        initial["chair"] = int(chair_id)
+        chair = branch.chairs.filter(pk=int(chair_id)).first()
+        if chair and start:
+            doctor = selectors.doctor_on_shift(chair, start)
+            if doctor:
+                initial["doctor"] = doctor.pk
+    if request.GET.get("patient", "").isdigit():
+        initial["patient"] = int(request.GET["patient"])
+    waitlist_id = request.GET.get("waitlist", "")
+    if waitlist_id.isdigit():
+        entry = WaitingListEntry.objects.filter(pk=int(waitlist_id), branch=branch).first()
+        if entry:
+            initial.update(
+                waitlist=entry.pk,
+                patient=entry.patient_id,
+                duration_minutes=entry.duration_minutes,
+                note=entry.comment,
+            )
+            if entry.doctor_id and "doctor" not in initial:
+                initial["doctor"] = entry.doctor_id
+    return initial
+
+
+@module_required("calendar", "change")
+def appointment_create(request: AuthedRequest) -> HttpResponse:
+    branch = get_branch(request)
+    if request.method != "POST":
+        form = AppointmentForm(initial=_booking_initial(request, branch), branch=branch)
+        return render(request, "calendar_app/booking.html", _booking_context(request, form, branch))
+    form = AppointmentForm(request.POST, branch=branch)
+    outside_shift = suggestions = None
+    if form.is_valid():
+        data = form.cleaned_data
+        booking = {
+            "doctor": data["doctor"],
+            "chair": data["chair"],
+            "start": data["start"],
+            "end": data["end"],
+            "services": data["services"],
+            "note": data["note"],
+            "visit_type": data["visit_type"] or None,
+            "allow_outside_shift": data["allow_outside_shift"],
+        }
+        try:
+            if data.get("waitlist"):
+                entry = get_object_or_404(WaitingListEntry, pk=data["waitlist"], branch=branch)
+                services.waitlist_book(entry=entry, by=request.user, **booking)
+            else:
+                services.appointment_book(by=request.user, patient=data["patient"], **booking)
+        except services.OutsideShift as error:
+            outside_shift = " ".join(error.messages)
+        except services.SlotTaken as error:
+            form.add_error(None, error)
+            suggestions = _nearest_slots(branch, data)
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            messages.success(
+                request, _("%(patient)s is booked.") % {"patient": data["patient"].short_name}
+            )
+            return close_dialog(CHANGED, request=request)
+    context = _booking_context(
+        request, form, branch, outside_shift=outside_shift, suggestions=suggestions
+    )
+    return render(request, "calendar_app/booking.html", context, status=422)
+
+
+def _nearest_slots(branch: Branch, data: dict) -> list[dict]:
+    day = timezone.localtime(data["start"], branch.zone).date()
+    slots = find_slots(
+        date_from=day,
+        date_to=day + datetime.timedelta(days=2),
+        duration=data["end"] - data["start"],
+        branch_id=branch.pk,
+        doctor_id=data["doctor"].pk,
+        limit=6,
+    )
+    return [
+        {
+            "start": timezone.localtime(s.start, branch.zone),
+            "chair_id": s.chair_id,
+            "doctor_id": s.doctor_id,
+        }
+        for s in slots
+    ]
+
+
+@module_required("calendar", "view")
+def appointment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk)
+    styles = selectors.status_styles()
+    history = appointment.status_changes.select_related("changed_by")
+    context = {
+        "appointment": appointment,
+        "zone": appointment.branch.zone,
+        "lines": appointment.service_lines.select_related("service"),
+        "history": [(change, styles[change.to_status]["name"]) for change in history],
+        "status": styles[appointment.status],
+    }
+    return render(request, "calendar_app/appointment_detail.html", context)
+
+
+@require_POST
+@module_required("calendar", "change")
+def appointment_move(request: AuthedRequest, pk: int) -> JsonResponse:
+    appointment = get_appointment_for_user(request, pk)
+    form = MoveForm(request.POST, branch=appointment.branch)
+    if not form.is_valid():
+        return JsonResponse({"ok": False, "error": _("Bad date or time.")}, status=422)
+    data = form.cleaned_data
+    try:
+        services.appointment_move(
+            appointment=appointment,
+            by=request.user,
+            start=data["start"],
+            end=data["end"],
+            chair=data["chair"],
+            allow_outside_shift=data["allow_outside_shift"],
+        )
+    except ValidationError as error:
+        return _conflict(error)
+    return JsonResponse({"ok": True})
+
+
+@module_required("calendar", "change")
+def appointment_reschedule(request: AuthedRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk)
+    branch = appointment.branch
+    local = timezone.localtime(appointment.start, branch.zone)
+    form = RescheduleForm(
+        request.POST or None,
+        branch=branch,
+        duration=appointment.duration,
+        initial={
+            "date": local.date(),
+            "time": local.time().replace(second=0),
+            "doctor": appointment.doctor_id,
+            "chair": appointment.chair_id,
+        },
+    )
+    outside_shift = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.appointment_move(
+                appointment=appointment,
+                by=request.user,
+                start=data["start"],
+                end=data["end"],
+                chair=data["chair"],
+                doctor=data["doctor"],
+                allow_outside_shift=data["allow_outside_shift"],
+            )
+        except services.OutsideShift as error:
+            outside_shift = " ".join(error.messages)
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            messages.success(request, _("The visit is moved."))
+            return close_dialog(CHANGED, request=request)
+    slot_day: datetime.date = (
+        form.cleaned_data["date"] if form.is_bound and form.is_valid() else local.date()
+    )
+    slots = find_slots(
+        date_from=slot_day,
+        date_to=slot_day + datetime.timedelta(days=6),
+        duration=appointment.duration,
+        branch_id=branch.pk,
+        doctor_id=appointment.doctor_id,
+        exclude_appointment_id=appointment.pk,
+        limit=12,
+    )
+    context = {
+        "appointment": appointment,
+        "form": form,
+        "outside_shift": outside_shift,
+        "slots": [
+            {"start": timezone.localtime(s.start, branch.zone), "chair_id": s.chair_id}
+            for s in slots
+        ],
+    }
+    status = 422 if request.method == "POST" else 200
+    return render(request, "calendar_app/reschedule.html", context, status=status)
+
+
+@require_POST
+@module_required("calendar", "change")
+def appointment_status(request: AuthedRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"ok": False, "error": _("Unknown status.")}, status=422)
+    try:
+        services.appointment_set_status(
+            appointment=appointment, by=request.user, status=form.cleaned_data["status"]
+        )
+    except ValidationError as error:
+        return _conflict(error)
+    return JsonResponse({"ok": True})
+
+
+@module_required("calendar", "change")
+def appointment_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.appointment_cancel(
+            appointment=appointment, by=request.user, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, _("The visit is cancelled; its time is free."))
+        return close_dialog(CHANGED, request=request)
+    return render(
+        request,
+        "calendar_app/cancel.html",
+        {"appointment": appointment, "form": form, "reasons": CancelForm.REASONS},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_POST
+@module_required("calendar", "change")
+def appointment_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk)
+    services.appointment_delete(appointment=appointment, by=request.user)
+    messages.success(
+        request, _("The visit is deleted."), extra_tags=undo_tag("appointments", appointment.pk)
+    )
+    response = close_dialog(CHANGED, request=request)
+    response["HX-Reswap"] = "none"
+    return response
+
+
+@module_required("calendar", "change")
+def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Services, note and visit type of a booked visit."""
+    appointment = get_appointment_for_user(request, pk)
+    branch = appointment.branch
+    local = timezone.localtime(appointment.start, branch.zone)
+    initial = {
+        "patient": appointment.patient_id,
+        "doctor": appointment.doctor_id,
+        "chair": appointment.chair_id,
+        "date": local.date(),
+        "time": local.time(),
+        "duration_minutes": int(appointment.duration.total_seconds() // 60),
+        "services": [line.service_id for line in appointment.service_lines.all()],
+        "note": appointment.note,
+        "visit_type": appointment.visit_type,
+    }
+    form = AppointmentForm(request.POST or None, branch=branch, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.appointment_update(
+                appointment=appointment,
+                by=request.user,
+                services=data["services"],
+                note=data["note"],
+                visit_type=data["visit_type"] or None,
+            )
+            if (data["start"], data["end"], data["chair"], data["doctor"]) != (
+                appointment.start,
+                appointment.end,
+                appointment.chair,
+                appointment.doctor,
+            ):
+                services.appointment_move(
+                    appointment=appointment,
+                    by=request.user,
+                    start=data["start"],
+                    end=data["end"],
+                    chair=data["chair"],
+                    doctor=data["doctor"],
+                    allow_outside_shift=data["allow_outside_shift"],
+                )
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            messages.success(request, _("The visit is saved."))
+            return close_dialog(CHANGED, request=request)
+    context = _booking_context(request, form, branch, appointment=appointment)
+    return render(request, "calendar_app/booking.html", context, status=422 if form.errors else 200)
+
+
+# --- Work shifts -----------------------------------------------------------------------
+
+
+@module_required("calendar", "change")
+def shift_create(request: AuthedRequest) -> HttpResponse:
+    branch = get_branch(request)
+    initial = _booking_initial(request, branch)
+    if "time" in initial:
+        initial["time_from"] = initial["time"]
+        initial["time_to"] = (
+            datetime.datetime.combine(datetime.date.min, initial["time"])
+            + datetime.timedelta(minutes=initial["duration_minutes"])
+        ).time()
+    else:
+        initial.update(
+            time_from=branch.opens_at,
+            time_to=branch.closes_at,
+            date=_date_param(request, "date", timezone.localdate()),
+        )
+    form = ShiftForm(request.POST or None, branch=branch, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.shifts_create_pattern(
+                by=request.user,
+                doctor=data["doctor"],
+                chair=data["chair"],
+                dates=data["dates"],
+                time_from=data["time_from"],
+                time_to=data["time_to"],
+            )
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            messages.success(
+                request,
+                ngettext("%(count)s shift added.", "%(count)s shifts added.", len(created))
+                % {"count": len(created)},
+            )
+            return close_dialog(CHANGED, request=request)
+    return render(
+        request,
+        "calendar_app/shift_form.html",
+        {"form": form, "branch": branch},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_POST
+@module_required("calendar", "change")
+def shift_move(request: AuthedRequest, pk: int) -> JsonResponse:
+    shift = get_shift_for_user(request, pk)
+    form = MoveForm(request.POST, branch=shift.branch)
+    if not form.is_valid():
+        return JsonResponse({"ok": False, "error": _("Bad date or time.")}, status=422)
+    data = form.cleaned_data
+    try:
+        services.shift_move(
+            shift=shift, by=request.user, start=data["start"], end=data["end"], chair=data["chair"]
+        )
+    except ValidationError as error:
+        return _conflict(error)
+    return JsonResponse({"ok": True})
+
+
+@require_POST
+@module_required("calendar", "change")
+def shift_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    shift = get_shift_for_user(request, pk)
+    services.shift_delete(shift=shift, by=request.user)
+    messages.success(request, _("The shift is deleted."), extra_tags=undo_tag("shifts", shift.pk))
+    return close_dialog(CHANGED, request=request)
+
+
+# --- Waiting list ----------------------------------------------------------------------
+
+
+@module_required("calendar", "view")
+def waitlist(request: AuthedRequest) -> HttpResponse:
+    branch = get_branch(request)
+    entries = selectors.waiting_list(branch)
+    today = timezone.localtime(timezone.now(), branch.zone).date()
+    suggestions = {}
+    for entry in entries:
+        slots = find_slots(
+            date_from=today,
+            date_to=today + datetime.timedelta(days=21),
+            duration=datetime.timedelta(minutes=entry.duration_minutes),
+            branch_id=branch.pk,
+            doctor_id=entry.doctor_id,
+            profession_id=entry.profession_id,
+            weekdays=set(entry.preferred_weekdays) or None,
+            time_from=entry.preferred_time_from,
+            time_to=entry.preferred_time_to,
+            limit=3,
+        )
+        suggestions[entry.pk] = [
+            {
+                "start": timezone.localtime(s.start, branch.zone),
+                "chair_id": s.chair_id,
+                "doctor_id": s.doctor_id,
+            }
+            for s in slots
+        ]
+    rows = [(entry, suggestions[entry.pk]) for entry in entries]
+    return render(
+        request,
+        "calendar_app/calendar.html#waitlist",
+        {"branch": branch, "waitlist_rows": rows, "waitlist": entries},
+    )
+
+
+@module_required("calendar", "change")
+def waitlist_add(request: AuthedRequest) -> HttpResponse:
+    branch = get_branch(request)
+    initial = (
+        {"patient": request.GET.get("patient")} if request.GET.get("patient", "").isdigit() else {}
+    )
+    form = WaitlistForm(request.POST or None, branch=branch, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.waitlist_add(by=request.user, data={**form.cleaned_data, "branch": branch})
+        messages.success(request, _("Added to the waiting list."))
+        return close_dialog("waitlistChanged", request=request)
+    return render(
+        request,
+        "calendar_app/waitlist_form.html",
+        {"form": form, "branch": branch},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_POST
+@module_required("calendar", "change")
+def waitlist_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(
+        WaitingListEntry.objects.filter(branch__in=visible_branches(request.user)), pk=pk
+    )
+    services.waitlist_remove(entry=entry, by=request.user)
+    messages.success(
+        request, _("Removed from the waiting list."), extra_tags=undo_tag("waitlist", entry.pk)
+    )
+    return close_dialog("waitlistChanged", request=request)

@@ -1,0 +1,104 @@
+"""The doctor's own day (/schedule/): patients, times, chairs, statuses, one-tap changes."""
+
+import calendar
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from calendar_app import selectors, services
+from calendar_app.models import Appointment, StatusCode
+from clinic.models import Employee
+from clinic.permissions import AuthedRequest, has_module_perm, module_required
+
+# The taps a doctor makes through the day, in order.
+NEXT_STATUSES = {
+    StatusCode.PLANNED: [StatusCode.ARRIVED, StatusCode.IN_CHAIR],
+    StatusCode.CONFIRMED: [StatusCode.ARRIVED, StatusCode.IN_CHAIR],
+    StatusCode.ARRIVED: [StatusCode.IN_CHAIR],
+    StatusCode.IN_CHAIR: [StatusCode.COMPLETED],
+}
+
+
+def get_doctor_for_user(request: AuthedRequest) -> Employee | None:
+    """A doctor sees their own day; a manager with calendar rights may pick any doctor.
+    None when there is nobody to show (no doctors yet, or a non-doctor without that right)."""
+    own = getattr(request.user, "employee", None)
+    wanted = request.GET.get("doctor", "")
+    if wanted.isdigit() and has_module_perm(request.user, "calendar", "view"):
+        return get_object_or_404(Employee.objects.doctors(), pk=int(wanted))
+    if own is not None and own.is_doctor:
+        return own
+    if not has_module_perm(request.user, "calendar", "view"):
+        return None
+    return Employee.objects.doctors().order_by("last_name").first()
+
+
+def _day(request: AuthedRequest, zone) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(request.GET.get("date", "")[:10])
+    except ValueError:
+        return timezone.localtime(timezone.now(), zone).date()
+
+
+def _month_grid(day: datetime.date, marked: set[datetime.date]) -> list[list[dict]]:
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(day.year, day.month)
+    return [
+        [{"date": d, "in_month": d.month == day.month, "marked": d in marked} for d in week]
+        for week in weeks
+    ]
+
+
+@module_required("schedule", "view")
+def schedule(request: AuthedRequest) -> HttpResponse:
+    doctor = get_doctor_for_user(request)
+    if doctor is None:
+        return render(request, "calendar_app/schedule.html", {"doctor": None})
+    branch = doctor.branches.first()
+    zone = branch.zone if branch else timezone.get_current_timezone()
+    day = _day(request, zone)
+    visits = selectors.doctor_day(doctor, day, zone)
+    marked = selectors.doctor_days_with_visits(doctor, day.replace(day=1), zone)
+    context = {
+        "doctor": doctor,
+        "day": day,
+        "zone": zone,
+        "today": timezone.localtime(timezone.now(), zone).date(),
+        "visits": [(v, NEXT_STATUSES.get(StatusCode(v.status), [])) for v in visits],
+        "styles": selectors.status_styles(),
+        "month": _month_grid(day, marked),
+        "prev_day": day - datetime.timedelta(days=1),
+        "next_day": day + datetime.timedelta(days=1),
+        "prev_month": (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1),
+        "next_month": (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1),
+        "doctors": Employee.objects.doctors()
+        if has_module_perm(request.user, "calendar", "view")
+        else [],
+        "own": getattr(request.user, "employee", None) == doctor,
+    }
+    template = "calendar_app/schedule.html#day" if request.htmx else "calendar_app/schedule.html"
+    return render(request, template, context)
+
+
+@require_POST
+@module_required("schedule", "change")
+def schedule_status(request: AuthedRequest, pk: int) -> HttpResponse:
+    """One tap: arrived, in the chair, completed. A doctor changes only their own visits."""
+    appointment = get_object_or_404(Appointment.objects.select_related("branch"), pk=pk)
+    own = getattr(request.user, "employee", None)
+    if appointment.doctor_id != getattr(own, "pk", None) and not has_module_perm(
+        request.user, "calendar", "change"
+    ):
+        raise Http404
+    status = request.POST.get("status", "")
+    if status not in NEXT_STATUSES.get(StatusCode(appointment.status), []):
+        return HttpResponse(_("This step is not possible now."), status=409)
+    try:
+        services.appointment_set_status(appointment=appointment, by=request.user, status=status)
+    except ValidationError as error:
+        return HttpResponse(" ".join(error.messages), status=409)
+    return HttpResponse(status=204, headers={"HX-Trigger": "scheduleChanged"})
