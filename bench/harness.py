@@ -97,7 +97,7 @@ class Server:
             "ODONTA_SERVER_TIMING": "1",
             "STATIC_ROOT": self.static_root,
             "LOG_LEVEL": "WARNING",
-            "DB_CONN_MAX_AGE": "600",
+            "DB_POOL": "1",
         }
 
     def start(self) -> None:

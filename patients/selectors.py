@@ -3,12 +3,15 @@
 import re
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Collate
 
 from clinic.phones import phone_digits
 from patients.models import Patient, PatientEvent
 
 # Card numbers are short; a phone fragment needs at least this many digits to search by.
 MIN_PHONE_DIGITS = 3
+# A shorter first word is a surname's beginning: "ив" inside names would match half the book.
+MIN_CONTAINED_WORD = 3
 
 
 def normalize_name_query(text: str) -> list[str]:
@@ -37,7 +40,7 @@ def search_condition(query: str) -> Q | None:
         return condition
     condition = Q()
     for index, word in enumerate(words):
-        if index == 0 and len(word) < 3:
+        if index == 0 and len(word) < MIN_CONTAINED_WORD:
             condition &= Q(search_name__startswith=word)
         else:
             condition &= Q(search_name__contains=word)
@@ -58,10 +61,26 @@ def ranked(queryset: QuerySet[Patient], query: str) -> QuerySet[Patient]:
 
 
 def patient_search(query: str, *, limit: int = 10) -> list[Patient]:
+    """The quick search's first ``limit`` cards: surnames starting with the first word, then
+    the other matches, each part in name order.
+
+    Two reads instead of one ranked sort: in byte order ("C"), the prefix index returns the
+    first names of a common prefix ("Иван…") without sorting tens of thousands of matches;
+    the rest is read only when the prefix leaves room.
+    """
     condition = search_condition(query)
     if condition is None:
         return []
-    return list(ranked(Patient.objects.filter(condition), query)[:limit])
+    found = Patient.objects.filter(condition).alias(name_in_c=Collate("search_name", "C"))
+    in_order = ("name_in_c", "id")
+    words = normalize_name_query(query)
+    if not words:
+        return list(found.order_by(*in_order)[:limit])
+    starting = Q(name_in_c__startswith=words[0])
+    results: list[Patient] = list(found.filter(starting).order_by(*in_order)[:limit])
+    if len(results) < limit and len(words[0]) >= MIN_CONTAINED_WORD:
+        results += found.exclude(starting).order_by(*in_order)[: limit - len(results)]
+    return results
 
 
 def patients_for_list(queryset: QuerySet[Patient] | None = None) -> QuerySet[Patient]:

@@ -5,6 +5,7 @@ import os
 import secrets
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
@@ -112,3 +113,37 @@ def test_the_channel_layer_reads_longer_than_it_blocks(settings):
 
     host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
     assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+
+
+POOL_PROBE = """
+import threading
+import django
+django.setup()
+from django.db import connection
+
+pids = []
+
+def request():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pids.append(cursor.fetchone()[0])
+    connection.close()  # what request_finished does: back to the pool
+
+for _ in range(6):
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+print(len(set(pids)))
+"""
+
+
+@pytest.mark.parametrize(("pool", "connections"), [("1", 1), ("0", 6)])
+def test_web_processes_reuse_pooled_connections_across_threads(pool, connections):
+    """ASGI runs each request in a thread of its own: without the pool, each one connects."""
+    any_database = urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
+    env = production_env(
+        DATABASE_URL=any_database, DB_POOL=pool, DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="1"
+    )
+    result = run(["-c", POOL_PROBE], env)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) == connections
