@@ -150,7 +150,8 @@ def phone_queries(ctx: Context, count: int) -> list[str]:
 
 @dataclass(frozen=True)
 class SearchSQL:
-    """The condition and ORDER BY of ``patients.selectors.search_condition``/``ranked``."""
+    """The condition and ORDER BY of ``patients.selectors.search_condition``/``ranked`` (the
+    list's order; the quick search reads in two steps, see ``floor_quick_search``)."""
 
     where: str
     where_params: list[Any]
@@ -181,14 +182,30 @@ def search_sql(query: str) -> SearchSQL:
 
 
 def floor_quick_search(db: psycopg.Connection, query: str) -> Any:
+    """The reads of ``patients.selectors.patient_search``: the names that start with the first
+    word, in byte order, then (if fewer than ten) the other matches."""
     search = search_sql(query)
-    return db.execute(
+    select = (
         "SELECT p.id, card_number, last_name, first_name, middle_name, phone, birth_date "
         f"FROM patients_patient p WHERE deleted_at IS NULL AND {search.where} "
-        f"ORDER BY {search.order} LIMIT 10",
-        [*search.where_params, *search.order_params],
+    )
+    in_order = 'ORDER BY search_name COLLATE "C", p.id LIMIT %s'
+    if not search.order_params:
+        return db.execute(select + in_order, [*search.where_params, 10], prepare=True).fetchall()
+    starting = 'search_name COLLATE "C" LIKE %s'
+    rows = db.execute(
+        f"{select} AND {starting} {in_order}",
+        [*search.where_params, *search.order_params, 10],
         prepare=True,
     ).fetchall()
+    first_word = search.order_params[0].rstrip("%")
+    if len(rows) < 10 and len(first_word) >= 3:
+        rows += db.execute(
+            f"{select} AND NOT {starting} {in_order}",
+            [*search.where_params, *search.order_params, 10 - len(rows)],
+            prepare=True,
+        ).fetchall()
+    return rows
 
 
 def floor_patient_list(db: psycopg.Connection, query: str) -> Any:

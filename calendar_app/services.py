@@ -49,17 +49,23 @@ class OutsideShift(ValidationError):
 
 
 def _lock_resources(chairs: Iterable[Chair], doctors: Iterable[Employee]) -> None:
-    """Serialise bookings per chair and per doctor (fixed order: no deadlocks)."""
+    """Serialise bookings per chair and per doctor (fixed order: no deadlocks).
+
+    Every row lock of the write paths is FOR NO KEY UPDATE, and joined rows are left alone
+    (``of=("self",)``): a plain FOR UPDATE also blocks the foreign-key checks that other
+    transactions run at COMMIT, after they took the audit chain's lock, which deadlocked
+    bookings against status changes under load.
+    """
     chair_ids = sorted({chair.pk for chair in chairs})
     doctor_ids = sorted({doctor.pk for doctor in doctors})
     list(
-        Chair.all_objects.select_for_update()
+        Chair.all_objects.select_for_update(no_key=True)
         .filter(pk__in=chair_ids)
         .order_by("pk")
         .values_list("pk")
     )
     list(
-        Employee.all_objects.select_for_update()
+        Employee.all_objects.select_for_update(no_key=True)
         .filter(pk__in=doctor_ids)
         .order_by("pk")
         .values_list("pk")
@@ -284,7 +290,7 @@ def appointment_move(
     """Move to another time, chair or doctor (drag, resize, or the "move patient" dialog)."""
     _validate_times(start, end)
     current = (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(no_key=True, of=("self",))
         .select_related("branch", "chair")
         .get(pk=appointment.pk)
     )
@@ -352,7 +358,9 @@ def appointment_set_status(*, appointment: Appointment, by: User, status: str) -
     if status not in ALLOWED_STATUSES:
         raise ValidationError(_("Unknown status."), code="invalid")
     current = (
-        Appointment.objects.select_for_update().select_related("branch").get(pk=appointment.pk)
+        Appointment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("branch")
+        .get(pk=appointment.pk)
     )
     if current.status == status:
         return current
@@ -398,7 +406,9 @@ def appointment_cancel(*, appointment: Appointment, by: User, reason: str) -> Ap
     if not reason:
         raise ValidationError({"reason": _("Say why the visit is cancelled.")})
     current = (
-        Appointment.objects.select_for_update().select_related("branch").get(pk=appointment.pk)
+        Appointment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("branch")
+        .get(pk=appointment.pk)
     )
     if current.status == StatusCode.CANCELLED:
         return current
@@ -444,7 +454,9 @@ def appointment_update(
 ) -> Appointment:
     """Edit what the visit is for (not when: that is a move)."""
     current = (
-        Appointment.objects.select_for_update().select_related("branch").get(pk=appointment.pk)
+        Appointment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("branch")
+        .get(pk=appointment.pk)
     )
     changes: dict[str, list] = {}
     fields = []
@@ -607,7 +619,11 @@ def shift_move(
     chair: Chair | None = None,
 ) -> WorkShift:
     _validate_times(start, end)
-    current = WorkShift.objects.select_for_update().select_related("chair__branch").get(pk=shift.pk)
+    current = (
+        WorkShift.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("chair__branch")
+        .get(pk=shift.pk)
+    )
     chair = chair or current.chair
     if chair.branch_id != current.branch_id:
         raise ValidationError(_("Shifts move within their branch."), code="invalid")
@@ -682,7 +698,7 @@ def waitlist_add(*, by: User, data: dict[str, Any]) -> WaitingListEntry:
 @transaction.atomic
 def waitlist_book(*, entry: WaitingListEntry, by: User, **booking: Any) -> Appointment:
     """Book a visit for a waiting-list entry; the entry is marked booked in the same step."""
-    current = WaitingListEntry.objects.select_for_update().get(pk=entry.pk)
+    current = WaitingListEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
     if current.status != WaitlistStatus.WAITING:
         raise ValidationError(_("This waiting-list entry is already booked."), code="invalid")
     appointment = appointment_book(by=by, patient=current.patient, source="waitlist", **booking)

@@ -71,7 +71,7 @@ def chair_update(*, chair: Chair, by: User, data: dict[str, Any]) -> Chair:
 
 @transaction.atomic
 def chairs_reorder(*, branch: Branch, chair_ids: list[int], by: User) -> None:
-    chairs = {chair.pk: chair for chair in branch.chairs.select_for_update()}
+    chairs = {chair.pk: chair for chair in branch.chairs.select_for_update(no_key=True)}
     if set(chair_ids) != set(chairs):
         raise ValidationError(_("The list of chairs has changed; reload the page."))
     before = [chair.pk for chair in sorted(chairs.values(), key=lambda c: (c.position, c.pk))]
@@ -179,7 +179,7 @@ def employee_set_login(
     rights_groups: Iterable[RightsGroup] = (),
 ) -> Employee:
     """Create, rename or re-password the employee's login and set its rights groups."""
-    employee = Employee.all_objects.select_for_update().get(pk=employee.pk or 0)
+    employee = Employee.all_objects.select_for_update(no_key=True).get(pk=employee.pk or 0)
     if employee.user is None:
         employee.user = _create_login(username=username, password=password, employee=employee)
         employee.save(update_fields=["user"])
@@ -312,7 +312,7 @@ def branch_deleting(branch: Branch) -> None:
 def object_soft_delete(*, obj: SoftDeleteModel, by: User, patient_id: int | None = None) -> None:
     """Send an object to the recycle bin (its section's ``on_delete`` may refuse)."""
     section = trash.section_for(obj)
-    obj = type(obj).all_objects.select_for_update().get(pk=obj.pk)
+    obj = type(obj).all_objects.select_for_update(no_key=True).get(pk=obj.pk)
     if obj.deleted_at is not None:
         return
     if patient_id is None and section and section.patient_of:
@@ -333,7 +333,7 @@ def object_soft_delete(*, obj: SoftDeleteModel, by: User, patient_id: int | None
 def object_restore(*, obj: SoftDeleteModel, by: User, patient_id: int | None = None) -> None:
     """Bring an object back from the recycle bin; refuses if a live twin took its name."""
     section = trash.section_for(obj)
-    obj = type(obj).all_objects.select_for_update().get(pk=obj.pk)
+    obj = type(obj).all_objects.select_for_update(no_key=True).get(pk=obj.pk)
     if obj.deleted_at is None:
         return
     if patient_id is None and section and section.patient_of:

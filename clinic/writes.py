@@ -61,7 +61,7 @@ def save_changes(
     Must run inside the caller's ``transaction.atomic()``.
     """
     model = type(obj)
-    current = model._base_manager.select_for_update().get(pk=obj.pk)
+    current = model._base_manager.select_for_update(no_key=True).get(pk=obj.pk)
     plain, m2m = _split(model, data)
     before = audit.snapshot(current, list(data))
     for name, value in plain.items():

@@ -197,7 +197,7 @@ def portal_activate(*, patient: Patient, by: User, login: str) -> PortalAccount:
     if taken:
         raise ValidationError({"login": _("This login belongs to another patient.")})
     now = timezone.now()
-    account, _created = PortalAccount.objects.select_for_update().get_or_create(
+    account, _created = PortalAccount.objects.select_for_update(no_key=True).get_or_create(
         patient=patient, defaults={"login": login, "activated_at": now}
     )
     account.login, account.is_active, account.activated_at, account.deactivated_at = (
@@ -226,7 +226,9 @@ def portal_activate(*, patient: Patient, by: User, login: str) -> PortalAccount:
 @transaction.atomic
 def portal_deactivate(*, patient: Patient, by: User) -> None:
     account = (
-        PortalAccount.objects.select_for_update().filter(patient=patient, is_active=True).first()
+        PortalAccount.objects.select_for_update(no_key=True)
+        .filter(patient=patient, is_active=True)
+        .first()
     )
     if account is None:
         return
@@ -262,7 +264,7 @@ def returning_after_months() -> int:
 def patient_record_activity(*, patient_id: int, at: datetime.datetime) -> None:
     """A visit or payment happened: move the last activity, and turn the patient returning
     if the pause before it was longer than the clinic's setting."""
-    patient = Patient.all_objects.select_for_update().filter(pk=patient_id).first()
+    patient = Patient.all_objects.select_for_update(no_key=True).filter(pk=patient_id).first()
     if patient is None:
         return
     fields = []

@@ -5,6 +5,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from calendar_app import services
 from calendar_app.models import (
@@ -406,3 +407,26 @@ def test_twenty_concurrent_bookings_of_one_slot_make_exactly_one_visit(transacti
         thread.join(timeout=60)
     assert sorted(outcomes) == ["booked"] + ["taken"] * 19
     assert Appointment.objects.filter(chair=chair).count() == 1
+
+
+def test_write_paths_never_lock_rows_against_foreign_key_checks(clinic, registrar):
+    """A plain FOR UPDATE (or one that also locks joined rows, such as the branch) blocks
+    the FK checks other transactions run at COMMIT while they hold the audit chain's lock:
+    under load, bookings and status changes deadlocked. Every lock is FOR NO KEY UPDATE, and
+    of the queried table only."""
+    with CaptureQueriesContext(connection) as queries:
+        visit = book(clinic, registrar.user, clinic.at(10), clinic.at(11))
+        visit = services.appointment_move(
+            appointment=visit, by=registrar.user, start=clinic.at(11), end=clinic.at(12)
+        )
+        services.appointment_set_status(
+            appointment=visit, by=registrar.user, status=StatusCode.CONFIRMED
+        )
+        services.appointment_cancel(appointment=visit, by=registrar.user, reason="Заболел")
+    locks = [q["sql"] for q in queries if " FOR " in q["sql"] and "UPDATE" in q["sql"]]
+    assert len(locks) >= 5
+    for sql in locks:
+        lock = sql[sql.rindex(" FOR ") :]
+        assert lock.startswith(" FOR NO KEY UPDATE"), sql
+        if " JOIN " in sql:
+            assert " OF " in lock, sql
