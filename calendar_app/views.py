@@ -21,7 +21,7 @@ from calendar_app.forms import (
     WaitlistForm,
 )
 from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
-from calendar_app.slots import find_slots, step_minutes
+from calendar_app.slots import Slot, find_slots, load_availability, step_minutes
 from clinic.htmx import close_dialog
 from clinic.models import Branch, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
@@ -261,6 +261,11 @@ def _nearest_slots(branch: Branch, data: dict) -> list[dict]:
         doctor_id=data["doctor"].pk,
         limit=6,
     )
+    return _offered(slots, branch)
+
+
+def _offered(slots: list[Slot], branch: Branch) -> list[dict]:
+    """Slots as the dialogs offer them: the branch's local start, the chair, the doctor."""
     return [
         {
             "start": timezone.localtime(s.start, branch.zone),
@@ -360,10 +365,7 @@ def appointment_reschedule(request: AuthedRequest, pk: int) -> HttpResponse:
         "appointment": appointment,
         "form": form,
         "outside_shift": outside_shift,
-        "slots": [
-            {"start": timezone.localtime(s.start, branch.zone), "chair_id": s.chair_id}
-            for s in slots
-        ],
+        "slots": _offered(slots, branch),
     }
     status = 422 if request.method == "POST" else 200
     return render(request, "calendar_app/reschedule.html", context, status=status)
@@ -549,30 +551,29 @@ def shift_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 def waitlist(request: AuthedRequest) -> HttpResponse:
     branch = get_branch(request)
     entries = selectors.waiting_list(branch)
-    today = timezone.localtime(timezone.now(), branch.zone).date()
-    suggestions = {}
-    for entry in entries:
-        slots = find_slots(
+    rows = []
+    if entries:
+        today = timezone.localtime(timezone.now(), branch.zone).date()
+        # One read of the branch's three weeks serves every entry's suggestions.
+        availability = load_availability(
             date_from=today,
             date_to=today + datetime.timedelta(days=21),
-            duration=datetime.timedelta(minutes=entry.duration_minutes),
             branch_id=branch.pk,
-            doctor_id=entry.doctor_id,
-            profession_id=entry.profession_id,
-            weekdays=set(entry.preferred_weekdays) or None,
-            time_from=entry.preferred_time_from,
-            time_to=entry.preferred_time_to,
-            limit=3,
+            professions=True,
         )
-        suggestions[entry.pk] = [
-            {
-                "start": timezone.localtime(s.start, branch.zone),
-                "chair_id": s.chair_id,
-                "doctor_id": s.doctor_id,
-            }
-            for s in slots
-        ]
-    rows = [(entry, suggestions[entry.pk]) for entry in entries]
+        step = datetime.timedelta(minutes=step_minutes())
+        for entry in entries:
+            slots = availability.slots(
+                duration=datetime.timedelta(minutes=entry.duration_minutes),
+                step=step,
+                doctor_id=entry.doctor_id,
+                profession_id=entry.profession_id,
+                weekdays=set(entry.preferred_weekdays) or None,
+                time_from=entry.preferred_time_from,
+                time_to=entry.preferred_time_to,
+                limit=3,
+            )
+            rows.append((entry, _offered(slots, branch)))
     return render(
         request,
         "calendar_app/calendar.html#waitlist",

@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from billing.models import Service
 from calendar_app.models import StatusCode
-from calendar_app.slots import Slot, duration_of_services, find_slots, free_intervals, grid_starts
+from calendar_app.slots import (
+    Slot,
+    duration_of_services,
+    find_slots,
+    free_intervals,
+    grid_starts,
+    load_availability,
+)
 
 from .conftest import next_monday
 from .factories import AppointmentFactory, ServiceFactory, WorkShiftFactory
@@ -339,6 +346,48 @@ def test_the_query_count_does_not_grow_with_the_range(clinic, django_assert_num_
             step=30 * MIN,
         )
     assert len({s.start.date() for s in slots}) == 14
+
+
+def test_one_read_serves_several_searches_as_separate_searches_would(clinic):
+    """The waiting list reads a branch's availability once and filters it per entry."""
+    AppointmentFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        chair=clinic.chair1,
+        start=clinic.at(10),
+        end=clinic.at(11),
+    )
+    surgeon = clinic.doctor2.professions.get()
+    therapist = clinic.doctor.professions.get()
+    availability = load_availability(
+        date_from=clinic.day, date_to=clinic.day, branch_id=clinic.branch.pk, professions=True
+    )
+    for narrowing in [
+        {},
+        {"doctor_id": clinic.doctor.pk},
+        {"doctor_id": clinic.doctor2.pk},
+        {"profession_id": surgeon.pk},
+        {"profession_id": therapist.pk},
+        {"doctor_id": clinic.doctor.pk, "profession_id": surgeon.pk},
+    ]:
+        expected = find_slots(
+            date_from=clinic.day,
+            date_to=clinic.day,
+            duration=45 * MIN,
+            branch_id=clinic.branch.pk,
+            step=15 * MIN,
+            **narrowing,
+        )
+        assert availability.slots(duration=45 * MIN, step=15 * MIN, **narrowing) == expected
+    assert availability.slots(duration=45 * MIN, step=15 * MIN, profession_id=surgeon.pk)
+
+
+def test_a_profession_filter_needs_the_professions_loaded(clinic):
+    availability = load_availability(
+        date_from=clinic.day, date_to=clinic.day, branch_id=clinic.branch.pk
+    )
+    with pytest.raises(ValueError, match="professions=True"):
+        availability.slots(duration=30 * MIN, step=15 * MIN, profession_id=1)
 
 
 # --- Time zones and day boundaries -----------------------------------------------------

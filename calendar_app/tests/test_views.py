@@ -460,6 +460,33 @@ def test_the_waiting_list_suggests_matching_slots(registrar_client, clinic):
     assert html.count(f"start={clinic.day.isoformat()}T") == 3  # all on the preferred weekday
 
 
+def test_the_waiting_lists_query_count_does_not_grow_with_entries(
+    registrar_client, clinic, django_assert_max_num_queries
+):
+    def entry(**wanted):
+        return WaitingListEntry.objects.create(
+            patient=PatientFactory(), branch=clinic.branch, duration_minutes=30, **wanted
+        )
+
+    def panel():
+        response = registrar_client.get(
+            reverse("calendar:waitlist"), {"branch": clinic.branch.pk}, **HTMX
+        )
+        return response.content.decode()
+
+    entry(doctor=clinic.doctor)
+    with django_assert_max_num_queries(30) as few:
+        panel()
+    surgeon = clinic.doctor2.professions.get()
+    for _ in range(3):
+        entry(doctor=clinic.doctor)
+        entry(profession=surgeon)
+        entry()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = panel()
+    assert html.count("data-waitlist-slot") == 10 * 3
+
+
 def test_adding_and_removing_a_waiting_list_entry(registrar_client, clinic):
     url = f"{reverse('calendar:waitlist-add')}?branch={clinic.branch.pk}"
     response = registrar_client.post(
