@@ -29,6 +29,7 @@ from billing.pricelist import load_price_list
 from calendar_app.models import AppointmentStatus, WaitingListEntry, WaitlistStatus
 from clinic import scale
 from clinic.models import Employee
+from patients.scale import EVENT_COLUMNS, EVENT_TABLE
 
 STEP = 15
 SHIFT_COLUMNS = ["id", "doctor_id", "chair_id", "branch_id", "start", "end", "created_at"]
@@ -41,15 +42,6 @@ LINE_COLUMNS = ["id", "appointment_id", "service_id", "quantity", "price"]
 CHANGE_COLUMNS = [
     "id", "appointment_id", "from_status", "to_status", "reason", "changed_at", "changed_by_id",
 ]  # fmt: skip
-EVENT_COLUMNS = [
-    "id",
-    "patient_id",
-    "source_event_id",
-    "name",
-    "occurred_at",
-    "actor_name",
-    "payload",
-]
 STATUSES = ["planned", "confirmed", "arrived", "in_chair", "completed", "no_show", "cancelled"]
 PLANNED, CONFIRMED, ARRIVED, IN_CHAIR, COMPLETED, NO_SHOW, CANCELLED = range(7)
 CANCEL_REASONS = [
@@ -66,7 +58,6 @@ CALENDAR_TABLES = [
     "calendar_app_appointmentservice",
     "calendar_app_appointmentstatuschange",
 ]
-EVENT_TABLE = "patients_patientevent"
 # Timeline lines are written for the visits of the last year (and the coming weeks): ten
 # million lines for five years would cost more of the build than they tell the benchmarks.
 TIMELINE_DAYS = 365

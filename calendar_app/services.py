@@ -328,15 +328,7 @@ def appointment_move(
     )
     changes = audit.diff(before, audit.snapshot(current, before.keys()))
     if changes:
-        audit.record(
-            actor=by, action="update", obj=current, changes=changes, patient_id=current.patient_id
-        )
-        events.publish(
-            "appointment.updated",
-            current,
-            event_payload(current, changed=sorted(changes)),
-            actor=by,
-        )
+        _record_update(current, by=by, changes=changes)
     new_day = local_day(start, chair.branch)
     if old_branch_id != chair.branch_id:
         _announce(old_branch_id, old_days, [old_doctor_id], {"reload": True})
@@ -443,6 +435,23 @@ def appointment_cancel(*, appointment: Appointment, by: User, reason: str) -> Ap
     return current
 
 
+def _record_update(appointment: Appointment, *, by: User, changes: dict[str, list]) -> None:
+    """The audit entry and the ``appointment.updated`` event of a change (move or edit)."""
+    audit.record(
+        actor=by,
+        action="update",
+        obj=appointment,
+        changes=changes,
+        patient_id=appointment.patient_id,
+    )
+    events.publish(
+        "appointment.updated",
+        appointment,
+        event_payload(appointment, changed=sorted(changes)),
+        actor=by,
+    )
+
+
 @transaction.atomic
 def appointment_update(
     *,
@@ -477,15 +486,7 @@ def appointment_update(
             _set_services(current, services)
             changes["services"] = [before, after]
     if changes:
-        audit.record(
-            actor=by, action="update", obj=current, changes=changes, patient_id=current.patient_id
-        )
-        events.publish(
-            "appointment.updated",
-            current,
-            event_payload(current, changed=sorted(changes)),
-            actor=by,
-        )
+        _record_update(current, by=by, changes=changes)
         _announce_visit(current)
     return current
 

@@ -56,7 +56,7 @@ def save_changes(
 ) -> tuple[M, dict[str, list[Any]]]:
     """Apply ``data`` to a locked fresh copy of ``obj``; returns it and ``{field: [old, new]}``.
 
-    The copy is re-read under ``SELECT ... FOR UPDATE``, so a form that has already mutated
+    The copy is re-read under ``SELECT ... FOR NO KEY UPDATE``, so a form that has already mutated
     ``obj`` cannot hide the old values from the audit, and two saves never interleave.
     Must run inside the caller's ``transaction.atomic()``.
     """
