@@ -6,79 +6,13 @@ URL with parameters needs a sample below. Expected results come from the demo ro
 rights (``clinic.demo.ROLE_GROUPS``), not from the code under test.
 """
 
-import datetime
-import re
-from dataclasses import dataclass
-
 import pytest
 from django.db import transaction
-from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from clinic import demo, testing
-from clinic.models import Gender, RightsGroup
+from clinic.models import RightsGroup
 from clinic.modules import permission_codename
-from clinic.permissions import Access
-from clinic.tests.factories import ChairFactory, EmployeeFactory
-
-# Routes that other projects own and test; here they only must not fail with a 500.
-THIRD_PARTY_PREFIXES = ("admin/", "accounts/", "i18n/")
-
-
-@dataclass
-class Route:
-    path: str
-    name: str
-    callback: object
-    has_params: bool
-
-    @property
-    def third_party(self) -> bool:
-        return self.path.startswith(THIRD_PARTY_PREFIXES) or self.name == "api:api-root"
-
-    @property
-    def path_view(self):
-        """django-ninja's PathView behind an API URL (its wrapper closes over it)."""
-        for cell in getattr(self.callback, "__closure__", None) or ():
-            if hasattr(cell.cell_contents, "operations"):
-                return cell.cell_contents
-        return None
-
-    @property
-    def is_api(self) -> bool:
-        return self.path.startswith("api/")
-
-    def accesses(self) -> list[tuple[str, Access | None]]:
-        """(HTTP method, declared access) of each operation behind this URL."""
-        path_view = self.path_view
-        if path_view is not None:
-            return [
-                (
-                    method,
-                    next(
-                        (cb.access for cb in operation.auth_callbacks if hasattr(cb, "access")),
-                        None,
-                    ),
-                )
-                for operation in path_view.operations
-                for method in operation.methods
-            ]
-        return [("*", getattr(self.callback, "access", None))]
-
-
-def _walk(patterns, prefix="", namespace=""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
-        elif isinstance(pattern, URLPattern):
-            path = prefix + str(pattern.pattern)
-            name = f"{namespace}{pattern.name}" if pattern.name else path
-            has_params = bool(re.search(r"<\w+(:\w+)?>|\(\?P<", path))
-            yield Route(path, name, pattern.callback, has_params)
-
-
-ROUTES = list(_walk(get_resolver().url_patterns))
+from clinic.testing_urls import ROUTES, SAMPLES, build_world, url_for
 
 
 def test_every_project_view_declares_its_access():
@@ -95,114 +29,7 @@ def test_every_project_view_declares_its_access():
 @pytest.fixture
 def world(db, branch, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
-    (tmp_path / "sample.txt").write_text("sample")
-    employee = EmployeeFactory(last_name="Образцов", branches=[branch])
-    gender = Gender.objects.create(name="Образец")
-    deleted_gender = Gender.objects.create(name="Удалённый", deleted_at="2026-01-01T00:00Z")
-    groups = demo.ensure_rights_groups()
-    from patients.tests.factories import PatientFactory, PatientImportFactory
-
-    patient = PatientFactory()
-    from calendar_app.models import Appointment, WaitingListEntry, WorkShift
-
-    doctor = EmployeeFactory(last_name="Врачов", branches=[branch])
-    chair = ChairFactory(branch=branch)
-    start = timezone.now().replace(microsecond=0) + datetime.timedelta(days=2)
-    shift = WorkShift.objects.create(
-        doctor=doctor,
-        chair=chair,
-        branch=branch,
-        start=start,
-        end=start + datetime.timedelta(hours=6),
-    )
-    appointment = Appointment.objects.create(
-        patient=patient,
-        doctor=doctor,
-        chair=chair,
-        branch=branch,
-        start=start,
-        end=start + datetime.timedelta(minutes=30),
-    )
-    waiting = WaitingListEntry.objects.create(patient=patient, branch=branch)
-    return {
-        "appointment": appointment,
-        "shift": shift,
-        "waiting": waiting,
-        "patient": patient,
-        "patient_import": PatientImportFactory(),
-        "branch": branch,
-        "chair": ChairFactory(branch=branch),
-        "employee": employee,
-        "gender": gender,
-        "deleted_gender": deleted_gender,
-        "rights_group": groups["accountant"],
-    }
-
-
-SAMPLES = {
-    "clinic:media": lambda w: {"path": "sample.txt"},
-    "clinic:employee-detail": lambda w: {"pk": w["employee"].pk},
-    "clinic:employee-update": lambda w: {"pk": w["employee"].pk},
-    "clinic:employee-login": lambda w: {"pk": w["employee"].pk},
-    "clinic:employee-rights": lambda w: {"pk": w["employee"].pk},
-    "clinic:employee-delete": lambda w: {"pk": w["employee"].pk},
-    "clinic:rights-group-update": lambda w: {"pk": w["rights_group"].pk},
-    "clinic:rights-group-delete": lambda w: {"pk": w["rights_group"].pk},
-    "clinic:reference-book": lambda w: {"key": "genders"},
-    "clinic:reference-item-create": lambda w: {"key": "genders"},
-    "clinic:reference-item-update": lambda w: {"key": "genders", "pk": w["gender"].pk},
-    "clinic:reference-item-delete": lambda w: {"key": "genders", "pk": w["gender"].pk},
-    "clinic:trash-restore": lambda w: {
-        "section": "reference-genders",
-        "pk": w["deleted_gender"].pk,
-    },
-    "clinic:branch-detail": lambda w: {"pk": w["branch"].pk},
-    "clinic:branch-update": lambda w: {"pk": w["branch"].pk},
-    "clinic:branch-delete": lambda w: {"pk": w["branch"].pk},
-    "clinic:chair-create": lambda w: {"branch_pk": w["branch"].pk},
-    "clinic:chairs-reorder": lambda w: {"branch_pk": w["branch"].pk},
-    "clinic:chair-rename": lambda w: {"pk": w["chair"].pk},
-    "clinic:chair-delete": lambda w: {"pk": w["chair"].pk},
-    "integrations:webhook": lambda w: {"system": "nobody"},
-    **{
-        f"patients:{name}": lambda w: {"pk": w["patient"].pk}
-        for name in (
-            "card",
-            "profile-edit",
-            "info-edit",
-            "delete",
-            "family-create",
-            "family-join",
-            "family-leave",
-            "portal-activate",
-            "portal-deactivate",
-        )
-    },
-    "patients:section": lambda w: {"pk": w["patient"].pk, "section": "diagnostics"},
-    "patients:import-detail": lambda w: {"pk": w["patient_import"].pk},
-    "patients:import-confirm": lambda w: {"pk": w["patient_import"].pk},
-    "patients:import-cancel": lambda w: {"pk": w["patient_import"].pk},
-    **{
-        f"calendar:appointment-{name}": lambda w: {"pk": w["appointment"].pk}
-        for name in ("detail", "edit", "move", "reschedule", "status", "cancel", "delete")
-    },
-    "calendar:shift-move": lambda w: {"pk": w["shift"].pk},
-    "calendar:shift-delete": lambda w: {"pk": w["shift"].pk},
-    "calendar:waitlist-remove": lambda w: {"pk": w["waiting"].pk},
-    "schedule:status": lambda w: {"pk": w["appointment"].pk},
-}
-
-
-def _url(route: Route, world) -> str | None:
-    if not route.has_params:
-        return "/" + route.path.replace("^", "").replace("$", "").replace("\\Z", "")
-    sample = SAMPLES.get(route.name)
-    if sample is None:
-        return None
-    url = "/" + route.path
-    for key, value in sample(world).items():
-        url = re.sub(rf"<(\w+:)?{key}>", str(value), url)
-    return url
+    return build_world(branch, tmp_path)
 
 
 def test_every_project_url_with_parameters_has_a_sample():
@@ -227,7 +54,7 @@ def _request(client, url: str, method: str):
 
 def _visits(world):
     for route in ROUTES:
-        url = _url(route, world)
+        url = url_for(route, world)
         if url is None:
             continue
         for method, access in route.accesses():
