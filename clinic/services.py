@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -24,7 +24,7 @@ from clinic.models import (
     RightsGroup,
     User,
 )
-from clinic.modules import MODULES, permission_codename
+from clinic.modules import MODULES, all_permissions, permission_codename
 from clinic.references import ReferenceBook
 from clinic.softdelete import SoftDeleteModel
 from clinic.writes import save_changes, save_new
@@ -112,6 +112,47 @@ def _codenames(permissions: Iterable[Permission]) -> list[str]:
     return sorted(p.codename for p in permissions)
 
 
+def held_rights(user: User) -> set[str]:
+    """The module rights (codenames) a user holds; a superuser holds every one."""
+    if user.is_superuser:
+        return {codename for codename, _name in all_permissions()}
+    return {
+        name.removeprefix("clinic.")
+        for name in user.get_all_permissions()
+        if name.startswith("clinic.")
+    }
+
+
+def ensure_may_grant(*, by: User, codenames: Iterable[str]) -> None:
+    """Nobody grants a right they do not hold themselves (directly or through a group)."""
+    missing = sorted(set(codenames) - held_rights(by))
+    if missing:
+        raise ValidationError(
+            {
+                "rights": _("You cannot grant rights you do not hold yourself: %(rights)s.")
+                % {"rights": ", ".join(_right_labels(missing))}
+            }
+        )
+
+
+def ensure_may_change_employee(*, by: User, employee: Employee) -> None:
+    """Only a superuser changes a superuser (their card, login, password, rights)."""
+    user = employee.user
+    if user is not None and user.is_superuser and not by.is_superuser:
+        raise PermissionDenied(_("Only a superuser may change a superuser."))
+
+
+def _right_labels(codenames: Iterable[str]) -> list[str]:
+    from clinic.modules import ACTION_LABELS
+
+    labels = {
+        permission_codename(m.key, a): f"{m.label}: {ACTION_LABELS[a]}"
+        for m in MODULES
+        for a in m.actions
+    }
+    return [str(labels.get(codename, codename)) for codename in codenames]
+
+
 def module_permissions(codenames: Iterable[str]) -> list[Permission]:
     known = {permission_codename(m.key, a) for m in MODULES for a in m.actions}
     wanted = set(codenames)
@@ -161,6 +202,7 @@ def _create_login(*, username: str, password: str, employee: Employee) -> User:
 
 @transaction.atomic
 def employee_update(*, employee: Employee, by: User, data: dict[str, Any]) -> Employee:
+    ensure_may_change_employee(by=by, employee=employee)
     employee, _changes = save_changes(employee, by=by, data=data, event="employee.updated")
     if employee.user_id and any(k in data for k in ("first_name", "last_name", "email")):
         User.objects.filter(pk=employee.user_id).update(
@@ -180,6 +222,7 @@ def employee_set_login(
 ) -> Employee:
     """Create, rename or re-password the employee's login and set its rights groups."""
     employee = Employee.all_objects.select_for_update(no_key=True).get(pk=employee.pk or 0)
+    ensure_may_change_employee(by=by, employee=employee)
     if employee.user is None:
         employee.user = _create_login(username=username, password=password, employee=employee)
         employee.save(update_fields=["user"])
@@ -205,8 +248,15 @@ def employee_set_login(
 def _set_groups(*, employee: Employee, by: User, rights_groups: Iterable[RightsGroup]) -> None:
     user = employee.user
     assert user is not None
+    wanted = {rg.group for rg in rights_groups}
+    added = [group for group in wanted if not user.groups.filter(pk=group.pk).exists()]
+    granted = Permission.objects.filter(group__in=added).values_list("codename", flat=True)
+    try:
+        ensure_may_grant(by=by, codenames=granted)
+    except ValidationError as error:
+        raise ValidationError({"rights_groups": error.message_dict["rights"]}) from error
     before = sorted(user.groups.values_list("name", flat=True))
-    user.groups.set([rg.group for rg in rights_groups])
+    user.groups.set(wanted)
     after = sorted(user.groups.values_list("name", flat=True))
     if before != after:
         audit.record(
@@ -220,8 +270,10 @@ def employee_set_rights(*, employee: Employee, by: User, codenames: Iterable[str
     user = employee.user
     if user is None:
         raise ValidationError(_("The employee has no login account; create one first."))
+    ensure_may_change_employee(by=by, employee=employee)
     permissions = module_permissions(codenames)
     before = _codenames(user.user_permissions.all())
+    ensure_may_grant(by=by, codenames=set(codenames) - set(before))
     user.user_permissions.set(permissions)
     after = _codenames(permissions)
     if before != after:
@@ -234,8 +286,10 @@ def rights_group_create(
 ) -> RightsGroup:
     if Group.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": _("A rights group with this name already exists.")})
+    permissions = module_permissions(codenames)
+    ensure_may_grant(by=by, codenames=codenames)
     group = Group.objects.create(name=name)
-    group.permissions.set(module_permissions(codenames))
+    group.permissions.set(permissions)
     rights_group = RightsGroup.objects.create(group=group, description=description)
     audit.record(
         actor=by,
@@ -264,6 +318,7 @@ def rights_group_update(
         rights_group.save(update_fields=["description"])
     before = _codenames(group.permissions.all())
     permissions = module_permissions(codenames)
+    ensure_may_grant(by=by, codenames=set(codenames) - set(before))
     group.permissions.set(permissions)
     if before != _codenames(permissions):
         changes["rights"] = [before, _codenames(permissions)]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
-from clinic.models import AuditAction, AuditEntry, Employee, ProfessionKind, User
+from clinic.models import AuditAction, AuditEntry, Employee, ProfessionKind, RightsGroup, User
 from clinic.tests.factories import (
     BranchFactory,
     EmployeeFactory,
@@ -236,14 +236,16 @@ def test_an_invalid_edit_changes_nothing(admin_client, branch, therapist):
     assert not AuditEntry.objects.filter(object_id=str(employee.pk)).exists()
 
 
-def test_the_detail_page_shows_rights_from_groups_and_individual_ones(admin_client, branch):
+def test_the_detail_page_shows_rights_from_groups_and_individual_ones(
+    admin_client, admin_persona, branch
+):
     group = RightsGroupFactory(rights=["home_view"])
     user = UserFactory()
     user.groups.add(group.group)
     employee = EmployeeFactory(user=user, branches=[branch])
     from clinic.services import employee_set_rights
 
-    employee_set_rights(employee=employee, by=user, codenames=["staff_view"])
+    employee_set_rights(employee=employee, by=admin_persona.user, codenames=["staff_view"])
     response = admin_client.get(reverse("clinic:employee-detail", args=[employee.pk]))
     assert response.status_code == 200
     checked = {
@@ -515,3 +517,138 @@ def test_the_list_needs_the_staff_view_right(registrar_client):
     response = Client().get(LIST)
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+# --- Rights escalation -------------------------------------------------------------------
+
+
+@pytest.fixture
+def rights_manager(client, branch):
+    """Someone who manages staff and rights but holds few rights themselves."""
+    group = RightsGroupFactory(rights=["home_view", "staff_view", "staff_change", "staff_rights"])
+    manager = EmployeeFactory(user=UserFactory(username="manager"), branches=[branch])
+    manager.user.groups.set([group.group])
+    client.force_login(manager.user)
+    return manager
+
+
+@pytest.fixture
+def superuser_employee(branch):
+    user = UserFactory(username="root", is_superuser=True, is_staff=True)
+    user.set_password("Original-secret-42")
+    user.save()
+    return EmployeeFactory(user=user, last_name="Суперов", branches=[branch])
+
+
+def test_a_rights_manager_cannot_reset_a_superusers_password(
+    client, rights_manager, superuser_employee
+):
+    url = reverse("clinic:employee-login", args=[superuser_employee.pk])
+    assert client.get(url).status_code == 403
+    response = client.post(url, {"username": "root", "password": "Taken-over-123"})
+    assert response.status_code == 403
+    superuser_employee.user.refresh_from_db()
+    assert superuser_employee.user.check_password("Original-secret-42")
+
+
+@pytest.mark.parametrize("name", ["employee-update", "employee-rights", "employee-delete"])
+def test_a_rights_manager_cannot_change_or_deactivate_a_superuser(
+    client, rights_manager, superuser_employee, name
+):
+    url = reverse(f"clinic:{name}", args=[superuser_employee.pk])
+    response = client.post(url, {"employee-last_name": "Взломов", "rights": ["home_view"]})
+    assert response.status_code == 403
+    superuser_employee.refresh_from_db()
+    superuser_employee.user.refresh_from_db()
+    assert superuser_employee.last_name == "Суперов"
+    assert superuser_employee.deleted_at is None
+    assert superuser_employee.user.is_active
+
+
+def test_the_superusers_card_offers_no_changes_to_a_rights_manager(
+    client, rights_manager, superuser_employee
+):
+    response = client.get(reverse("clinic:employee-detail", args=[superuser_employee.pk]))
+    assert response.status_code == 200
+    assert reverse("clinic:employee-login", args=[superuser_employee.pk]) not in response.text
+
+
+def test_a_superuser_may_change_another_superuser(admin_client, superuser_employee):
+    response = admin_client.post(
+        reverse("clinic:employee-login", args=[superuser_employee.pk]),
+        {"username": "root", "password": "New-secret-4242"},
+    )
+    assert response.status_code in (200, 204, 302)
+    superuser_employee.user.refresh_from_db()
+    assert superuser_employee.user.check_password("New-secret-4242")
+
+
+def test_nobody_grants_an_individual_right_they_do_not_hold(client, rights_manager, registrar):
+    response = client.post(
+        reverse("clinic:employee-rights", args=[registrar.employee.pk]),
+        {"rights": ["staff_view", "reports_view"]},
+    )
+    assert response.status_code == 422
+    assert "reports_view" not in set(
+        registrar.user.user_permissions.values_list("codename", flat=True)
+    )
+    assert "rights" in response.context["form"].errors
+
+
+def test_a_rights_manager_may_grant_what_they_hold(client, rights_manager, registrar):
+    response = client.post(
+        reverse("clinic:employee-rights", args=[registrar.employee.pk]), {"rights": ["staff_view"]}
+    )
+    assert response.status_code in (200, 204, 302)
+    assert set(registrar.user.user_permissions.values_list("codename", flat=True)) == {"staff_view"}
+
+
+def test_nobody_grants_themselves_a_right_they_do_not_hold(client, rights_manager):
+    client.post(
+        reverse("clinic:employee-rights", args=[rights_manager.pk]),
+        {"rights": ["settings_change"]},
+    )
+    assert not rights_manager.user.user_permissions.exists()
+
+
+def test_a_rights_group_with_rights_the_manager_lacks_cannot_be_assigned(
+    client, rights_manager, registrar
+):
+    powerful = RightsGroupFactory(rights=["home_view", "settings_change"])
+    response = client.post(
+        reverse("clinic:employee-login", args=[registrar.employee.pk]),
+        {"username": registrar.user.username, "rights_groups": [powerful.pk]},
+    )
+    assert response.status_code == 422
+    assert not registrar.user.groups.filter(pk=powerful.group.pk).exists()
+
+
+def test_a_rights_group_cannot_be_given_rights_its_editor_lacks(client, rights_manager):
+    response = client.post(
+        reverse("clinic:rights-group-create"),
+        {"name": "Все права", "rights": ["staff_view", "settings_change"]},
+    )
+    assert response.status_code == 422
+    assert not RightsGroup.objects.filter(group__name="Все права").exists()
+    group = RightsGroupFactory(rights=["home_view"])
+    response = client.post(
+        reverse("clinic:rights-group-update", args=[group.pk]),
+        {"name": group.group.name, "rights": ["home_view", "reports_view"]},
+    )
+    assert response.status_code == 422
+    assert set(group.group.permissions.values_list("codename", flat=True)) == {"home_view"}
+
+
+def test_a_rights_group_keeps_rights_its_editor_lacks_when_edited(client, rights_manager):
+    """Keeping what a group already grants is not granting: only additions are checked."""
+    group = RightsGroupFactory(rights=["home_view", "reports_view"])
+    response = client.post(
+        reverse("clinic:rights-group-update", args=[group.pk]),
+        {"name": "Отчёты", "rights": ["home_view", "reports_view", "staff_view"]},
+    )
+    assert response.status_code in (200, 204, 302)
+    assert set(group.group.permissions.values_list("codename", flat=True)) == {
+        "home_view",
+        "reports_view",
+        "staff_view",
+    }

@@ -99,6 +99,8 @@ def employee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     context = {
         "employee": employee,
+        "may_change": not (employee.user and employee.user.is_superuser)
+        or request.user.is_superuser,
         "groups": employee.user.groups.all() if employee.user else [],
         "matrix": rights_matrix(group_rights | own_rights),
         "own_rights": own_rights,
@@ -108,7 +110,8 @@ def employee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @module_required("staff", "change")
 def employee_update(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee, pk=pk)
+    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    services.ensure_may_change_employee(by=request.user, employee=employee)
     form = EmployeeForm(request.POST or None, instance=employee, prefix="employee")
     if request.method == "POST" and form.is_valid():
         try:
@@ -127,6 +130,7 @@ def employee_update(request: AuthedRequest, pk: int) -> HttpResponse:
 @module_required("staff", "rights")
 def employee_login(request: AuthedRequest, pk: int) -> HttpResponse:
     employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    services.ensure_may_change_employee(by=request.user, employee=employee)
     user = employee.user
     initial = (
         {
@@ -162,6 +166,7 @@ def employee_login(request: AuthedRequest, pk: int) -> HttpResponse:
 @module_required("staff", "rights")
 def employee_rights(request: AuthedRequest, pk: int) -> HttpResponse:
     employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    services.ensure_may_change_employee(by=request.user, employee=employee)
     if employee.user is None:
         messages.error(request, _("Create a login account first: rights belong to a login."))
         return done(request, reverse("clinic:employee-login", args=[pk]))
@@ -169,11 +174,15 @@ def employee_rights(request: AuthedRequest, pk: int) -> HttpResponse:
     from_groups = set(employee.user.groups.values_list("permissions__codename", flat=True))
     form = RightsForm(request.POST or None, initial={"rights": sorted(current)})
     if request.method == "POST" and form.is_valid():
-        services.employee_set_rights(
-            employee=employee, by=request.user, codenames=form.cleaned_data["rights"]
-        )
-        messages.success(request, _("Individual rights saved."))
-        return done(request, reverse("clinic:employee-detail", args=[pk]))
+        try:
+            services.employee_set_rights(
+                employee=employee, by=request.user, codenames=form.cleaned_data["rights"]
+            )
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            messages.success(request, _("Individual rights saved."))
+            return done(request, reverse("clinic:employee-detail", args=[pk]))
     selected = set(form.cleaned_data["rights"]) if form.is_bound and form.is_valid() else current
     context = {
         "employee": employee,
@@ -181,13 +190,14 @@ def employee_rights(request: AuthedRequest, pk: int) -> HttpResponse:
         "matrix": rights_matrix(selected),
         "from_groups": from_groups,
     }
-    return render(request, "clinic/staff/rights.html", context)
+    return render(request, "clinic/staff/rights.html", context, status=422 if form.errors else 200)
 
 
 @require_POST
 @module_required("staff", "change")
 def employee_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee, pk=pk)
+    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    services.ensure_may_change_employee(by=request.user, employee=employee)
     if employee.user_id == request.user.pk:
         messages.error(request, _("You cannot deactivate yourself."))
         return done(request, reverse("clinic:employee-detail", args=[pk]))
