@@ -17,7 +17,7 @@ export TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 
 .PHONY: help uv install install-runtime install-test python-deps services run test lint typecheck \
-        checks unit browser messages clean-db
+        checks unit browser quickstart messages clean-db
 
 help:
 	@echo "make run    install, create the SQLite demo database and serve http://127.0.0.1:8000"
@@ -64,13 +64,21 @@ checks: python-deps
 
 unit: install-test python-deps services
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(VENV)/bin/pytest -m "not browser"
+		$(VENV)/bin/pytest -m "not browser and not quickstart"
 
 browser: install-test python-deps services
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(VENV)/bin/pytest -m browser
 
-test: install-test python-deps services lint typecheck checks unit browser
+# The quickstart of `make run` as CI sees it: SQLite (a new file in a temporary directory),
+# no Redis (an empty REDIS_URL is unset for the settings), the demo built by migrate and
+# seed_demo, then every URL and the front desk's flows (clinic/tests/test_quickstart.py).
+quickstart: python-deps
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		DATABASE_URL="sqlite:///$$tmp/db.sqlite3" REDIS_URL= MEDIA_ROOT="$$tmp/media" \
+		ODONTA_QUICKSTART_STAGE=1 $(VENV)/bin/pytest -m quickstart
+
+test: install-test python-deps services lint typecheck checks unit quickstart browser
 	@echo "All checks and tests passed."
 
 messages: python-deps

@@ -10,9 +10,11 @@ class ClinicConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from clinic import registrations  # noqa: F401
-        from clinic.db import sqlite_unicode_lower
+        from clinic.db import sqlite_unicode_functions
 
-        connection_created.connect(sqlite_unicode_lower, dispatch_uid="sqlite_unicode_lower")
+        connection_created.connect(
+            sqlite_unicode_functions, dispatch_uid="sqlite_unicode_functions"
+        )
         self.connect_rights_invalidation()
 
     @staticmethod

@@ -188,3 +188,73 @@ def url_for(route: Route, world) -> str | None:
     for key, value in sample(world).items():
         url = re.sub(rf"<(\w+:)?{key}>", str(value), url)
     return url
+
+
+class DemoWorld(dict):
+    """``build_world``'s keys over the demo data; a key only ``build_world`` knows fails by
+    name, so a new sample that the quickstart walk cannot fill says where to add it."""
+
+    def __missing__(self, key):
+        raise KeyError(
+            f"SAMPLES uses world[{key!r}], which clinic.testing_urls.demo_world does not "
+            "provide: add the demo's object of that kind there (next to build_world's)"
+        )
+
+
+def demo_world(media_root) -> DemoWorld:
+    """The kinds of object ``build_world`` makes, taken from ``seed_demo``'s data (the
+    quickstart walk). Only what the demo has none of is added: an import awaiting
+    confirmation, a deleted reference item, an uploaded file (the caller sets MEDIA_ROOT)."""
+    from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
+    from clinic.models import Branch, Employee, RightsGroup
+    from patients.tests.factories import PatientImportFactory
+
+    def found(obj, what: str):
+        assert obj is not None, f"The demo data has no {what}: did seed_demo change?"
+        return obj
+
+    (media_root / "sample.txt").write_text("sample")
+    branch = found(Branch.objects.order_by("position", "pk").first(), "branch")
+    # The demo doctor's own next visit, so that /schedule/ status taps work for them too.
+    appointment = found(
+        Appointment.objects.filter(
+            branch=branch,
+            doctor__user__username="doctor",
+            start__gt=timezone.now() + datetime.timedelta(days=1),
+            status__in=[StatusCode.PLANNED, StatusCode.CONFIRMED],
+        )
+        .order_by("start")
+        .first(),
+        "future visit of the demo doctor",
+    )
+    shift = found(
+        WorkShift.objects.filter(
+            doctor=appointment.doctor,
+            chair=appointment.chair,
+            start__lte=appointment.start,
+            end__gte=appointment.end,
+        ).first(),
+        "shift around that visit",
+    )
+    return DemoWorld(
+        appointment=appointment,
+        shift=shift,
+        waiting=found(
+            WaitingListEntry.objects.filter(branch=branch).order_by("pk").first(),
+            "waiting patient",
+        ),
+        patient=appointment.patient,
+        patient_import=PatientImportFactory(),
+        branch=branch,
+        chair=found(branch.chairs.order_by("-position").first(), "chair"),
+        employee=found(
+            Employee.objects.filter(user__isnull=True).order_by("pk").first(),
+            "employee without a login",
+        ),
+        gender=found(Gender.objects.order_by("position").first(), "gender"),
+        deleted_gender=Gender.objects.create(name="Удалённый", deleted_at=timezone.now()),
+        rights_group=found(
+            RightsGroup.objects.filter(group__name=demo.ROLE_GROUPS["accountant"][0]).first(),
+            "accountant's rights group",
+        ),
+    )

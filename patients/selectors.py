@@ -3,8 +3,8 @@
 import re
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Collate
 
+from clinic.db import ByteOrder
 from clinic.phones import phone_digits
 from patients.models import Patient, PatientEvent
 
@@ -64,14 +64,14 @@ def patient_search(query: str, *, limit: int = 10) -> list[Patient]:
     """The quick search's first ``limit`` cards: surnames starting with the first word, then
     the other matches, each part in name order.
 
-    Two reads instead of one ranked sort: in byte order ("C"), the prefix index returns the
-    first names of a common prefix ("Иван…") without sorting tens of thousands of matches;
-    the rest is read only when the prefix leaves room.
+    Two reads instead of one ranked sort: in byte order (``ByteOrder``: "C" on PostgreSQL),
+    the prefix index returns the first names of a common prefix ("Иван…") without sorting
+    tens of thousands of matches; the rest is read only when the prefix leaves room.
     """
     condition = search_condition(query)
     if condition is None:
         return []
-    found = Patient.objects.filter(condition).alias(name_in_c=Collate("search_name", "C"))
+    found = Patient.objects.filter(condition).alias(name_in_c=ByteOrder("search_name"))
     in_order = ("name_in_c", "id")
     words = normalize_name_query(query)
     if not words:

@@ -4,6 +4,7 @@ application (so that the websocket of live updates is there too)."""
 import datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from calendar_app.models import Appointment, StatusCode
 from clinic import testing
@@ -111,6 +112,53 @@ def test_drag_over_free_time_books_a_visit(page, asgi_live_server, front_desk):
     assert booked.start == front_desk["at"](10) and booked.end == front_desk["at"](10, 45)
     screenshot(page, "calendar-booked")
     assert watcher.errors == []
+
+
+def test_a_failed_patient_search_says_so_and_the_same_query_can_be_retried(
+    page, asgi_live_server, front_desk
+):
+    """The picker must not answer "nobody found" when the search itself failed: on the
+    quickstart every search was a 500, and the front desk added patients twice."""
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    open_calendar(page, asgi_live_server, front_desk)
+    drag(page, cell(page, "Кресло 1", 10), cell(page, "Кресло 1", 10, 30))
+    page.wait_for_selector("[data-booking-form]")
+    failed = page.locator(".ts-dropdown [data-search-failed]")
+    nobody = page.locator(".ts-dropdown .no-results:not([data-search-failed])")
+    searches = "**/api/v1/patients/search**"
+
+    # The server answers with an error.
+    page.route(searches, lambda route: route.fulfill(status=500, body="Server Error"))
+    page.click("[data-booking-form] [data-field=patient] .ts-control")
+    page.keyboard.type("Весел", delay=40)
+    expect(failed).to_be_visible()
+    expect(failed).not_to_have_text("")
+    expect(nobody).to_have_count(0)
+    screenshot(page, "calendar-patient-search-failed")
+
+    # The network fails.
+    page.unroute(searches)
+    page.route(searches, lambda route: route.abort())
+    with page.expect_event("requestfailed", lambda r: "/api/v1/patients/search" in r.url):
+        page.keyboard.press("Backspace")
+    expect(failed).to_be_visible()
+    expect(nobody).to_have_count(0)
+
+    # The same query typed again asks the server again, and the patient is found and booked.
+    page.unroute(searches)
+    with page.expect_response(lambda r: "/api/v1/patients/search" in r.url and r.ok):
+        page.keyboard.type("л")
+    page.wait_for_selector(".ts-dropdown .option")
+    expect(failed).to_have_count(0)
+    page.keyboard.press("Enter")
+    page.click("[data-booking-save]")
+    page.wait_for_selector("[data-kind=appointment]")
+    assert Appointment.objects.get().patient == front_desk["patient"]
+    # The browser reports the failed requests above; anything else is a real error.
+    unexpected = [
+        e for e in watcher.errors if "patients/search" not in e and "Failed to load" not in e
+    ]
+    assert unexpected == []
 
 
 def test_drag_a_visit_to_another_chair(page, asgi_live_server, front_desk):

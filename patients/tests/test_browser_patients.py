@@ -82,3 +82,31 @@ def test_registrar_adds_a_patient_with_a_taken_phone_after_the_duplicate_warning
     expect(page.locator("[data-patient-name]")).to_have_text("Новикова Алиса Игоревна")
     screenshot(page, "patients-new-card")
     assert watcher.errors == []
+
+
+def test_a_failed_top_bar_search_says_so_instead_of_nobody_found(page, live_server, front_desk):
+    patient = Patient.objects.order_by("card_number")[7]
+    log_in(page, live_server, "registrar", "registrar")
+    results = page.locator("#global-search-results")
+    searches = "**/patients/search/?**"
+
+    page.route(searches, lambda route: route.fulfill(status=500, body="Server Error"))
+    page.fill("[data-global-search]", patient.last_name[:4])
+    failed = results.locator("[data-search-failed]")
+    expect(failed).to_be_visible()
+    expect(failed).not_to_have_text("")
+    expect(results.locator("[data-quick-result]")).to_have_count(0)
+    # Said in place, so no second message in a toast.
+    expect(page.locator("#app-toasts .alert-danger")).to_have_count(0)
+    screenshot(page, "patients-quick-search-failed")
+
+    page.unroute(searches)
+    page.route(searches, lambda route: route.abort())
+    with page.expect_event("requestfailed", lambda r: "/patients/search/" in r.url):
+        page.fill("[data-global-search]", patient.last_name[:5])
+    expect(failed).to_be_visible()
+
+    page.unroute(searches)
+    page.fill("[data-global-search]", patient.full_name)
+    expect(results.locator(f'[data-quick-result="{patient.pk}"]')).to_be_visible()
+    expect(failed).to_have_count(0)

@@ -63,14 +63,35 @@
     });
   }
 
-  // Server errors never fail silently.
+  // Server errors never fail silently. A search's results panel ([data-search-results])
+  // says so in place: the old results, or none, would pass for the answer.
   document.body.addEventListener("htmx:responseError", (event) => {
+    if (showSearchFailed(event.detail.target)) return;
     const status = event.detail.xhr.status;
     const text = status === 403
       ? gettext("You do not have the right to do this.")
       : gettext("Something went wrong on the server; please try again.");
     showToast(text, "danger");
   });
+
+  document.body.addEventListener("htmx:sendError", (event) => {
+    if (showSearchFailed(event.detail.target)) return;
+    showToast(gettext("The server cannot be reached; check the connection and try again."), "danger");
+  });
+
+  function showSearchFailed(target) {
+    if (!target || !target.matches("[data-search-results]")) return false;
+    const list = document.createElement("div");
+    list.className = "list-group list-group-flush";
+    const item = document.createElement("div");
+    item.className = "list-group-item text-danger";
+    item.setAttribute("role", "alert");
+    item.dataset.searchFailed = "";
+    item.textContent = gettext("Search failed; please try again.");
+    list.appendChild(item);
+    target.replaceChildren(list);
+    return true;
+  }
 
   window.showToast = function (text, level, undoUrl) {
     const box = document.getElementById("app-toasts");
@@ -106,10 +127,60 @@
     });
   }
 
+  // A picker that searches the server as you type (Tom Select). When the request fails (an
+  // HTTP error, the network) the dropdown says so: "nobody found" would be a wrong answer
+  // that a person acts on, such as adding the patient again. New pickers use this.
+  window.searchPicker = function (select, { url, toOption, renderOption }) {
+    const failed = new Set();
+    return new TomSelect(select, {
+      valueField: "id",
+      labelField: "label",
+      searchField: [],
+      maxOptions: 20,
+      loadThrottle: 200,
+      shouldLoad: (query) => query.length >= 2,
+      load(query, callback) {
+        failed.delete(query);
+        fetch(url(query), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then((response) => {
+            if (!response.ok) throw new Error(`HTTP ${response.status}`);
+            return response.json();
+          })
+          .then((items) => callback(items.map(toOption)))
+          .catch(() => {
+            failed.add(query);
+            delete this.loadedSearches[query]; // typing the same query again asks again
+            callback();
+          });
+      },
+      render: {
+        option: renderOption,
+        no_results: (data, escape) => failed.has(data.input)
+          ? `<div class="no-results text-danger" role="alert" data-search-failed>${escape(gettext("Search failed; please try again."))}</div>`
+          : `<div class="no-results">${escape(gettext("Nobody found."))}</div>`,
+      },
+    });
+  };
+
+  // A patient field (PatientChoiceField): found through the search API by name, phone or card.
+  function patientPicker(select) {
+    searchPicker(select, {
+      url: (query) => `/api/v1/patients/search?q=${encodeURIComponent(query)}&limit=20`,
+      toOption: (patient) => ({
+        id: patient.id,
+        label: `${patient.full_name} · № ${patient.card_number}`,
+        phone: patient.phone,
+      }),
+      renderOption: (item, escape) =>
+        `<div><div>${escape(item.label)}</div><div class="small text-secondary">${escape(item.phone || "")}</div></div>`,
+    });
+  }
+
   function initWidgets(root) {
     root.querySelectorAll("select[data-tom-select]:not(.tomselected)").forEach((select) => {
       new TomSelect(select, { plugins: select.multiple ? ["remove_button"] : [], maxOptions: 500 });
     });
+    root.querySelectorAll("select[data-patient-picker]:not(.tomselected)").forEach(patientPicker);
     root.querySelectorAll("select[data-autosubmit]:not([data-autosubmit-ready])").forEach((select) => {
       select.dataset.autosubmitReady = "1";
       select.addEventListener("change", () => select.form.requestSubmit());

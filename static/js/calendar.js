@@ -407,34 +407,10 @@
     openDialog(`${config.urls.book}?${params}`);
   });
 
-  // --- Booking dialog: patient search, quick new patient, services add up ---------------
+  // --- Booking dialog: quick new patient, services add up ------------------------------
+  // (The patient picker itself is app.js's, shared by every dialog with a patient field.)
 
   function initBookingForm(root) {
-    const picker = root.querySelector("select[data-patient-picker]:not(.tomselected)");
-    if (picker) {
-      new TomSelect(picker, {
-        valueField: "id",
-        labelField: "label",
-        searchField: [],
-        maxOptions: 20,
-        loadThrottle: 200,
-        shouldLoad: (query) => query.length >= 2,
-        load: (query, callback) => {
-          fetch(`/api/v1/patients/search?q=${encodeURIComponent(query)}&limit=20`, { credentials: "same-origin" })
-            .then((r) => r.json())
-            .then((items) => callback(items.map((p) => ({
-              id: p.id,
-              label: `${p.full_name} · № ${p.card_number}`,
-              phone: p.phone,
-            }))))
-            .catch(() => callback());
-        },
-        render: {
-          option: (item, escape) => `<div><div>${escape(item.label)}</div><div class="small text-secondary">${escape(item.phone || "")}</div></div>`,
-          no_results: () => `<div class="no-results">${gettext("Nobody found.")}</div>`,
-        },
-      });
-    }
     const services = root.querySelector("select[data-service-picker]:not(.tomselected)");
     if (services) {
       const durationsNode = root.querySelector("#service-durations");
