@@ -325,3 +325,6 @@ LOGGING = {
 
 # --- Odonta ----------------------------------------------------------------------------
 ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
+# A domain event whose handlers still fail after this many attempts (about five hours of
+# doubling backoff for 12) is marked failed and waits in Settings -> Failed events.
+ODONTA_OUTBOX_MAX_ATTEMPTS = env_int("ODONTA_OUTBOX_MAX_ATTEMPTS", 12)
