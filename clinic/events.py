@@ -205,6 +205,15 @@ def pending_for_sweep(*, older_than: datetime.timedelta, limit: int) -> list[int
     )
 
 
+def failed_events() -> models.QuerySet[OutboxEvent]:
+    """Events whose attempts ran out, the latest failure first (Settings -> Failed events)."""
+    return (
+        OutboxEvent.objects.filter(failed_at__isnull=False)
+        .select_related("actor__employee")
+        .order_by("-failed_at", "-id")
+    )
+
+
 @transaction.atomic
 def outbox_retry(*, event_ids: list[int], by) -> list[int]:
     """Give failed events a new round of attempts, delivered after commit; returns their ids.
