@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import overload
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -228,6 +229,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "clinic.tasks.outbox_sweep", "schedule": 60.0},
     "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 120.0},
+    # Nightly, 03:30 in Moscow: purge what the retention periods below let go (clinic.retention).
+    "retention-purge": {
+        "task": "clinic.tasks.retention_purge",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
@@ -328,3 +334,10 @@ ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
 # A domain event whose handlers still fail after this many attempts (about five hours of
 # doubling backoff for 12) is marked failed and waits in Settings -> Failed events.
 ODONTA_OUTBOX_MAX_ATTEMPTS = env_int("ODONTA_OUTBOX_MAX_ATTEMPTS", 12)
+# Days a finished row is kept before the nightly purge (clinic.retention), per kind. A
+# processed webhook's dedupe key goes with it: keep it past any provider's redelivery window.
+ODONTA_RETENTION_DAYS = {
+    "dispatched_events": env_int("ODONTA_RETAIN_DISPATCHED_EVENTS_DAYS", 30),
+    "processed_webhooks": env_int("ODONTA_RETAIN_PROCESSED_WEBHOOKS_DAYS", 30),
+    "expired_sessions": env_int("ODONTA_RETAIN_EXPIRED_SESSIONS_DAYS", 0),
+}
