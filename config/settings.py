@@ -229,6 +229,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "clinic.tasks.outbox_sweep", "schedule": 60.0},
     "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 120.0},
+    # /healthz reads its age; one that waited in the queue past the next beat is dropped.
+    "worker-heartbeat": {
+        "task": "clinic.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
     # Nightly, 03:30 in Moscow: purge what the retention periods below let go (clinic.retention).
     "retention-purge": {
         "task": "clinic.tasks.retention_purge",
@@ -334,6 +340,10 @@ ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
 # A domain event whose handlers still fail after this many attempts (about five hours of
 # doubling backoff for 12) is marked failed and waits in Settings -> Failed events.
 ODONTA_OUTBOX_MAX_ATTEMPTS = env_int("ODONTA_OUTBOX_MAX_ATTEMPTS", 12)
+# /healthz answers 503 when the workers' heartbeat or the oldest pending domain event is
+# older than this many seconds (clinic.health).
+ODONTA_HEALTH_WORKER_MAX_AGE = env_int("ODONTA_HEALTH_WORKER_MAX_AGE", 300)
+ODONTA_HEALTH_OUTBOX_MAX_AGE = env_int("ODONTA_HEALTH_OUTBOX_MAX_AGE", 900)
 # Days a finished row is kept before the nightly purge (clinic.retention), per kind. A
 # processed webhook's dedupe key goes with it: keep it past any provider's redelivery window.
 ODONTA_RETENTION_DAYS = {
