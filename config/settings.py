@@ -335,6 +335,18 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Error reports (Sentry or a compatible service such as GlitchTip) ------------------
+# Off unless SENTRY_DSN is set; what is sent and what is scrubbed: config/sentry.py.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from config import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", ENVIRONMENT),
+        release=env_str("SENTRY_RELEASE"),
+    )
+
 # --- Odonta ----------------------------------------------------------------------------
 ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
 # A domain event whose handlers still fail after this many attempts (about five hours of
