@@ -140,7 +140,9 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server stopped at start; see {self.log_path}")
             with contextlib.suppress(httpx.HTTPError):
-                response = httpx.get(f"{self.url}/healthz", headers=PROXY_HEADERS, timeout=2)
+                response = httpx.get(
+                    f"{self.url}/healthz?scope=web", headers=PROXY_HEADERS, timeout=2
+                )
                 if response.status_code == 200 and self.ready_workers() >= self.workers:
                     return
             time.sleep(0.3)

@@ -14,6 +14,10 @@ Handlers are registered in an ``AppConfig.ready()``:
 Each handler runs in its own savepoint; a failing one is retried (with backoff) without
 repeating the ones that succeeded, so handlers see each event once, at least once. Do
 external I/O in a task the handler enqueues, not in the handler itself.
+
+After ``settings.ODONTA_OUTBOX_MAX_ATTEMPTS`` failed attempts an event is *failed*: the sweep
+stops retrying it, the error is logged (and reported to Sentry when configured), and it waits
+in Settings -> Failed events until someone retries it (``outbox_retry``).
 """
 
 import datetime
@@ -23,11 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from clinic import audit
 from clinic.audit import json_value
-from clinic.models import OutboxEvent
+from clinic.models import AuditAction, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +143,7 @@ def dispatch(event_id: int) -> bool:
     with transaction.atomic():
         event = (
             OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, dispatched_at__isnull=True)
+            .filter(pk=event_id, dispatched_at__isnull=True, failed_at__isnull=True)
             .first()
         )
         if event is None:
@@ -160,7 +166,17 @@ def dispatch(event_id: int) -> bool:
         event.attempts += 1
         if errors:
             event.last_error = "\n".join(errors)[:5000]
-            event.next_attempt_at = now + retry_delay(event.attempts)
+            if event.attempts >= settings.ODONTA_OUTBOX_MAX_ATTEMPTS:
+                event.failed_at = now
+                event.next_attempt_at = None
+                logger.error(
+                    "Outbox event %s gave up after %s attempts: %s",
+                    event,
+                    event.attempts,
+                    event.last_error,
+                )
+            else:
+                event.next_attempt_at = now + retry_delay(event.attempts)
         else:
             event.dispatched_at = now
             event.last_error = ""
@@ -171,6 +187,7 @@ def dispatch(event_id: int) -> bool:
                 "last_error",
                 "next_attempt_at",
                 "dispatched_at",
+                "failed_at",
             ]
         )
         return not errors
@@ -179,8 +196,47 @@ def dispatch(event_id: int) -> bool:
 def pending_for_sweep(*, older_than: datetime.timedelta, limit: int) -> list[int]:
     now = timezone.now()
     return list(
-        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=now - older_than)
+        OutboxEvent.objects.filter(
+            dispatched_at__isnull=True, failed_at__isnull=True, created_at__lte=now - older_than
+        )
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def failed_events() -> models.QuerySet[OutboxEvent]:
+    """Events whose attempts ran out, the latest failure first (Settings -> Failed events)."""
+    return (
+        OutboxEvent.objects.filter(failed_at__isnull=False)
+        .select_related("actor__employee")
+        .order_by("-failed_at", "-id")
+    )
+
+
+@transaction.atomic
+def outbox_retry(*, event_ids: list[int], by) -> list[int]:
+    """Give failed events a new round of attempts, delivered after commit; returns their ids.
+
+    Events that are not failed (delivered, still being retried, or retried meanwhile by
+    someone else) are left as they are.
+    """
+    retried = list(
+        OutboxEvent.objects.select_for_update(no_key=True)
+        .filter(pk__in=event_ids, failed_at__isnull=False)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not retried:
+        return []
+    OutboxEvent.objects.filter(pk__in=retried).update(
+        failed_at=None, attempts=0, next_attempt_at=None
+    )
+    audit.record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        object_repr=f"outbox retry: {len(retried)} failed events",
+        changes={"retried_events": [None, retried]},
+    )
+    transaction.on_commit(lambda: _enqueue_many(retried))
+    return retried

@@ -19,6 +19,7 @@ from clinic.models import (
     Chair,
     Employee,
     Organization,
+    OutboxEvent,
     Profession,
     ProfessionKind,
     RightsGroup,
@@ -407,6 +408,35 @@ class AuditFilter(django_filters.FilterSet):
         model = AuditEntry
         fields: list[str] = []
         form = Form
+
+
+class FailedEventFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("search"), method="search")
+    date_from = django_filters.DateFilter(
+        label=_("failed from"), field_name="failed_at", lookup_expr="date__gte", widget=DateInput()
+    )
+    date_to = django_filters.DateFilter(
+        label=_("to"), field_name="failed_at", lookup_expr="date__lte", widget=DateInput()
+    )
+
+    class Meta:
+        model = OutboxEvent
+        fields: list[str] = []
+        form = Form
+
+    def search(self, queryset, name: str, value: str):
+        """The event's name or number, its object, or a piece of the error."""
+        value = value.strip()
+        if not value:
+            return queryset
+        match = (
+            Q(name__icontains=value)
+            | Q(aggregate_type__icontains=value)
+            | Q(last_error__icontains=value)
+        )
+        if value.isdigit():
+            match |= Q(aggregate_id=value) | Q(pk=int(value))
+        return queryset.filter(match)
 
 
 class QuickSelect(forms.Select):

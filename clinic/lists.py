@@ -1,11 +1,13 @@
 """What every list screen shares: pagination that keeps the filters, and export.
 
 Exports stream, so a list of any size goes out without holding it in memory: CSV row by
-row, XLSX through openpyxl's write-only workbook.
+row, XLSX through openpyxl's write-only workbook. ``export_response`` is the one way out
+of the system into a spreadsheet: it also makes sure that no value opens as a formula.
 """
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -13,6 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.functional import Promise
 
 EXPORT_FORMATS = ("csv", "xlsx")
 MAX_PAGE_SIZE = 200
@@ -68,39 +71,74 @@ class _Echo:
         return value
 
 
+# A cell that starts with one of these is a formula to Excel, LibreOffice or Google Sheets
+# (tab and carriage return too, after which some of them look again); the fullwidth forms are
+# cheap insurance for spreadsheets that fold them to ASCII.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
+# A signed plain number opens as that same number: nothing to escape.
+SIGNED_NUMBER = re.compile(r"[+-]\d+(?:[.,]\d+)?")
+
+
+def opens_as_formula(text: str) -> bool:
+    """Whether a spreadsheet would evaluate ``text`` (CSV injection); leading spaces too."""
+    stripped = text.lstrip(" ")
+    if not stripped or stripped[0] not in FORMULA_TRIGGERS:
+        return False
+    return not SIGNED_NUMBER.fullmatch(stripped)
+
+
+def csv_value(value: Any) -> Any:
+    """Text that would open as a formula gets a leading apostrophe: spreadsheets read it as
+    "this cell is text" and do not show it. Numbers, dates and other text stay as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, Promise):
+        value = str(value)
+    if isinstance(value, str) and opens_as_formula(value):
+        return "'" + value
+    return value
+
+
 def export_response(
     *,
     fmt: str,
     filename: str,
-    headers: Sequence[str],
+    headers: Sequence[Any],
     rows: Iterable[Sequence[Any]],
+    stamped: bool = True,
 ) -> HttpResponseBase:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    """A CSV or XLSX download of ``rows``; every export of the system goes through here.
+
+    Rows hold Python values: numbers (``Decimal`` for money), dates and text. Numbers stay
+    numbers; text never becomes a live formula (see ``opens_as_formula``).
+    """
+    if stamped:
+        filename = f"{filename}-{timezone.localtime().strftime('%Y%m%d-%H%M')}"
     if fmt == "xlsx":
-        return _xlsx_response(f"{filename}-{stamp}.xlsx", headers, rows)
+        return _xlsx_response(f"{filename}.xlsx", headers, rows)
     writer = csv.writer(_Echo(), delimiter=";")
 
     def stream():
         # The BOM and the semicolon are what Excel in a Russian locale opens correctly.
-        yield "\ufeff" + writer.writerow([str(h) for h in headers])
+        yield "\ufeff" + writer.writerow([csv_value(str(h)) for h in headers])
         for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
+            yield writer.writerow([csv_value(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
 
 
 def _xlsx_response(
-    filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+    filename: str, headers: Sequence[Any], rows: Iterable[Sequence[Any]]
 ) -> HttpResponse:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
-    sheet.append([str(h) for h in headers])
+    sheet.append([_excel_value(sheet, str(h)) for h in headers])
     for row in rows:
-        sheet.append([_excel_value(v) for v in row])
+        sheet.append([_excel_value(sheet, v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(
@@ -111,10 +149,31 @@ def _xlsx_response(
     return response
 
 
-def _excel_value(value: Any) -> Any:
+def _excel_value(sheet, value: Any) -> Any:
+    if isinstance(value, Promise):
+        value = str(value)
+    if isinstance(value, str):
+        return _text_cell(sheet, value)
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
         return timezone.localtime(value).replace(tzinfo=None)
     return value
+
+
+def _text_cell(sheet, text: str):
+    """Always a string cell: openpyxl would make ``=...`` a formula and ``#N/A`` an error.
+
+    Text that opens as a formula is also marked "quote prefix", so that Excel keeps it as
+    text even when someone edits the cell.
+    """
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    # Control characters an XLSX file cannot hold (openpyxl refuses them): a visible mark.
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
+    cell.data_type = "s"
+    if opens_as_formula(text):
+        cell.quotePrefix = True
+    return cell
 
 
 def export_requested(request: HttpRequest) -> str | None:

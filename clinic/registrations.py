@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from clinic import references, services, trash
+from clinic import references, retention, services, trash
 from clinic.models import (
     Branch,
     Chair,
@@ -130,4 +130,11 @@ trash.register(
         event_prefix="chair",
         describe=lambda chair: f"{chair.branch} · {chair}",  # type: ignore[attr-defined]
     )
+)
+
+retention.register(
+    retention.RetentionRule("dispatched_events", purge=retention.purge_dispatched_events)
+)
+retention.register(
+    retention.RetentionRule("expired_sessions", purge=retention.purge_expired_sessions)
 )

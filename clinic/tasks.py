@@ -2,7 +2,7 @@ import datetime
 
 from celery import shared_task
 
-from clinic import events
+from clinic import events, health, retention
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -23,3 +23,15 @@ def outbox_sweep(limit: int = 1000) -> int:
     for event_id in event_ids:
         events.dispatch(event_id)
     return len(event_ids)
+
+
+@shared_task(ignore_result=True)
+def retention_purge() -> dict[str, int]:
+    """Nightly: delete what the retention periods let go (``clinic.retention``)."""
+    return retention.purge_all()
+
+
+@shared_task(ignore_result=True)
+def worker_heartbeat() -> None:
+    """Every minute from beat: /healthz reads its age to know the workers run."""
+    health.record_worker_heartbeat()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.views import audit, home, references, settings, staff, trash
+from clinic.views import audit, failed_events, home, references, settings, staff, trash
 
 app_name = "clinic"
 
@@ -63,4 +63,15 @@ urlpatterns = [
     path("settings/modules/", settings.module_settings, name="module-settings"),
     path("settings/modules/save/", settings.module_settings_save, name="module-settings-save"),
     path("settings/audit/", audit.audit_list, name="audit"),
+    path("settings/events/", failed_events.failed_event_list, name="failed-events"),
+    path(
+        "settings/events/retry/",
+        failed_events.failed_events_retry_all,
+        name="failed-events-retry-all",
+    ),
+    path(
+        "settings/events/<int:pk>/retry/",
+        failed_events.failed_event_retry,
+        name="failed-event-retry",
+    ),
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import overload
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -80,7 +81,6 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -229,6 +229,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "clinic.tasks.outbox_sweep", "schedule": 60.0},
     "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 120.0},
+    # /healthz reads its age; one that waited in the queue past the next beat is dropped.
+    "worker-heartbeat": {
+        "task": "clinic.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
+    # Nightly, 03:30 in Moscow: purge what the retention periods below let go (clinic.retention).
+    "retention-purge": {
+        "task": "clinic.tasks.retention_purge",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
@@ -324,5 +335,31 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Error reports (Sentry or a compatible service such as GlitchTip) ------------------
+# Off unless SENTRY_DSN is set; what is sent and what is scrubbed: config/sentry.py.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from config import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", ENVIRONMENT),
+        release=env_str("SENTRY_RELEASE"),
+    )
+
 # --- Odonta ----------------------------------------------------------------------------
 ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
+# A domain event whose handlers still fail after this many attempts (about five hours of
+# doubling backoff for 12) is marked failed and waits in Settings -> Failed events.
+ODONTA_OUTBOX_MAX_ATTEMPTS = env_int("ODONTA_OUTBOX_MAX_ATTEMPTS", 12)
+# /healthz answers 503 when the workers' heartbeat or the oldest pending domain event is
+# older than this many seconds (clinic.health).
+ODONTA_HEALTH_WORKER_MAX_AGE = env_int("ODONTA_HEALTH_WORKER_MAX_AGE", 300)
+ODONTA_HEALTH_OUTBOX_MAX_AGE = env_int("ODONTA_HEALTH_OUTBOX_MAX_AGE", 900)
+# Days a finished row is kept before the nightly purge (clinic.retention), per kind. A
+# processed webhook's dedupe key goes with it: keep it past any provider's redelivery window.
+ODONTA_RETENTION_DAYS = {
+    "dispatched_events": env_int("ODONTA_RETAIN_DISPATCHED_EVENTS_DAYS", 30),
+    "processed_webhooks": env_int("ODONTA_RETAIN_PROCESSED_WEBHOOKS_DAYS", 30),
+    "expired_sessions": env_int("ODONTA_RETAIN_EXPIRED_SESSIONS_DAYS", 0),
+}

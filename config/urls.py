@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
@@ -17,7 +16,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", public_view(JavaScriptCatalog.as_view()), name="javascript-catalog"),
-    path("admin/", admin.site.urls),
 ]
 
 # Modules whose app has not landed yet answer with an honest placeholder at their URL.

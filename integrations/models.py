@@ -80,6 +80,12 @@ class InboundWebhook(models.Model):
             models.Index(
                 fields=["id"], condition=~Q(status="processed"), name="webhook_pending_idx"
             ),
+            # The retention purge deletes processed webhooks by age (clinic.retention).
+            models.Index(
+                fields=["processed_at"],
+                condition=Q(status="processed"),
+                name="webhook_processed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,7 @@
-import io
-
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.htmx import done
 from clinic.jobs import enqueue
+from clinic.lists import export_response
 from clinic.permissions import AuthedRequest, module_required
 from patients.forms import ImportUploadForm
 from patients.imports import TEMPLATE_HEADERS
@@ -70,37 +70,29 @@ def import_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @module_required("patients", "import")
-def import_template(request: AuthedRequest) -> HttpResponse:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(TEMPLATE_HEADERS)
-    sheet.append(
-        [
-            "Иванова",
-            "Мария",
-            "Петровна",
-            "+7 912 345-67-89",
-            "maria@example.ru",
-            "14.03.1986",
-            "Женский",
-            "",
-            "",
-            "",
-            "",
-            "г. Москва, ул. Ленина, д. 1, кв. 2",
-            "",
-            "Сайт клиники",
-            "Терапия",
-            "",
-        ]
+def import_template(request: AuthedRequest) -> HttpResponseBase:
+    example = [
+        "Иванова",
+        "Мария",
+        "Петровна",
+        "+7 912 345-67-89",
+        "maria@example.ru",
+        "14.03.1986",
+        "Женский",
+        "",
+        "",
+        "",
+        "",
+        "г. Москва, ул. Ленина, д. 1, кв. 2",
+        "",
+        "Сайт клиники",
+        "Терапия",
+        "",
+    ]
+    return export_response(
+        fmt="xlsx",
+        filename="patients-import-template",
+        headers=TEMPLATE_HEADERS,
+        rows=[example],
+        stamped=False,
     )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    )
-    response["Content-Disposition"] = 'attachment; filename="patients-import-template.xlsx"'
-    return response

@@ -29,16 +29,29 @@ class OutboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Set when the attempts ran out (settings.ODONTA_OUTBOX_MAX_ATTEMPTS): the sweep leaves
+    # the event alone until someone retries it from Settings -> Failed events.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("domain event")
         verbose_name_plural = _("domain events")
         ordering = ["id"]
         indexes = [
+            # The sweep and /healthz read the pending events in id order.
             models.Index(
                 fields=["id"],
-                condition=Q(dispatched_at__isnull=True),
+                condition=Q(dispatched_at__isnull=True, failed_at__isnull=True),
                 name="outbox_pending_idx",
+            ),
+            models.Index(
+                fields=["failed_at"], condition=Q(failed_at__isnull=False), name="outbox_failed_idx"
+            ),
+            # The retention purge deletes delivered events by age (clinic.retention).
+            models.Index(
+                fields=["dispatched_at"],
+                condition=Q(dispatched_at__isnull=False),
+                name="outbox_dispatched_idx",
             ),
             models.Index(fields=["aggregate_type", "aggregate_id"], name="outbox_aggregate_idx"),
         ]

@@ -265,3 +265,107 @@ def test_a_committed_event_reaches_its_handler_through_a_real_broker_and_worker(
     assert seen == [(event.pk, False)]
     event.refresh_from_db()
     assert event.dispatched_at is not None
+
+
+# --- Events that keep failing: a limit, a failed state, a retry ----------------------------
+
+
+def fail_until_given_up(event, traveller, limit: int) -> None:
+    """Let the sweep retry ``event`` until it has had ``limit`` attempts."""
+    for _ in range(limit - 1):
+        traveller.shift(datetime.timedelta(hours=2))  # past any backoff
+        outbox_sweep()
+    event.refresh_from_db()
+
+
+def test_an_event_that_keeps_failing_stops_after_the_limit_and_is_marked_failed(
+    subscribe, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.ODONTA_OUTBOX_MAX_ATTEMPTS = 3
+    good = subscribe("odontatest.*", name="good")
+    subscribe("odontatest.*", handler=Recorder(fail_times=100), name="broken")
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        with django_capture_on_commit_callbacks(execute=True):
+            event = events.publish("odontatest.created", BranchFactory())
+        fail_until_given_up(event, traveller, limit=3)
+        assert event.attempts == 3
+        assert event.failed_at == timezone.now()
+        assert event.dispatched_at is None
+        assert event.next_attempt_at is None
+        assert "the remote system is down" in event.last_error
+        assert event.delivered_to == [f"{__name__}.good"]
+        assert "gave up" in caplog.text
+
+        # The sweep leaves it alone from now on, and so does a stray task.
+        traveller.shift(datetime.timedelta(days=1))
+        assert outbox_sweep() == 0
+        assert events.dispatch(event.pk) is False
+    event.refresh_from_db()
+    assert event.attempts == 3
+    assert good.seen == [event.pk]
+    assert event.pk not in events.pending_for_sweep(older_than=datetime.timedelta(0), limit=10)
+
+
+def test_a_retried_failed_event_is_delivered_once_its_handler_works_and_the_retry_is_audited(
+    subscribe, settings, django_capture_on_commit_callbacks, admin_persona
+):
+    from clinic.models import AuditEntry
+
+    settings.ODONTA_OUTBOX_MAX_ATTEMPTS = 2
+    good = subscribe("odontatest.*", name="good")
+    flaky = subscribe("odontatest.*", handler=Recorder(fail_times=2), name="flaky")
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        with django_capture_on_commit_callbacks(execute=True):
+            event = events.publish("odontatest.created", BranchFactory())
+        fail_until_given_up(event, traveller, limit=2)
+    assert event.failed_at is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = events.outbox_retry(event_ids=[event.pk], by=admin_persona.user)
+    assert retried == [event.pk]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert event.failed_at is None
+    assert event.last_error == ""
+    assert good.seen == [event.pk]  # the handler that had succeeded does not run again
+    assert flaky.seen == [event.pk]
+    entry = AuditEntry.objects.latest("id")
+    assert entry.actor == admin_persona.user
+    assert entry.action == "update"
+    assert entry.changes == {"retried_events": [None, [event.pk]]}
+
+
+def test_a_retried_event_that_fails_again_gets_a_new_round_of_attempts(
+    subscribe, settings, django_capture_on_commit_callbacks, admin_persona
+):
+    settings.ODONTA_OUTBOX_MAX_ATTEMPTS = 2
+    subscribe("odontatest.*", handler=Recorder(fail_times=100), name="broken")
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        with django_capture_on_commit_callbacks(execute=True):
+            event = events.publish("odontatest.created", BranchFactory())
+        fail_until_given_up(event, traveller, limit=2)
+        with django_capture_on_commit_callbacks(execute=True):
+            events.outbox_retry(event_ids=[event.pk], by=admin_persona.user)
+        event.refresh_from_db()
+        assert (event.attempts, event.failed_at) == (1, None)
+        assert event.next_attempt_at is not None
+        fail_until_given_up(event, traveller, limit=2)
+    assert (event.attempts, event.failed_at is not None) == (2, True)
+
+
+def test_only_failed_events_are_retried(subscribe, admin_persona):
+    pending = events.publish("odontatest.created")
+    delivered = events.publish("odontatest.created")
+    OutboxEvent.objects.filter(pk=delivered.pk).update(dispatched_at=timezone.now())
+    assert events.outbox_retry(event_ids=[pending.pk, delivered.pk], by=admin_persona.user) == []
+    pending.refresh_from_db()
+    assert pending.attempts == 0
+
+
+def test_the_attempt_limit_is_a_setting_with_a_sane_default():
+    from django.conf import settings
+
+    assert settings.ODONTA_OUTBOX_MAX_ATTEMPTS == 12
+    # Twelve attempts with the doubling backoff cover about five hours of an outage.
+    hours = sum(events.retry_delay(n).total_seconds() for n in range(1, 12)) / 3600
+    assert 4 < hours < 6

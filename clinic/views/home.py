@@ -3,14 +3,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from clinic import health
 from clinic.middleware import SESSION_KEY
 from clinic.models import Branch, Chair, Employee
 from clinic.modules import MODULES_BY_KEY
@@ -79,23 +78,6 @@ def media(request: AuthedRequest, path: str) -> FileResponse:
 
 @public_view
 def healthz(request: HttpRequest) -> JsonResponse:
-    status: dict[str, str] = {}
-    healthy = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        status["database"] = "ok"
-    except Exception as exc:
-        status["database"] = f"error: {exc.__class__.__name__}"
-        healthy = False
-    if settings.REDIS_URL:
-        try:
-            cache.set("healthz", "1", 5)
-            status["redis"] = "ok" if cache.get("healthz") == "1" else "error: no echo"
-        except Exception as exc:
-            status["redis"] = f"error: {exc.__class__.__name__}"
-        healthy = healthy and status["redis"] == "ok"
-    else:
-        status["redis"] = "not configured"
-    status["status"] = "ok" if healthy else "error"
-    return JsonResponse(status, status=200 if healthy else 503)
+    """Health for monitoring; ``?scope=web`` for load balancers (see ``clinic.health``)."""
+    body, healthy = health.report(web_only=request.GET.get("scope") == "web")
+    return JsonResponse(body, status=200 if healthy else 503)

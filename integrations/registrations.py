@@ -1,0 +1,18 @@
+"""What the integrations app registers with the core (loaded by ``IntegrationsConfig.ready``)."""
+
+import datetime
+
+from clinic import retention
+from integrations.models import InboundWebhook, WebhookStatus
+
+
+def purge_processed_webhooks(cutoff: datetime.datetime) -> int:
+    """Processed webhooks past their period. A provider that redelivers one after this
+    would be processed again (its dedupe key is gone): keep the period well past any
+    provider's redelivery window."""
+    return retention.delete_in_batches(
+        InboundWebhook.objects.filter(status=WebhookStatus.PROCESSED, processed_at__lt=cutoff)
+    )
+
+
+retention.register(retention.RetentionRule("processed_webhooks", purge=purge_processed_webhooks))
