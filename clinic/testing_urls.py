@@ -261,4 +261,8 @@ def demo_world(media_root) -> DemoWorld:
             RightsGroup.objects.filter(group__name=demo.ROLE_GROUPS["accountant"][0]).first(),
             "accountant's rights group",
         ),
+        # The demo's handlers do not fail: one event that gave up, for the retry screen.
+        failed_event=OutboxEvent.objects.create(
+            name="probe.failed", attempts=12, failed_at=timezone.now(), last_error="probe"
+        ),
     )
