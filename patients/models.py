@@ -7,6 +7,7 @@ from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.files import RandomName
 from clinic.models import Branch, Employee, Gender, MarketingChannel, PatientGroup
 from clinic.models.people import PersonName
 from clinic.phones import format_phone
@@ -278,10 +279,13 @@ class ImportStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+IMPORT_FOLDER = "imports/patients"
+
+
 class PatientImport(models.Model):
     """An upload of patients from another system: checked first, imported after confirmation."""
 
-    file = models.FileField(upload_to="imports/patients/")
+    file = models.FileField(upload_to=RandomName(IMPORT_FOLDER), blank=True)
     original_name = models.CharField(max_length=255)
     status = models.CharField(
         max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING
