@@ -188,6 +188,20 @@ class Patient(PersonName, SoftDeleteModel):
                 condition=Q(birth_date__isnull=True) | Q(birth_date__gte=datetime.date(1900, 1, 1)),
                 name="patient_birth_date_plausible",
             ),
+            # One person, one card: SNILS and INN are personal numbers (a phone is not: a
+            # family shares one). Cards in the recycle bin do not count until restored.
+            models.UniqueConstraint(
+                fields=["snils"],
+                condition=~Q(snils="") & Q(deleted_at__isnull=True),
+                name="patient_snils_unique",
+                violation_error_message=_("Another card already has this SNILS."),
+            ),
+            models.UniqueConstraint(
+                fields=["inn"],
+                condition=~Q(inn="") & Q(deleted_at__isnull=True),
+                name="patient_inn_unique",
+                violation_error_message=_("Another card already has this INN."),
+            ),
         ]
 
     def __str__(self) -> str:

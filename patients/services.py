@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,12 +51,18 @@ def find_duplicates(
     last_name: str = "",
     first_name: str = "",
     birth_date: datetime.date | None = None,
+    snils: str = "",
+    inn: str = "",
     exclude_pk: int | None = None,
 ) -> QuerySet[Patient]:
-    """Live cards with the same phone, or the same name and date of birth."""
+    """Live cards with the same phone, SNILS or INN, or the same name and date of birth."""
     condition = Q()
     if phone:
         condition |= Q(phone=phone)
+    if snils:
+        condition |= Q(snils=snils)
+    if inn:
+        condition |= Q(inn=inn)
     if last_name and first_name and birth_date:
         condition |= Q(
             last_name__iexact=last_name.strip(),
@@ -71,10 +77,55 @@ def find_duplicates(
     return duplicates.order_by("last_name", "first_name")[:5]
 
 
+# Personal numbers that identify one person: a second card with one of them is refused
+# (a phone only warns: a family shares one). The database enforces it too (a partial unique
+# index per number, live cards only), for two saves at the same moment.
+UNIQUE_DOCUMENTS = ("snils", "inn")
+
+
+def document_taken_message(name: str, owner: Patient) -> str:
+    values = {"name": owner.full_name, "card": owner.card_number}
+    if name == "snils":
+        return _("This SNILS is on the card of %(name)s (№ %(card)s).") % values
+    return _("This INN is on the card of %(name)s (№ %(card)s).") % values
+
+
+def refuse_taken_documents(data: dict[str, Any], *, exclude_pk: int | None = None) -> None:
+    """Raise a field error for a SNILS or INN that another live card has."""
+    wanted = {name: data[name] for name in UNIQUE_DOCUMENTS if data.get(name)}
+    if not wanted:
+        return
+    condition = Q()
+    for name, value in wanted.items():
+        condition |= Q(**{name: value})
+    owners = Patient.objects.filter(condition)
+    if exclude_pk is not None:
+        owners = owners.exclude(pk=exclude_pk)
+    errors = {}
+    for owner in owners.order_by("pk")[: len(wanted)]:
+        for name, value in wanted.items():
+            if getattr(owner, name) == value and name not in errors:
+                errors[name] = document_taken_message(name, owner)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _document_conflict(error: IntegrityError) -> ValidationError | None:
+    """The unique index caught what the check before it could not see (a save at the same
+    moment): the same field error, not a 500."""
+    text = str(error)
+    if "patient_snils_unique" in text or "patients_patient.snils" in text:
+        return ValidationError({"snils": _("Another card already has this SNILS.")})
+    if "patient_inn_unique" in text or "patients_patient.inn" in text:
+        return ValidationError({"inn": _("Another card already has this INN.")})
+    return None
+
+
 @transaction.atomic
 def patient_create(
     *, by: User | None, data: dict[str, Any], confirm_duplicate: bool = False
 ) -> Patient:
+    refuse_taken_documents(data)
     if not confirm_duplicate:
         duplicates = list(
             find_duplicates(
@@ -95,7 +146,11 @@ def patient_create(
         last_activity_at=now,
     )
     patient.full_clean()
-    patient.save()
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as error:
+        raise _document_conflict(error) or error from error
     audit.record_created(actor=by, obj=patient, patient_id=patient.pk)
     events.publish(
         "patient.created",
@@ -109,7 +164,13 @@ def patient_create(
 @transaction.atomic
 def patient_update(*, patient: Patient, by: User, data: dict[str, Any]) -> tuple[Patient, dict]:
     """Apply edits; ``patient.updated`` carries the changed fields and their new values."""
-    patient, changes = save_changes(patient, by=by, data=data, patient_id=patient.pk)
+    if any(name in data for name in UNIQUE_DOCUMENTS):
+        refuse_taken_documents(data, exclude_pk=patient.pk)
+    try:
+        with transaction.atomic():
+            patient, changes = save_changes(patient, by=by, data=data, patient_id=patient.pk)
+    except IntegrityError as error:
+        raise _document_conflict(error) or error from error
     if changes:
         events.publish(
             "patient.updated",
