@@ -181,6 +181,8 @@ SAMPLES = {
     "patients:import-detail": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-confirm": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-cancel": lambda w: {"pk": w["patient_import"].pk},
+    "patients:import-resume": lambda w: {"pk": w["patient_import"].pk},
+    "patients:import-give-up": lambda w: {"pk": w["patient_import"].pk},
     **{
         f"calendar:appointment-{name}": lambda w: {"pk": w["appointment"].pk}
         for name in ("detail", "edit", "move", "reschedule", "status", "cancel", "delete")

@@ -229,6 +229,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "clinic.tasks.outbox_sweep", "schedule": 60.0},
     "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 120.0},
+    "patient-imports-sweep": {"task": "patients.tasks.patient_imports_sweep", "schedule": 3600.0},
 }
 
 FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
@@ -327,3 +328,8 @@ LOGGING = {
 
 # --- Odonta ----------------------------------------------------------------------------
 ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
+# An uploaded patient import file (names, phones, documents) is deleted when its job ends,
+# and after this many days whatever the job's state (patients.tasks.patient_imports_sweep).
+PATIENT_IMPORT_KEEP_FILES_DAYS = env_int("PATIENT_IMPORT_KEEP_FILES_DAYS", 7)
+# A running import with no committed chunk for this long is shown as stuck (resume or fail).
+PATIENT_IMPORT_STUCK_MINUTES = env_int("PATIENT_IMPORT_STUCK_MINUTES", 10)

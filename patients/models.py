@@ -297,7 +297,13 @@ IMPORT_FOLDER = "imports/patients"
 
 
 class PatientImport(models.Model):
-    """An upload of patients from another system: checked first, imported after confirmation."""
+    """An upload of patients from another system: checked first, imported after confirmation.
+
+    Both passes go chunk by chunk; ``processed_rows`` is the count of the file's rows whose
+    chunk has committed (with the job's counts and ``progress_at``, in the chunk's
+    transaction), so a pass that stopped resumes there. The file is deleted once the job is
+    done, failed or cancelled, and after ``PATIENT_IMPORT_KEEP_FILES_DAYS`` in any case.
+    """
 
     file = models.FileField(upload_to=RandomName(IMPORT_FOLDER), blank=True)
     original_name = models.CharField(max_length=255)
@@ -316,6 +322,10 @@ class PatientImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -333,3 +343,16 @@ class PatientImport(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in (ImportStatus.VALIDATING, ImportStatus.IMPORTING)
+
+    @property
+    def is_stuck(self) -> bool:
+        """Running, but no chunk has committed for ``PATIENT_IMPORT_STUCK_MINUTES``: the
+        worker probably died (a restart, a kill); the page offers to resume or give up."""
+        last = self.progress_at or self.created_at
+        limit = datetime.timedelta(minutes=settings.PATIENT_IMPORT_STUCK_MINUTES)
+        return self.is_running and last is not None and timezone.now() - last > limit
+
+    @property
+    def actor(self):
+        """Who the import pass writes as: the user who confirmed it."""
+        return self.confirmed_by or self.created_by
