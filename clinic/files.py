@@ -6,7 +6,7 @@ Every ``FileField`` / ``ImageField`` of the project is a registered *kind* (in i
     file = models.FileField(upload_to=files.RandomName("imports/patients"))
 
     files.register(files.FileKind(
-        "patient-import", _("patient import file"), PatientImport, "file",
+        "patient-import", PatientImport, "file",
         right=("patients", "import"),
         filename=lambda job: job.original_name,
     ))
@@ -35,7 +35,6 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
-from django.utils.functional import Promise
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +74,6 @@ class RandomName:
 @dataclass(frozen=True)
 class FileKind:
     key: str
-    label: Promise | str
     model: type[models.Model]
     field: str
     # The module right that covers these files; None: any signed-in employee (the logo).

@@ -138,7 +138,6 @@ trash.register(
 files.register(
     files.FileKind(
         "organization-logo",
-        _("logo"),
         Organization,
         "logo",
         inline=True,

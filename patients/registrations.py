@@ -24,7 +24,6 @@ trash.register(
 files.register(
     files.FileKind(
         "patient-import",
-        _("patient import file"),
         PatientImport,
         "file",
         right=("patients", "import"),

@@ -78,10 +78,10 @@ def test_a_field_that_keeps_the_uploaded_name_cannot_be_registered(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
     with pytest.raises(ImproperlyConfigured, match="not a file field"):
-        files.register(files.FileKind("name", "name", Organization, "name"))
+        files.register(files.FileKind("name", Organization, "name"))
     monkeypatch.setattr(Organization._meta.get_field("logo"), "upload_to", "organization/")
     with pytest.raises(ImproperlyConfigured, match="RandomName"):
-        files.register(files.FileKind("plain-logo", "logo", Organization, "logo"))
+        files.register(files.FileKind("plain-logo", Organization, "logo"))
     assert files.get_kind("plain-logo") is None
 
 
@@ -213,7 +213,6 @@ def card_file_kind():
     kind = files.register(
         files.FileKind(
             "test-card-file",
-            "card file",
             PatientImport,
             "file",
             right=("patients", "view"),
