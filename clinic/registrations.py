@@ -1,8 +1,9 @@
-"""The core's reference books and recycle-bin sections (loaded by ``ClinicConfig.ready``)."""
+"""The core's reference books, recycle-bin sections and file kinds (loaded by
+``ClinicConfig.ready``)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from clinic import references, retention, services, trash
+from clinic import files, references, retention, services, trash
 from clinic.models import (
     Branch,
     Chair,
@@ -10,6 +11,7 @@ from clinic.models import (
     Gender,
     Insurer,
     MarketingChannel,
+    Organization,
     ParentDiagnosisGroup,
     PatientGroup,
     PayVariant,
@@ -137,4 +139,16 @@ retention.register(
 )
 retention.register(
     retention.RetentionRule("expired_sessions", purge=retention.purge_expired_sessions)
+)
+
+# The logo is on every page's sidebar: any signed-in employee may load it.
+files.register(
+    files.FileKind(
+        "organization-logo",
+        Organization,
+        "logo",
+        inline=True,
+        cache_seconds=3600,
+        audited=False,
+    )
 )

@@ -7,14 +7,17 @@ share them, so a new view is covered by all three once it has a sample here.
 """
 
 import datetime
+import io
 import re
 from dataclasses import dataclass
 
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from PIL import Image
 
 from clinic import demo
-from clinic.models import Gender, OutboxEvent
+from clinic.models import Gender, Organization, OutboxEvent
 from clinic.permissions import Access
 from clinic.tests.factories import ChairFactory, EmployeeFactory
 
@@ -78,9 +81,18 @@ def walk_urls(patterns, prefix="", namespace=""):
 ROUTES = list(walk_urls(get_resolver().url_patterns))
 
 
+def sample_png() -> bytes:
+    """A 1x1 PNG: a logo for the file URL's sample."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1), (30, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def build_world(branch, media_root) -> dict:
     """One object of each kind the sampled URLs need (the caller sets MEDIA_ROOT)."""
-    (media_root / "sample.txt").write_text("sample")
+    organization = Organization.objects.get_or_create(pk=1)[0]
+    organization.logo.save("logo.png", ContentFile(sample_png()))
+    Organization.forget_cached()
     employee = EmployeeFactory(last_name="Образцов", branches=[branch])
     gender = Gender.objects.create(name="Образец")
     deleted_gender = Gender.objects.create(name="Удалённый", deleted_at="2026-01-01T00:00Z")
@@ -128,7 +140,9 @@ def build_world(branch, media_root) -> dict:
 
 
 SAMPLES = {
-    "clinic:media": lambda w: {"path": "sample.txt"},
+    # Any signed-in employee may load the logo; every kind against every role is in
+    # clinic/tests/test_files.py.
+    "clinic:file": lambda w: {"kind": "organization-logo", "pk": 1},
     "clinic:employee-detail": lambda w: {"pk": w["employee"].pk},
     "clinic:employee-update": lambda w: {"pk": w["employee"].pk},
     "clinic:employee-login": lambda w: {"pk": w["employee"].pk},
@@ -171,6 +185,8 @@ SAMPLES = {
     "patients:import-detail": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-confirm": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-cancel": lambda w: {"pk": w["patient_import"].pk},
+    "patients:import-resume": lambda w: {"pk": w["patient_import"].pk},
+    "patients:import-give-up": lambda w: {"pk": w["patient_import"].pk},
     **{
         f"calendar:appointment-{name}": lambda w: {"pk": w["appointment"].pk}
         for name in ("detail", "edit", "move", "reschedule", "status", "cancel", "delete")

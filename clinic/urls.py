@@ -1,6 +1,15 @@
 from django.urls import path
 
-from clinic.views import audit, failed_events, home, references, settings, staff, trash
+from clinic.views import (
+    audit,
+    failed_events,
+    files,
+    home,
+    references,
+    settings,
+    staff,
+    trash,
+)
 
 app_name = "clinic"
 
@@ -8,7 +17,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
     path("branch/switch/", home.branch_switch, name="branch-switch"),
-    path("media/<path:path>", home.media, name="media"),
+    path("files/<slug:kind>/<int:pk>/", files.file_download, name="file"),
     # Staff
     path("staff/", staff.staff_list, name="staff-list"),
     path("staff/new/", staff.employee_create, name="employee-create"),

@@ -240,6 +240,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinic.tasks.retention_purge",
         "schedule": crontab(hour=0, minute=30),
     },
+    "patient-imports-sweep": {"task": "patients.tasks.patient_imports_sweep", "schedule": 3600.0},
 }
 
 FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
@@ -259,6 +260,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads are never served by their path: clinic.files serves each through its object.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
@@ -363,3 +365,8 @@ ODONTA_RETENTION_DAYS = {
     "processed_webhooks": env_int("ODONTA_RETAIN_PROCESSED_WEBHOOKS_DAYS", 30),
     "expired_sessions": env_int("ODONTA_RETAIN_EXPIRED_SESSIONS_DAYS", 0),
 }
+# An uploaded patient import file (names, phones, documents) is deleted when its job ends,
+# and after this many days whatever the job's state (patients.tasks.patient_imports_sweep).
+PATIENT_IMPORT_KEEP_FILES_DAYS = env_int("PATIENT_IMPORT_KEEP_FILES_DAYS", 7)
+# A running import with no committed chunk for this long is shown as stuck (resume or fail).
+PATIENT_IMPORT_STUCK_MINUTES = env_int("PATIENT_IMPORT_STUCK_MINUTES", 10)

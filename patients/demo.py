@@ -363,9 +363,15 @@ def patronymic(father: str, female: bool) -> str:
     return base
 
 
-def valid_snils(rng: random.Random) -> str:
-    first_nine = f"{rng.randint(2_000_000, 999_999_999):09d}"
-    return first_nine + snils_check_digits(first_nine)
+def valid_snils(rng: random.Random, taken: set[str]) -> str:
+    """A SNILS with the right check number that is not in ``taken`` (then it is): two cards
+    never share one."""
+    while True:
+        first_nine = f"{rng.randint(2_000_000, 999_999_999):09d}"
+        snils = first_nine + snils_check_digits(first_nine)
+        if snils not in taken:
+            taken.add(snils)
+            return snils
 
 
 def seed_patients(log, count: int = 500, seed: int = 2026) -> None:
@@ -381,6 +387,7 @@ def seed_patients(log, count: int = 500, seed: int = 2026) -> None:
     coordinators = list(Employee.objects.filter(professions__name="Координатор"))
     now = timezone.now()
     used_phones: set[str] = set()
+    snils_taken: set[str] = set()
     patients: list[Patient] = []
     family_plan: list[tuple[int, int]] = []  # (first index, size)
     index = 0
@@ -428,7 +435,7 @@ def seed_patients(log, count: int = 500, seed: int = 2026) -> None:
                     if local_doctors and rng.random() < 0.8
                     else None,
                     branch=branch,
-                    snils=valid_snils(rng) if rng.random() < 0.4 and age >= 18 else "",
+                    snils=valid_snils(rng, snils_taken) if rng.random() < 0.4 and age >= 18 else "",
                     passport_series=f"{rng.randint(1, 99):02d}{rng.randint(0, 25):02d}"
                     if age >= 18 and rng.random() < 0.5
                     else "",

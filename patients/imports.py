@@ -2,32 +2,48 @@
 
 The job runs in two passes, both in the background with progress: a dry run that sorts the
 rows into new, updated and invalid (with the reason per row), and, after the user confirms,
-the import itself in chunks of ``CHUNK`` rows, each chunk in its own transaction. Patients
-are matched by phone, so running the same file twice updates instead of duplicating.
+the import itself, both in chunks of ``CHUNK`` rows, each chunk in its own transaction with its
+cards' audit entries and events and the job's progress, so that a stopped job resumes after
+its last chunk. Patients are matched by phone, so running the same file twice updates
+instead of duplicating. A row whose SNILS or INN is on another card, or on an earlier row of
+the file, is invalid: one person, one card; the reason names the card, to be merged by hand.
 """
 
 import datetime
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import tablib
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files import File
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
-from clinic import audit, events
-from clinic.models import Gender, MarketingChannel, NumberSequence, PatientGroup
+from clinic import audit, events, files
+from clinic.audit import snapshot
+from clinic.models import AuditAction, Gender, MarketingChannel, NumberSequence, PatientGroup
 from clinic.phones import normalize_phone
 from clinic.validators import validate_oms_policy, validate_person_inn, validate_snils
 from patients.models import ImportStatus, Patient, PatientImport
-from patients.services import CARD_SEQUENCE
+from patients.services import (
+    CARD_SEQUENCE,
+    SYNC_FIELDS,
+    UNIQUE_DOCUMENTS,
+    document_taken_message,
+    patient_import_fail,
+)
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1000
+# Rows per transaction. Small enough that the audit chain's lock, held from a chunk's first
+# audit entry to its commit, keeps other audited writes (opening a card) waiting well under a
+# second; large enough that the per-chunk statements (the claim, the progress, the card
+# numbers, the events) stay a rounding error per row. See bench/imports.py.
+CHUNK = 250
 PREVIEW_ROWS = 100
 MAX_INVALID_SHOWN = 500
 
@@ -107,15 +123,17 @@ def map_headers(headers: list[str]) -> dict[str, str]:
     return found
 
 
-def load_dataset(path: str, name: str) -> tablib.Dataset:
+def load_dataset(file: File, name: str) -> tablib.Dataset:
     """Read the upload into a dataset with our field names as headers; empty rows dropped."""
     try:
+        with file.open("rb") as handle:
+            content = handle.read()
+    except (FileNotFoundError, ValueError) as exc:
+        raise ImportFileError(_("The uploaded file is no longer kept; upload it again.")) from exc
+    try:
         if name.lower().endswith(".xlsx"):
-            with open(path, "rb") as handle:
-                raw = tablib.Dataset().load(handle.read(), format="xlsx")
+            raw = tablib.Dataset().load(content, format="xlsx")
         else:
-            with open(path, "rb") as handle:
-                content = handle.read()
             text = _decode(content)
             delimiter = ";" if text[:2000].count(";") > text[:2000].count(",") else ","
             raw = tablib.Dataset().load(text, format="csv", delimiter=delimiter)
@@ -269,10 +287,12 @@ class PatientResource(resources.ModelResource):
         # ``import_instance`` snapshots only what the file can change, for the same answer.
         skip_diff = True
 
-    def __init__(self, *, existing: dict[str, Patient], seen_phones: dict[str, int]):
+    def __init__(self, *, known: "KnownCards", seen: "SeenInFile"):
         super().__init__()
-        self.existing = existing
-        self.seen_phones = seen_phones
+        self.known = known
+        self.seen = seen
+        # (patient, changes) of every row saved in this chunk; ``None`` changes: created.
+        self.saved: list[tuple[Patient, dict[str, list] | None]] = []
         # Card numbers of a chunk come from one locked read of the counter and one write
         # back (``finish_numbering``): updating the counter row per patient made a chunk of
         # a thousand new cards slow down quadratically.
@@ -300,30 +320,46 @@ class PatientResource(resources.ModelResource):
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
     def get_instance(self, instance_loader, row):
-        try:
-            phone = PhoneWidget().clean(row.get("phone"))
-        except ValueError:
-            return None
-        return self.existing.get(phone)
+        return self.known.by_phone.get(_clean(PhoneWidget(), row.get("phone")))
 
     def import_instance(self, instance, row, **kwargs):
         before = _values(instance) if instance.pk else None
+        number = row.get("row_number")
+        # The file's own repeats are noted before the row's other cells are checked, so that
+        # a resumed run can rebuild them from the rows before it without a database.
+        first_rows = self.seen.note(row)
         super().import_instance(instance, row, **kwargs)
+        after = _values(instance)
         instance._import_changes = (  # type: ignore[attr-defined]
-            [name for name, value in _values(instance).items() if before[name] != value]
+            {name: [before[name], value] for name, value in after.items() if before[name] != value}
             if before is not None
             else None
         )
-        number = row.get("row_number")
         if not instance.phone:
             raise ValidationError({"phone": _("A phone is required to match and create patients.")})
-        first_row = self.seen_phones.setdefault(instance.phone, number)
-        if first_row != number:
+        if first_rows["phone"] not in (None, number):
             raise ValidationError(
-                {"phone": _("The same phone as row %(row)s of this file.") % {"row": first_row}}
+                {
+                    "phone": _("The same phone as row %(row)s of this file.")
+                    % {"row": first_rows["phone"]}
+                }
             )
         if not (instance.last_name or "").strip() or not (instance.first_name or "").strip():
             raise ValidationError({"last_name": _("Last and first name are required.")})
+        errors = {}
+        for name in UNIQUE_DOCUMENTS:
+            value = getattr(instance, name)
+            owner = self.known.by_document[name].get(value) if value else None
+            if owner is not None:
+                # The card that has the number may carry it; any other row may not.
+                if owner.pk != instance.pk:
+                    errors[name] = document_taken_message(name, owner)
+            elif first_rows[name] not in (None, number):
+                errors[name] = _("The same number as row %(row)s of this file.") % {
+                    "row": first_rows[name]
+                }
+        if errors:
+            raise ValidationError(errors)
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         """An existing card the file does not change is reported as unchanged, not saved."""
@@ -335,14 +371,14 @@ class PatientResource(resources.ModelResource):
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
         try:
-            instance.clean_fields(exclude=["card_number", "search_name", "search_phones"])
+            instance.clean_fields(exclude=NOT_CLEANED)
         except ValidationError as error:
             errors.update(error.message_dict)
         if errors:
             raise ValidationError(errors)
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        if kwargs.get("dry_run"):
+        if kwargs.get("dry_run") or kwargs.get("check_only"):
             return
         # A savepoint per row: a database error fails this row only, instead of silently
         # rolling back the whole chunk that was already counted as imported.
@@ -351,33 +387,77 @@ class PatientResource(resources.ModelResource):
                 instance.card_number = self._take_card_number()
                 instance.last_activity_at = instance.created_at = timezone.now()
             super().save_instance(instance, is_create, row, **kwargs)
+        self.saved.append((instance, None if is_create else instance._import_changes))
 
 
-def _chunks(dataset: tablib.Dataset) -> Iterator[tablib.Dataset]:
-    for start in range(0, len(dataset), CHUNK):
+DOCUMENT_WIDGETS = {
+    "snils": CheckedWidget(validate_snils),
+    "inn": CheckedWidget(validate_person_inn),
+}
+
+
+def _clean(widget, value) -> str:
+    """A cell as the widget stores it, or "" if it is empty or invalid."""
+    try:
+        return widget.clean(value) or ""
+    except ValueError:
+        return ""
+
+
+class SeenInFile:
+    """The first row of the file with each phone, SNILS and INN: a later row with the same
+    value is refused (two rows cannot both be the card, nor two cards share a SNILS)."""
+
+    def __init__(self) -> None:
+        self.first_row: dict[str, dict[str, int]] = {"phone": {}, "snils": {}, "inn": {}}
+
+    @classmethod
+    def before(cls, dataset: tablib.Dataset, stop: int) -> "SeenInFile":
+        seen = cls()
+        for row in dataset.dict[:stop]:
+            seen.note(row)
+        return seen
+
+    def note(self, row) -> dict[str, int | None]:
+        number = row.get("row_number")
+        found: dict[str, int | None] = {}
+        for name, widget in (("phone", PhoneWidget()), *DOCUMENT_WIDGETS.items()):
+            value = _clean(widget, row.get(name))
+            found[name] = self.first_row[name].setdefault(value, number) if value else None
+        return found
+
+
+class KnownCards:
+    """The live cards the file's phones, SNILS and INN point at, read once per run."""
+
+    def __init__(self, dataset: tablib.Dataset):
+        self.by_phone = self._read(dataset, "phone", PhoneWidget())
+        self.by_document = {
+            name: self._read(dataset, name, widget) for name, widget in DOCUMENT_WIDGETS.items()
+        }
+
+    @staticmethod
+    def _read(dataset: tablib.Dataset, name: str, widget) -> dict[str, Patient]:
+        if name not in dataset.headers:
+            return {}
+        values = sorted({_clean(widget, value) for value in dataset[name]} - {""})
+        found: dict[str, Patient] = {}
+        for start in range(0, len(values), 5000):
+            # "Not empty" spelled out: the SNILS and INN indexes are partial (non-empty values).
+            batch = Patient.objects.filter(**{f"{name}__in": values[start : start + 5000]}).exclude(
+                **{name: ""}
+            )
+            for patient in batch.order_by("-id"):  # the oldest card wins a shared phone
+                found[getattr(patient, name)] = patient
+        return found
+
+
+def _chunks(dataset: tablib.Dataset, start: int = 0) -> Iterator[tuple[int, tablib.Dataset]]:
+    for offset in range(start, len(dataset), CHUNK):
         chunk = tablib.Dataset(headers=dataset.headers)
-        for row in dataset[start : start + CHUNK]:
+        for row in dataset[offset : offset + CHUNK]:
             chunk.append(row)
-        yield chunk
-
-
-def _existing_by_phone(dataset: tablib.Dataset) -> dict[str, Patient]:
-    phones = set()
-    for value in dataset["phone"]:
-        try:
-            phone = PhoneWidget().clean(value)
-        except ValueError:
-            continue
-        if phone:
-            phones.add(phone)
-    existing: dict[str, Patient] = {}
-    phone_list = list(phones)
-    for start in range(0, len(phone_list), 5000):
-        for patient in Patient.objects.filter(phone__in=phone_list[start : start + 5000]).order_by(
-            "-id"
-        ):
-            existing[patient.phone] = patient
-    return existing
+        yield offset, chunk
 
 
 def _messages_of(row) -> str:
@@ -397,118 +477,199 @@ def _messages_of(row) -> str:
 
 
 def _values(instance: Patient) -> dict[str, object]:
-    """What an import may change on a card (foreign keys by id: no queries)."""
+    """What an import may change on a card (foreign keys by id: no queries), as the audit
+    log stores values."""
     return {
-        name: getattr(instance, f"{name}_id" if name in FOREIGN_KEYS else name) for name in HEADERS
+        name: audit.json_value(getattr(instance, f"{name}_id" if name in FOREIGN_KEYS else name))
+        for name in HEADERS
     }
 
 
 FOREIGN_KEYS = {"gender", "marketing_channel", "patient_group"}
+# Django checks a foreign key by reading its row: a query per key of every existing card.
+# The file's keys come from the reference books read once (``ReferenceWidget``), and the
+# card's own keys were valid when saved; the database's constraints stand behind both.
+NOT_CLEANED = [
+    "card_number",
+    "search_name",
+    "search_phones",
+    *(field.name for field in Patient._meta.concrete_fields if field.is_relation),
+]
+# What the audit entry of a new card lists (its non-empty values).
+CREATED_FIELDS = ["card_number", *HEADERS]
 
 
-def _changed_fields(row) -> list[str]:
-    from patients.timeline import field_label
+class Tally:
+    """The counts and the sample of rows the job page shows, carried from chunk to chunk
+    (and from a stopped run to its resumption, through the job's row)."""
 
-    changes = getattr(row.instance, "_import_changes", None) if row.instance is not None else None
-    return [str(field_label(name)) for name in changes or []]
+    def __init__(self, job: PatientImport | None = None):
+        self.counts = {"new": 0, "update": 0, "invalid": 0, "skip": 0}
+        self.preview: dict[str, list] = {"new": [], "update": [], "invalid": []}
+        if job is not None:
+            self.counts = {
+                "new": job.new_count,
+                "update": job.update_count,
+                "invalid": job.invalid_count,
+                "skip": job.skipped_count,
+            }
+            self.preview = {key: list(job.preview.get(key, [])) for key in self.preview}
+
+    def add(self, result) -> None:
+        from patients.timeline import field_label
+
+        for row in result.rows:
+            number = (row.row_values or {}).get("row_number")
+            kind = row.import_type
+            if kind in ("error", "invalid"):
+                self.counts["invalid"] += 1
+                if len(self.preview["invalid"]) < MAX_INVALID_SHOWN:
+                    self.preview["invalid"].append({"row": number, "reason": _messages_of(row)})
+            elif kind == "new":
+                self.counts["new"] += 1
+                if len(self.preview["new"]) < PREVIEW_ROWS:
+                    self.preview["new"].append({"row": number, "name": row.object_repr})
+            elif kind == "update":
+                self.counts["update"] += 1
+                if len(self.preview["update"]) < PREVIEW_ROWS:
+                    changes = getattr(row.instance, "_import_changes", None) or {}
+                    self.preview["update"].append(
+                        {
+                            "row": number,
+                            "name": row.object_repr,
+                            "changes": [str(field_label(name)) for name in changes],
+                        }
+                    )
+            else:
+                self.counts["skip"] += 1
+
+    def fields(self) -> dict:
+        return {
+            "new_count": self.counts["new"],
+            "update_count": self.counts["update"],
+            "invalid_count": self.counts["invalid"],
+            "skipped_count": self.counts["skip"],
+            "preview": self.preview,
+        }
 
 
 def _progress(job: PatientImport, **values) -> None:
     PatientImport.objects.filter(pk=job.pk).update(**values)
 
 
+def _claim(job: PatientImport, status: str, offset: int) -> bool:
+    """Lock the job for a chunk: True if it is still ``status`` at ``offset``. A job that was
+    cancelled or marked failed stops here, and of two runs of one job (a resumed job whose
+    first worker was only slow) the second waits for the first's chunk, then stops."""
+    return (
+        PatientImport.objects.select_for_update(no_key=True)
+        .filter(pk=job.pk, status=status, processed_rows=offset)
+        .values_list("pk", flat=True)
+        .first()
+        is not None
+    )
+
+
 def run_import(job_id: int, *, dry_run: bool) -> None:
-    """The validation pass (``dry_run``) or the import pass of a job, with progress."""
-    job = PatientImport.objects.get(pk=job_id)
-    try:
-        dataset = load_dataset(job.file.path, job.original_name)
-    except ImportFileError as exc:
-        _progress(job, status=ImportStatus.FAILED, error=str(exc), finished_at=timezone.now())
+    """The validation pass (``dry_run``) or the import pass of a job, chunk by chunk.
+
+    Each chunk commits in one transaction its cards, their audit entries and domain events,
+    and the job's progress (``processed_rows``, counts, ``progress_at``); a run picks up
+    after the last committed chunk, so a job that stopped (a worker killed, a restart)
+    resumes without duplicating anyone.
+    """
+    running = ImportStatus.VALIDATING if dry_run else ImportStatus.IMPORTING
+    job = PatientImport.objects.select_related("created_by", "confirmed_by").get(pk=job_id)
+    if job.status != running:
         return
-    existing = _existing_by_phone(dataset)
-    seen: dict[str, int] = {}
-    counts = {"new": 0, "update": 0, "invalid": 0, "skip": 0}
-    preview: dict[str, list] = {"new": [], "update": [], "invalid": []}
-    created_ids: list[int] = []
-    updated_ids: list[int] = []
-    _progress(job, total_rows=len(dataset), processed_rows=0)
-    for chunk in _chunks(dataset):
-        if PatientImport.objects.filter(pk=job.pk, status=ImportStatus.CANCELLED).exists():
-            return
-        resource = PatientResource(existing=existing, seen_phones=seen)
+    _progress(job, progress_at=timezone.now())
+    try:
+        dataset = load_dataset(job.file, job.original_name)
+    except ImportFileError as exc:
+        patient_import_fail(job=job, error=str(exc))
+        return
+    start = min(job.processed_rows, len(dataset))
+    known = KnownCards(dataset)
+    seen = SeenInFile.before(dataset, start)
+    tally = Tally(job if start else None)
+    _progress(job, total_rows=len(dataset), progress_at=timezone.now())
+    for offset, chunk in _chunks(dataset, start):
         with transaction.atomic():
+            if not _claim(job, running, offset):
+                return
+            resource = PatientResource(known=known, seen=seen)
+            # The check is import-export's dry run without its savepoint per row (two
+            # queries a row, for rows nobody writes): ``check_only`` stops at saving.
             result = resource.import_data(
                 chunk,
-                dry_run=dry_run,
+                dry_run=False,
+                check_only=dry_run,
                 raise_errors=False,
                 collect_failed_rows=False,
                 use_transactions=False,
             )
             if not dry_run:
                 resource.finish_numbering()
-        for row in result.rows:
-            number = (row.row_values or {}).get("row_number")
-            kind = row.import_type
-            if kind in ("error", "invalid"):
-                counts["invalid"] += 1
-                if len(preview["invalid"]) < MAX_INVALID_SHOWN:
-                    preview["invalid"].append({"row": number, "reason": _messages_of(row)})
-            elif kind == "new":
-                counts["new"] += 1
-                if row.object_id:
-                    created_ids.append(int(row.object_id))
-                if len(preview["new"]) < PREVIEW_ROWS:
-                    preview["new"].append({"row": number, "name": row.object_repr})
-            elif kind == "update":
-                counts["update"] += 1
-                if row.object_id:
-                    updated_ids.append(int(row.object_id))
-                if len(preview["update"]) < PREVIEW_ROWS:
-                    preview["update"].append(
-                        {"row": number, "name": row.object_repr, "changes": _changed_fields(row)}
-                    )
-            else:
-                counts["skip"] += 1
-        _progress(job, processed_rows=min(job.total_rows or len(dataset), _done(counts)))
-    finished = {
-        "new_count": counts["new"],
-        "update_count": counts["update"],
-        "invalid_count": counts["invalid"],
-        "skipped_count": counts["skip"],
-        "preview": preview,
-    }
-    if dry_run:
-        _progress(job, status=ImportStatus.PREVIEW, **finished)
-        return
-    _publish(job, created_ids, updated_ids)
-    _progress(job, status=ImportStatus.DONE, finished_at=timezone.now(), **finished)
-
-
-def _done(counts: dict[str, int]) -> int:
-    return sum(counts.values())
-
-
-def _publish(job: PatientImport, created_ids: list[int], updated_ids: list[int]) -> None:
+                _record_chunk(job, resource.saved)
+            tally.add(result)
+            _progress(
+                job,
+                processed_rows=offset + len(chunk),
+                progress_at=timezone.now(),
+                **tally.fields(),
+            )
     with transaction.atomic():
-        actor = job.created_by
+        if not _claim(job, running, len(dataset)):
+            return
+        if dry_run:
+            _progress(job, status=ImportStatus.PREVIEW, progress_at=timezone.now())
+            return
         audit.record(
-            actor=actor,
-            action="create",
+            actor=job.actor,
+            action=AuditAction.UPDATE,
             obj=job,
             object_repr=f"import {job.original_name}",
-            changes={"created": [None, len(created_ids)], "updated": [None, len(updated_ids)]},
+            changes={
+                "status": [ImportStatus.IMPORTING, ImportStatus.DONE],
+                "created": [None, tally.counts["new"]],
+                "updated": [None, tally.counts["update"]],
+            },
         )
-        for name, ids in (
-            ("patient.imported", created_ids),
-            ("patient.import_updated", updated_ids),
-        ):
-            for start in range(0, len(ids), 1000):
-                batch = Patient.objects.filter(pk__in=ids[start : start + 1000])
-                events.publish_many(
-                    name,
-                    [
-                        (p, {"patient_id": p.pk, "file": job.original_name, "job_id": job.pk})
-                        for p in batch
-                    ],
-                    actor=actor,
-                )
+        _progress(job, status=ImportStatus.DONE, finished_at=timezone.now())
+        files.discard(job, "file")
+
+
+def _record_chunk(job: PatientImport, saved: list[tuple[Patient, dict[str, list] | None]]) -> None:
+    """The domain events of every card the chunk created or changed, then their audit
+    entries with the values: in the chunk's transaction, after its rows and as late as
+    possible, because the audit chain's lock, taken by the first entry, is held to the
+    chunk's commit and every audited write in the clinic waits for it meanwhile."""
+    actor = job.actor
+    source = {"file": job.original_name, "job_id": job.pk}
+    created: list[tuple[models.Model, dict[str, Any]]] = []
+    updated: list[tuple[models.Model, dict[str, Any]]] = []
+    for patient, changes in saved:
+        if changes is None:
+            payload = {"patient_id": patient.pk, **source, **snapshot(patient, SYNC_FIELDS)}
+            created.append((patient, payload))
+        else:
+            payload = {"patient_id": patient.pk, **source, "changed": sorted(changes)}
+            new_values = {name: pair[1] for name, pair in changes.items()}
+            updated.append((patient, {**payload, "values": new_values}))
+    if created:
+        events.publish_many("patient.imported", created, actor=actor)
+    if updated:
+        events.publish_many("patient.import_updated", updated, actor=actor)
+    for patient, changes in saved:
+        if changes is None:
+            audit.record_created(
+                actor=actor, obj=patient, patient_id=patient.pk, fields=CREATED_FIELDS
+            )
+        else:
+            audit.record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                obj=patient,
+                changes=changes,
+                patient_id=patient.pk,
+            )

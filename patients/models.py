@@ -7,6 +7,7 @@ from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.files import RandomName
 from clinic.models import Branch, Employee, Gender, MarketingChannel, PatientGroup
 from clinic.models.people import PersonName
 from clinic.phones import format_phone
@@ -187,6 +188,20 @@ class Patient(PersonName, SoftDeleteModel):
                 condition=Q(birth_date__isnull=True) | Q(birth_date__gte=datetime.date(1900, 1, 1)),
                 name="patient_birth_date_plausible",
             ),
+            # One person, one card: SNILS and INN are personal numbers (a phone is not: a
+            # family shares one). Cards in the recycle bin do not count until restored.
+            models.UniqueConstraint(
+                fields=["snils"],
+                condition=~Q(snils="") & Q(deleted_at__isnull=True),
+                name="patient_snils_unique",
+                violation_error_message=_("Another card already has this SNILS."),
+            ),
+            models.UniqueConstraint(
+                fields=["inn"],
+                condition=~Q(inn="") & Q(deleted_at__isnull=True),
+                name="patient_inn_unique",
+                violation_error_message=_("Another card already has this INN."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -278,10 +293,19 @@ class ImportStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class PatientImport(models.Model):
-    """An upload of patients from another system: checked first, imported after confirmation."""
+IMPORT_FOLDER = "imports/patients"
 
-    file = models.FileField(upload_to="imports/patients/")
+
+class PatientImport(models.Model):
+    """An upload of patients from another system: checked first, imported after confirmation.
+
+    Both passes go chunk by chunk; ``processed_rows`` is the count of the file's rows whose
+    chunk has committed (with the job's counts and ``progress_at``, in the chunk's
+    transaction), so a pass that stopped resumes there. The file is deleted once the job is
+    done, failed or cancelled, and after ``PATIENT_IMPORT_KEEP_FILES_DAYS`` in any case.
+    """
+
+    file = models.FileField(upload_to=RandomName(IMPORT_FOLDER), blank=True)
     original_name = models.CharField(max_length=255)
     status = models.CharField(
         max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING
@@ -298,6 +322,10 @@ class PatientImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -315,3 +343,16 @@ class PatientImport(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in (ImportStatus.VALIDATING, ImportStatus.IMPORTING)
+
+    @property
+    def is_stuck(self) -> bool:
+        """Running, but no chunk has committed for ``PATIENT_IMPORT_STUCK_MINUTES``: the
+        worker probably died (a restart, a kill); the page offers to resume or give up."""
+        last = self.progress_at or self.created_at
+        limit = datetime.timedelta(minutes=settings.PATIENT_IMPORT_STUCK_MINUTES)
+        return self.is_running and last is not None and timezone.now() - last > limit
+
+    @property
+    def actor(self):
+        """Who the import pass writes as: the user who confirmed it."""
+        return self.confirmed_by or self.created_by

@@ -1,11 +1,12 @@
-"""What the patients app plugs into the core: recycle bin, settings, event handlers, demo."""
+"""What the patients app plugs into the core: recycle bin, settings, event handlers, demo,
+file kinds."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clinic import demo, preferences, trash
+from clinic import demo, files, preferences, trash
 from patients import handlers, timeline  # noqa: F401  (handlers subscribe on import)
-from patients.models import Patient
+from patients.models import Patient, PatientImport
 
 trash.register(
     trash.TrashSection(
@@ -16,6 +17,17 @@ trash.register(
         event_prefix="patient",
         describe=lambda patient: f"{patient} (№ {patient.card_number})",  # type: ignore[attr-defined]
         patient_of=lambda patient: patient.pk,
+    )
+)
+
+# An import file is a whole patient list: only those who may import may download it back.
+files.register(
+    files.FileKind(
+        "patient-import",
+        PatientImport,
+        "file",
+        right=("patients", "import"),
+        filename=lambda job: job.original_name,  # type: ignore[attr-defined]
     )
 )
 

@@ -86,6 +86,7 @@ def generate_patients(ctx: scale.ScaleContext) -> None:
     families: list[str] = []
     portal: list[str] = []
     N = scale.NULL
+    snils_taken: set[str] = set()
 
     def lines() -> Iterator[str]:
         family_left = 0
@@ -165,7 +166,7 @@ def generate_patients(ctx: scale.ScaleContext) -> None:
                         "",
                         "",
                         "Россия",
-                        valid_snils(rng) if adult and rng.random() < 0.3 else "",
+                        valid_snils(rng, snils_taken) if adult and rng.random() < 0.3 else "",
                         "",
                         "",
                         home,

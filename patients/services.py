@@ -3,21 +3,35 @@
 carry ``patient_id`` so that the timeline and the amoCRM sync can follow them."""
 
 import datetime
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import audit, events, preferences
+from clinic import audit, events, files, preferences
 from clinic import services as clinic_services
 from clinic.audit import snapshot
-from clinic.models import User
+from clinic.jobs import enqueue
+from clinic.models import AuditAction, User
 from clinic.numbering import next_number
 from clinic.writes import save_changes
-from patients.models import Family, Patient, PortalAccount
+from patients.models import (
+    IMPORT_FOLDER,
+    Family,
+    ImportStatus,
+    Patient,
+    PatientImport,
+    PortalAccount,
+)
+
+logger = logging.getLogger(__name__)
 
 CARD_SEQUENCE = "patient_card"
 # What the CRM sync needs to mirror a patient (and nothing medical).
@@ -51,12 +65,18 @@ def find_duplicates(
     last_name: str = "",
     first_name: str = "",
     birth_date: datetime.date | None = None,
+    snils: str = "",
+    inn: str = "",
     exclude_pk: int | None = None,
 ) -> QuerySet[Patient]:
-    """Live cards with the same phone, or the same name and date of birth."""
+    """Live cards with the same phone, SNILS or INN, or the same name and date of birth."""
     condition = Q()
     if phone:
         condition |= Q(phone=phone)
+    if snils:
+        condition |= Q(snils=snils)
+    if inn:
+        condition |= Q(inn=inn)
     if last_name and first_name and birth_date:
         condition |= Q(
             last_name__iexact=last_name.strip(),
@@ -71,10 +91,55 @@ def find_duplicates(
     return duplicates.order_by("last_name", "first_name")[:5]
 
 
+# Personal numbers that identify one person: a second card with one of them is refused
+# (a phone only warns: a family shares one). The database enforces it too (a partial unique
+# index per number, live cards only), for two saves at the same moment.
+UNIQUE_DOCUMENTS = ("snils", "inn")
+
+
+def document_taken_message(name: str, owner: Patient) -> str:
+    values = {"name": owner.full_name, "card": owner.card_number}
+    if name == "snils":
+        return _("This SNILS is on the card of %(name)s (№ %(card)s).") % values
+    return _("This INN is on the card of %(name)s (№ %(card)s).") % values
+
+
+def refuse_taken_documents(data: dict[str, Any], *, exclude_pk: int | None = None) -> None:
+    """Raise a field error for a SNILS or INN that another live card has."""
+    wanted = {name: data[name] for name in UNIQUE_DOCUMENTS if data.get(name)}
+    if not wanted:
+        return
+    condition = Q()
+    for name, value in wanted.items():
+        condition |= Q(**{name: value})
+    owners = Patient.objects.filter(condition)
+    if exclude_pk is not None:
+        owners = owners.exclude(pk=exclude_pk)
+    errors = {}
+    for owner in owners.order_by("pk")[: len(wanted)]:
+        for name, value in wanted.items():
+            if getattr(owner, name) == value and name not in errors:
+                errors[name] = document_taken_message(name, owner)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _document_conflict(error: IntegrityError) -> ValidationError | None:
+    """The unique index caught what the check before it could not see (a save at the same
+    moment): the same field error, not a 500."""
+    text = str(error)
+    if "patient_snils_unique" in text or "patients_patient.snils" in text:
+        return ValidationError({"snils": _("Another card already has this SNILS.")})
+    if "patient_inn_unique" in text or "patients_patient.inn" in text:
+        return ValidationError({"inn": _("Another card already has this INN.")})
+    return None
+
+
 @transaction.atomic
 def patient_create(
     *, by: User | None, data: dict[str, Any], confirm_duplicate: bool = False
 ) -> Patient:
+    refuse_taken_documents(data)
     if not confirm_duplicate:
         duplicates = list(
             find_duplicates(
@@ -95,7 +160,11 @@ def patient_create(
         last_activity_at=now,
     )
     patient.full_clean()
-    patient.save()
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as error:
+        raise _document_conflict(error) or error from error
     audit.record_created(actor=by, obj=patient, patient_id=patient.pk)
     events.publish(
         "patient.created",
@@ -109,7 +178,13 @@ def patient_create(
 @transaction.atomic
 def patient_update(*, patient: Patient, by: User, data: dict[str, Any]) -> tuple[Patient, dict]:
     """Apply edits; ``patient.updated`` carries the changed fields and their new values."""
-    patient, changes = save_changes(patient, by=by, data=data, patient_id=patient.pk)
+    if any(name in data for name in UNIQUE_DOCUMENTS):
+        refuse_taken_documents(data, exclude_pk=patient.pk)
+    try:
+        with transaction.atomic():
+            patient, changes = save_changes(patient, by=by, data=data, patient_id=patient.pk)
+    except IntegrityError as error:
+        raise _document_conflict(error) or error from error
     if changes:
         events.publish(
             "patient.updated",
@@ -281,3 +356,171 @@ def patient_record_activity(*, patient_id: int, at: datetime.datetime) -> None:
         fields.append("last_activity_at")
     if fields:
         patient.save(update_fields=fields)
+
+
+# --- Import jobs -----------------------------------------------------------------------
+# The passes themselves are in ``patients.imports``; these are the steps people (and the
+# periodic sweep) take on a job. Each is audited on the job.
+
+
+def _job_audit(job: PatientImport, by: User | None, before: str, **changes: Any) -> None:
+    audit.record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        obj=job,
+        object_repr=f"import {job.original_name}",
+        changes={"status": [before, job.status], **{k: [None, v] for k, v in changes.items()}},
+    )
+
+
+def _locked_job(job: PatientImport) -> PatientImport:
+    return PatientImport.objects.select_for_update(no_key=True).get(pk=job.pk)
+
+
+@transaction.atomic
+def patient_import_start(*, by: User, upload: UploadedFile) -> PatientImport:
+    """Store the upload (under a random name) and check it in the background."""
+    from patients.tasks import patient_import_validate
+
+    job = PatientImport.objects.create(
+        file=upload,
+        original_name=(upload.name or "")[:255],
+        created_by=by,
+        progress_at=timezone.now(),
+    )
+    audit.record_created(actor=by, obj=job, fields=["original_name", "status"])
+    enqueue(patient_import_validate, job.pk)
+    return job
+
+
+@transaction.atomic
+def patient_import_confirm(*, job: PatientImport, by: User) -> PatientImport:
+    from patients.tasks import patient_import_run
+
+    job = _locked_job(job)
+    if job.status != ImportStatus.PREVIEW:
+        raise ValidationError(_("This import is not waiting for confirmation."))
+    job.status, job.confirmed_by, job.progress_at = ImportStatus.IMPORTING, by, timezone.now()
+    # The import pass counts again, from the first row: the preview was a forecast.
+    job.processed_rows = job.new_count = job.update_count = 0
+    job.invalid_count = job.skipped_count = 0
+    job.preview = {}
+    job.save(
+        update_fields=[
+            "status",
+            "confirmed_by",
+            "progress_at",
+            "processed_rows",
+            "new_count",
+            "update_count",
+            "invalid_count",
+            "skipped_count",
+            "preview",
+        ]
+    )
+    _job_audit(job, by, ImportStatus.PREVIEW)
+    enqueue(patient_import_run, job.pk)
+    return job
+
+
+@transaction.atomic
+def patient_import_cancel(*, job: PatientImport, by: User) -> bool:
+    """Before the import pass only: nothing has changed yet. False if it was too late."""
+    job = _locked_job(job)
+    if job.status not in (ImportStatus.VALIDATING, ImportStatus.PREVIEW):
+        return False
+    before, job.status, job.finished_at = job.status, ImportStatus.CANCELLED, timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    _job_audit(job, by, before)
+    files.discard(job, "file")
+    return True
+
+
+@transaction.atomic
+def patient_import_fail(*, job: PatientImport, error: str, by: User | None = None) -> bool:
+    """End a job that has not ended (an unreadable file, a crash, a stuck job given up,
+    an expired one) and delete its file. Chunks already imported stay, audited."""
+    job = _locked_job(job)
+    if job.status not in (ImportStatus.VALIDATING, ImportStatus.PREVIEW, ImportStatus.IMPORTING):
+        return False
+    before = job.status
+    job.status, job.error, job.finished_at = ImportStatus.FAILED, error[:2000], timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    _job_audit(job, by, before, error=job.error, processed_rows=job.processed_rows)
+    files.discard(job, "file")
+    return True
+
+
+@transaction.atomic
+def patient_import_resume(*, job: PatientImport, by: User) -> PatientImport:
+    """Start a stuck job's pass again; it continues after its last committed chunk."""
+    from patients.tasks import patient_import_run, patient_import_validate
+
+    job = _locked_job(job)
+    if not job.is_stuck:
+        raise ValidationError(_("This import is not stuck."))
+    job.progress_at = timezone.now()
+    job.save(update_fields=["progress_at"])
+    _job_audit(job, by, job.status, resumed_after_rows=job.processed_rows)
+    task = patient_import_validate if job.status == ImportStatus.VALIDATING else patient_import_run
+    enqueue(task, job.pk)
+    return job
+
+
+@transaction.atomic
+def patient_import_give_up(*, job: PatientImport, by: User) -> None:
+    """Mark a stuck job failed: what its committed chunks imported stays."""
+    job = _locked_job(job)
+    if not job.is_stuck:
+        raise ValidationError(_("This import is not stuck."))
+    patient_import_fail(
+        job=job,
+        by=by,
+        error=_("Stopped after %(done)s of %(total)s rows and marked failed by %(user)s.")
+        % {"done": job.processed_rows, "total": job.total_rows, "user": by},
+    )
+
+
+def patient_imports_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Keep import files no longer than ``PATIENT_IMPORT_KEEP_FILES_DAYS``: jobs left
+    unfinished that long fail (their file goes with them), files of ended jobs whose
+    deletion failed are deleted again, and files no job lists (an upload whose transaction
+    rolled back) are deleted once that old. Returns how many jobs and files it handled."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.PATIENT_IMPORT_KEEP_FILES_DAYS)
+    unfinished = [ImportStatus.VALIDATING, ImportStatus.PREVIEW, ImportStatus.IMPORTING]
+    expired = list(
+        PatientImport.objects.annotate(last_seen=Coalesce("progress_at", "created_at")).filter(
+            status__in=unfinished, last_seen__lt=cutoff
+        )
+    )
+    message = _("Not finished within %(days)s days; the file was deleted. Upload it again.") % {
+        "days": settings.PATIENT_IMPORT_KEEP_FILES_DAYS
+    }
+    for expired_job in expired:
+        patient_import_fail(job=expired_job, error=message)
+    ended = list(PatientImport.objects.exclude(file="").exclude(status__in=unfinished))
+    for ended_job in ended:
+        files.discard(ended_job, "file")
+    return len(expired) + len(ended) + _delete_orphans(cutoff)
+
+
+def _delete_orphans(cutoff: datetime.datetime) -> int:
+    storage = PatientImport._meta.get_field("file").storage  # type: ignore[attr-defined]
+    try:
+        _folders, names = storage.listdir(IMPORT_FOLDER)
+    except FileNotFoundError:
+        return 0
+    listed = set(PatientImport.objects.exclude(file="").values_list("file", flat=True))
+    deleted = 0
+    for name in names:
+        path = f"{IMPORT_FOLDER}/{name}"
+        if path in listed:
+            continue
+        try:
+            if storage.get_modified_time(path) < cutoff:
+                storage.delete(path)
+                deleted += 1
+        except OSError:
+            logger.warning("Could not delete the stray import file %s", path)
+    return deleted

@@ -178,7 +178,8 @@ def patient_create(request: AuthedRequest) -> HttpResponse:
 
 @module_required("patients", "view")
 def patient_duplicates(request: AuthedRequest) -> HttpResponse:
-    """Live check while the form is being filled: who already has this phone or name."""
+    """Live check while the form is being filled: who already has this phone, name, SNILS
+    or INN."""
     form = PatientForm(request.GET, prefix="patient")
     form.is_valid()
     data = form.cleaned_data
@@ -187,6 +188,8 @@ def patient_duplicates(request: AuthedRequest) -> HttpResponse:
         last_name=data.get("last_name", ""),
         first_name=data.get("first_name", ""),
         birth_date=data.get("birth_date"),
+        snils=data.get("snils", ""),
+        inn=data.get("inn", ""),
         exclude_pk=int(request.GET["exclude"])
         if request.GET.get("exclude", "").isdigit()
         else None,

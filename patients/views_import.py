@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -8,31 +9,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic.htmx import done
-from clinic.jobs import enqueue
 from clinic.lists import export_response
 from clinic.permissions import AuthedRequest, module_required
+from patients import services
 from patients.forms import ImportUploadForm
 from patients.imports import TEMPLATE_HEADERS
-from patients.models import ImportStatus, PatientImport
-from patients.tasks import patient_import_run, patient_import_validate
+from patients.models import PatientImport
 
 
 @module_required("patients", "import")
 def import_start(request: AuthedRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        with transaction.atomic():
-            job = PatientImport.objects.create(
-                file=upload, original_name=upload.name[:255], created_by=request.user
-            )
-            enqueue(patient_import_validate, job.pk)
+        job = services.patient_import_start(by=request.user, upload=form.cleaned_data["file"])
         return done(request, reverse("patients:import-detail", args=[job.pk]))
     recent = PatientImport.objects.select_related("created_by")[:10]
     return render(
         request,
         "patients/import.html",
-        {"form": form, "recent": recent},
+        {"form": form, "recent": recent, "keep_days": settings.PATIENT_IMPORT_KEEP_FILES_DAYS},
         status=422 if form.errors else 200,
     )
 
@@ -44,27 +39,39 @@ def import_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, template, {"job": job})
 
 
-@require_POST
-@module_required("patients", "import")
-def import_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
-    with transaction.atomic():
-        job = get_object_or_404(PatientImport.objects.select_for_update(), pk=pk)
-        if job.status != ImportStatus.PREVIEW:
-            messages.error(request, _("This import is not waiting for confirmation."))
-            return done(request, reverse("patients:import-detail", args=[pk]))
-        job.status, job.processed_rows = ImportStatus.IMPORTING, 0
-        job.save(update_fields=["status", "processed_rows"])
-        enqueue(patient_import_run, job.pk)
+def _job_step(request: AuthedRequest, pk: int, step) -> HttpResponse:
+    """Run a job step (a service); its refusal is shown on the job's page."""
+    job = get_object_or_404(PatientImport, pk=pk)
+    try:
+        step(job=job, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return done(request, reverse("patients:import-detail", args=[pk]))
 
 
 @require_POST
 @module_required("patients", "import")
+def import_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _job_step(request, pk, services.patient_import_confirm)
+
+
+@require_POST
+@module_required("patients", "import")
+def import_resume(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _job_step(request, pk, services.patient_import_resume)
+
+
+@require_POST
+@module_required("patients", "import")
+def import_give_up(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _job_step(request, pk, services.patient_import_give_up)
+
+
+@require_POST
+@module_required("patients", "import")
 def import_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
-    updated = PatientImport.objects.filter(
-        pk=pk, status__in=[ImportStatus.VALIDATING, ImportStatus.PREVIEW]
-    ).update(status=ImportStatus.CANCELLED)
-    if updated:
+    job = get_object_or_404(PatientImport, pk=pk)
+    if services.patient_import_cancel(job=job, by=request.user):
         messages.success(request, _("Import cancelled; nothing was changed."))
     return done(request, reverse("patients:import"))
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from clinic.files import RandomName
 from clinic.softdelete import AliveManager, SoftDeleteModel, SoftDeleteQuerySet
 
 
@@ -50,7 +51,7 @@ class Organization(models.Model):
     bank_bik = models.CharField(_("BIK"), max_length=9, blank=True)
     bank_account = models.CharField(_("settlement account"), max_length=20, blank=True)
     bank_corr_account = models.CharField(_("correspondent account"), max_length=20, blank=True)
-    logo = models.ImageField(_("logo"), upload_to="organization/", blank=True)
+    logo = models.ImageField(_("logo"), upload_to=RandomName("organization"), blank=True)
     show_logo_in_sidebar = models.BooleanField(_("show the logo in the sidebar"), default=False)
     currency = models.CharField(
         _("currency"), max_length=3, choices=Currency.choices, default=Currency.RUB

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 import pytest
 from django import forms
@@ -138,12 +139,12 @@ def test_a_logo_is_uploaded_and_shown_in_the_sidebar_when_asked(
         )
     assert response.status_code == 302
     organization = Organization.load()
-    assert organization.logo.name.startswith("organization/logo")
+    assert re.fullmatch(r"organization/[0-9a-f]{32}\.png", organization.logo.name)
     assert (media_root / organization.logo.name).read_bytes() == png()
 
-    logo_url = reverse("clinic:media", args=[organization.logo.name])
+    logo_url = reverse("clinic:file", args=["organization-logo", organization.pk])
     page = admin_client.get("/").content.decode()
-    assert f'<img src="{logo_url}"' in page
+    assert f'<img src="{logo_url}?v={int(organization.updated_at.timestamp())}"' in page
     served = admin_client.get(logo_url)
     assert served.status_code == 200
     assert served["Content-Type"] == "image/png"

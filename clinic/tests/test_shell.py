@@ -1,4 +1,5 @@
-"""The application shell: access declarations, the sidebar, branches, media, /healthz."""
+"""The application shell: access declarations, the sidebar, branches, /healthz (uploaded
+files: test_files.py)."""
 
 import pytest
 from django.contrib.messages import get_messages
@@ -207,51 +208,6 @@ def test_the_branch_switch_is_post_only_and_for_signed_in_users(client, two_bran
     assert client.post(reverse("clinic:branch-switch"), {"branch": 1}).status_code == 302
     client.force_login(two_branch_user)
     assert client.get(reverse("clinic:branch-switch")).status_code == 405
-
-
-# --- Protected media ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    root = tmp_path / "media"
-    (root / "patients").mkdir(parents=True)
-    (root / "patients" / "xray.txt").write_text("снимок")
-    (tmp_path / "secret.txt").write_text("outside the media root")
-    settings.MEDIA_ROOT = root
-    return root
-
-
-def test_signed_in_staff_get_uploaded_files(client, media, branch):
-    client.force_login(user_with_rights(branch=branch))
-    response = client.get("/media/patients/xray.txt")
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).decode() == "снимок"
-    assert response["Cache-Control"] == "private, max-age=3600"
-    assert response["Content-Type"].startswith("text/plain")
-
-
-def test_anonymous_users_get_no_uploaded_files(client, media):
-    response = client.get("/media/patients/xray.txt")
-    assert response.status_code == 302
-    assert response.url.startswith(LOGIN)
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/media/../secret.txt",
-        "/media/patients/../../secret.txt",
-        "/media/%2e%2e/secret.txt",
-        "/media/..%2fsecret.txt",
-        "/media//etc/passwd",
-        "/media/patients",
-        "/media/patients/missing.txt",
-    ],
-)
-def test_paths_outside_the_media_root_or_missing_are_not_found(client, media, branch, path):
-    client.force_login(user_with_rights(branch=branch))
-    assert client.get(path).status_code == 404
 
 
 # --- /healthz ----------------------------------------------------------------------------

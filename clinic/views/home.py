@@ -1,9 +1,5 @@
-import mimetypes
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -59,21 +55,6 @@ def branch_switch(request: AuthedRequest) -> HttpResponse:
     request.session[SESSION_KEY] = branch.pk
     messages.success(request, _("You are working in %(branch)s now.") % {"branch": branch})
     return redirect(next_url)
-
-
-@login_required_view
-def media(request: AuthedRequest, path: str) -> FileResponse:
-    """Uploaded files are personal data in a clinic: only signed-in staff get them."""
-    root = Path(settings.MEDIA_ROOT).resolve()
-    file_path = (root / path).resolve()
-    if root not in file_path.parents or not file_path.is_file():
-        raise Http404
-    content_type, _encoding = mimetypes.guess_type(file_path.name)
-    response = FileResponse(
-        file_path.open("rb"), content_type=content_type or "application/octet-stream"
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
 
 
 @public_view

@@ -18,6 +18,8 @@ ROUTES = [
     ("import-detail", "job", "get"),
     ("import-confirm", "job", "post"),
     ("import-cancel", "job", "post"),
+    ("import-resume", "job", "post"),
+    ("import-give-up", "job", "post"),
     ("card", "patient", "get"),
     ("profile-edit", "patient", "get"),
     ("info-edit", "patient", "get"),

@@ -1,7 +1,6 @@
 """Importing patients from another system's Excel or CSV: preview, confirm, and bad files
 that get a clear error and change nothing. Celery is eager here: the job runs on commit."""
 
-import csv
 import datetime
 import io
 import os
@@ -11,8 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from clinic.models import AuditEntry, OutboxEvent
 from clinic.numbering import next_number
@@ -21,6 +19,8 @@ from clinic.tests.factories import GenderFactory
 from patients import imports
 from patients.models import ImportStatus, Patient, PatientImport
 from patients.services import CARD_SEQUENCE
+from patients.tests.conftest import IMPORT_URL as URL
+from patients.tests.conftest import csv_bytes, xlsx_bytes
 from patients.tests.factories import (
     MarketingChannelFactory,
     PatientFactory,
@@ -31,57 +31,7 @@ from patients.tests.factories import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
-URL = reverse("patients:import")
 HEADER = ["Фамилия", "Имя", "Отчество", "Телефон", "Дата рождения", "СНИЛС", "Email"]
-
-
-def csv_bytes(rows, *, delimiter=";", encoding="utf-8-sig") -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def importer(admin_client, django_capture_on_commit_callbacks):
-    """Upload and confirm the way the pages do, running the background job on commit."""
-
-    class Importer:
-        client = admin_client
-
-        def upload(self, name: str, content: bytes):
-            with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
-                response = self.client.post(
-                    URL, {"file": SimpleUploadedFile(name, content)}, HTTP_ACCEPT_LANGUAGE="en"
-                )
-            return response
-
-        def check(self, name: str, content: bytes) -> PatientImport:
-            response = self.upload(name, content)
-            assert response.status_code == 302, response.context and response.context["form"].errors
-            job = PatientImport.objects.latest("id")
-            assert response.url == reverse("patients:import-detail", args=[job.pk])
-            return job
-
-        def confirm(self, job: PatientImport) -> PatientImport:
-            url = reverse("patients:import-confirm", args=[job.pk])
-            with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
-                response = self.client.post(url, HTTP_ACCEPT_LANGUAGE="en")
-            assert response.status_code == 302
-            job.refresh_from_db()
-            assert job.status != ImportStatus.FAILED, job.error
-            return job
-
-    return Importer()
 
 
 @pytest.fixture
@@ -207,8 +157,12 @@ def test_confirming_imports_new_and_updated_rows_and_skips_invalid_ones(importer
     # Both kinds of change are on the timelines, and the import is audited.
     assert list(novikova.timeline.values_list("name", flat=True)) == ["patient.imported"]
     assert list(existing.timeline.values_list("name", flat=True)) == ["patient.import_updated"]
-    audit = AuditEntry.objects.get(object_repr="import old-system.csv")
-    assert audit.changes == {"created": [None, 2], "updated": [None, 1]}
+    summary = AuditEntry.objects.filter(object_repr="import old-system.csv").latest("id")
+    assert summary.changes == {
+        "status": ["importing", "done"],
+        "created": [None, 2],
+        "updated": [None, 1],
+    }
 
 
 def test_an_update_keeps_the_card_number_and_the_columns_the_file_lacks(importer, existing):
@@ -470,7 +424,7 @@ def test_confirm_and_cancel_are_post_only(admin_client, name):
 
 
 def test_three_thousand_rows_run_to_the_end_with_progress_after_every_chunk(importer, monkeypatch):
-    # 2,000 unchanged cards, 500 changed ones and 500 new: three chunks of every kind of row.
+    # 2,000 unchanged cards, 500 changed ones and 500 new: chunks of every kind of row.
     Patient.objects.bulk_create(
         Patient(
             card_number=50_000 + i,
@@ -501,13 +455,13 @@ def test_three_thousand_rows_run_to_the_end_with_progress_after_every_chunk(impo
     assert (job.new_count, job.update_count, job.skipped_count) == (500, 500, 2000)
     assert job.total_rows == job.processed_rows == 3000
     assert len(job.preview["new"]) == imports.PREVIEW_ROWS  # the page shows a sample
-    assert progress == [0, 1000, 2000, 3000]
+    assert progress == list(range(imports.CHUNK, 3001, imports.CHUNK))
 
     progress.clear()
     job = importer.confirm(job)
     assert job.status == ImportStatus.DONE
     assert job.processed_rows == job.total_rows == 3000
-    assert progress == [0, 1000, 2000, 3000]
+    assert progress == list(range(imports.CHUNK, 3001, imports.CHUNK))
     assert Patient.objects.count() == 3000
     assert Patient.objects.filter(email="").count() == 0
     numbers = list(
