@@ -224,7 +224,7 @@ class DemoWorld(dict):
 def demo_world(media_root) -> DemoWorld:
     """The kinds of object ``build_world`` makes, taken from ``seed_demo``'s data (the
     quickstart walk). Only what the demo has none of is added: an import awaiting
-    confirmation, a deleted reference item, an uploaded file (the caller sets MEDIA_ROOT)."""
+    confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup
     from patients.tests.factories import PatientImportFactory
@@ -233,7 +233,10 @@ def demo_world(media_root) -> DemoWorld:
         assert obj is not None, f"The demo data has no {what}: did seed_demo change?"
         return obj
 
-    (media_root / "sample.txt").write_text("sample")
+    # The demo has no logo: one uploaded the way Settings does, for the file URL's sample.
+    organization = Organization.objects.get_or_create(pk=1)[0]
+    organization.logo.save("logo.png", ContentFile(sample_png()))
+    Organization.forget_cached()
     branch = found(Branch.objects.order_by("position", "pk").first(), "branch")
     # The demo doctor's own next visit, so that /schedule/ status taps work for them too.
     appointment = found(
