@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from clinic.bounds import SANE_DATES, DateWindowValidator, parse_id_list
 from clinic.models import (
     AuditAction,
     AuditEntry,
@@ -54,8 +55,19 @@ else:
     _FormBase = object
 
 
+def bound_dates(field: forms.Field) -> None:
+    """A date field accepts only dates in ``clinic.bounds.SANE_DATES``, unless it was given
+    a window of its own (a ``DateWindowValidator``): year 1 or 9999 overflows the moment it
+    meets a time zone."""
+    if isinstance(field, forms.DateField | forms.DateTimeField) and not any(
+        isinstance(validator, DateWindowValidator) for validator in field.validators
+    ):
+        field.validators = [*field.validators, DateWindowValidator(SANE_DATES)]
+
+
 class StyledMixin(_FormBase):
-    """Bootstrap classes on every widget, so templates can render ``{{ form }}`` as is."""
+    """Bootstrap classes on every widget, so templates can render ``{{ form }}`` as is; the
+    project's bounds on every date field (``bound_dates``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,6 +75,7 @@ class StyledMixin(_FormBase):
 
     def style_fields(self) -> None:
         for field in self.fields.values():
+            bound_dates(field)
             widget = field.widget
             choices = forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect
             if isinstance(widget, choices):
@@ -180,7 +193,7 @@ class ChairOrderForm(forms.Form):
 
     def clean_chair_ids(self) -> list[int]:
         try:
-            return [int(value) for value in self.cleaned_data["chair_ids"].split(",") if value]
+            return parse_id_list(self.cleaned_data["chair_ids"])
         except ValueError as exc:
             raise ValidationError(_("Bad chair order.")) from exc
 
