@@ -7,11 +7,11 @@ import pytest
 from django import forms
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinic import bounds
 from clinic.forms import Form, ModelForm
-from clinic.models import Employee
+from clinic.models import Branch, Employee
 
 MOSCOW = zoneinfo.ZoneInfo("Europe/Moscow")
 
@@ -147,3 +147,17 @@ def test_a_date_inside_the_window_is_fine_and_a_field_may_bring_its_own_window()
     form = OwnWindow({"day": "2001-01-01"})
     assert not form.is_valid()
     assert form.errors["day"] == ["Too late."]
+
+
+class _BranchesForm(Form):
+    branches = forms.ModelMultipleChoiceField(queryset=Branch.objects.all(), required=False)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [str(2**63), str(10**30), "-1", "²", "x"])
+def test_a_multiple_choice_of_ids_refuses_what_is_no_id_before_querying(branch, value):
+    form = _BranchesForm({"branches": [str(branch.pk), value]})
+    with translation.override("en"):
+        assert not form.is_valid()
+        assert form.errors["branches"] == [f"“{value}” is not a valid value."]
+    assert _BranchesForm({"branches": [str(branch.pk)]}).is_valid()
