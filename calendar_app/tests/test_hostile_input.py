@@ -10,7 +10,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from calendar_app import services
 from calendar_app.models import Appointment, WaitingListEntry, WorkShift
@@ -295,6 +295,7 @@ def test_a_shift_longer_than_12_hours_is_refused_as_a_shift(registrar_client, cl
     assert response.context["form"].errors["time_to"] == ["A shift cannot be longer than 12 hours."]
 
 
+@translation.override("en")
 def test_the_shift_service_speaks_of_a_shift(registrar, clinic):
     start = clinic.at(0, day=clinic.day + datetime.timedelta(days=1))
     with pytest.raises(ValidationError, match="A shift cannot be longer than 12 hours"):
@@ -328,6 +329,7 @@ def test_a_waiting_list_duration_out_of_bounds_gets_a_readable_error(
     assert not WaitingListEntry.all_objects.exists()
 
 
+@translation.override("en")
 def test_the_waiting_list_service_bounds_the_duration_too(registrar, clinic):
     with pytest.raises(ValidationError) as refused:
         services.waitlist_add(

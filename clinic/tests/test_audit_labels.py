@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from clinic.models import AuditEntry
 from clinic.views.audit import field_label
@@ -22,8 +23,8 @@ def test_the_audit_log_shows_a_portal_activation(admin_client, admin_persona):
     assert ("patient portal account", "inactive", "active: +79123456789") in rows
 
 
-def test_a_field_label_is_the_models_wording_or_the_name(settings):
-    settings.LANGUAGE_CODE = "en"
+@translation.override("en")
+def test_a_field_label_is_the_models_wording_or_the_name():
     assert field_label(Patient, "last_name") == "last name"
     assert field_label(Patient, "portal_account") == "patient portal account"
     assert field_label(Patient, "appointments") == "appointment"
