@@ -69,7 +69,7 @@ def get_shift_for_user(request: AuthedRequest, pk: int) -> WorkShift:
 
 def _refused(form: MoveForm) -> JsonResponse:
     """A move the form refuses, with its messages (the calendar shows them in a toast)."""
-    texts = dict.fromkeys(text for errors in form.errors.values() for text in errors)
+    texts = dict.fromkeys(str(text) for errors in form.errors.values() for text in errors)
     return JsonResponse({"ok": False, "error": " ".join(texts)}, status=422)
 
 

@@ -18,12 +18,16 @@ import datetime
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # --- Dates -----------------------------------------------------------------------------
 
@@ -81,8 +85,8 @@ class DateWindowValidator:
         self,
         window: DateWindow = SANE_DATES,
         *,
-        too_early: str | None = None,
-        too_late: str | None = None,
+        too_early: "StrOrPromise | None" = None,
+        too_late: "StrOrPromise | None" = None,
     ):
         self.window = window
         self.too_early = too_early
