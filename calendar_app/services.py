@@ -694,7 +694,7 @@ def shift_restoring(shift: WorkShift) -> None:
 def waitlist_add(*, by: User, data: dict[str, Any]) -> WaitingListEntry:
     entry = WaitingListEntry(**data, created_by=by)
     shortest, longest = VISIT_MINUTES
-    if not shortest <= entry.duration_minutes <= longest:
+    if entry.duration_minutes is not None and not shortest <= entry.duration_minutes <= longest:
         raise ValidationError(
             {
                 "duration_minutes": _("A visit lasts from %(shortest)s to %(longest)s minutes.")

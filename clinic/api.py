@@ -1,5 +1,4 @@
 import datetime
-import logging
 from typing import Annotated
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -13,8 +12,6 @@ from pydantic_core import PydanticCustomError
 from clinic import bounds
 from clinic.modules import check_access_declaration
 from clinic.permissions import Access, visible_branches
-
-logger = logging.getLogger(__name__)
 
 router = Router(tags=["clinic"])
 

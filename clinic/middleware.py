@@ -161,11 +161,9 @@ def _keys_and_values(query_dict) -> list[str]:
 # (a URL that matches no operation, a method not allowed, a 500 page).
 API_ERROR_MESSAGES = {
     400: gettext_lazy("Bad request."),
-    401: gettext_lazy("Sign in first."),
     403: gettext_lazy("You do not have the right to do this."),
     404: gettext_lazy("Not found."),
     405: gettext_lazy("This method is not allowed here."),
-    413: gettext_lazy("The request is too large."),
     500: gettext_lazy("Internal server error; it has been logged."),
 }
 
