@@ -5,7 +5,6 @@ from django.urls import reverse
 from django.utils import translation
 
 from clinic.models import AuditEntry
-from clinic.views.audit import field_label
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
 
@@ -25,6 +24,8 @@ def test_the_audit_log_shows_a_portal_activation(admin_client, admin_persona):
 
 @translation.override("en")
 def test_a_field_label_is_the_models_wording_or_the_name():
+    from clinic.views.audit import field_label
+
     assert field_label(Patient, "last_name") == "last name"
     assert field_label(Patient, "portal_account") == "patient portal account"
     assert field_label(Patient, "appointments") == "appointment"
