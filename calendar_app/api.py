@@ -6,7 +6,8 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from calendar_app.slots import duration_of_services, find_slots
-from clinic.api import module_auth
+from clinic.api import Date, Id, module_auth
+from clinic.bounds import parse_id_list
 from clinic.models import Branch, Employee
 from clinic.permissions import visible_branches
 
@@ -16,15 +17,15 @@ MAX_DAYS = 31
 
 
 class SlotQuery(Schema):
-    branch: int | None = Field(None, description="Branch id; required unless a doctor is given")
-    doctor: int | None = Field(None, description="Doctor (employee) id")
-    profession: int | None = Field(None, description="Doctor profession id")
+    branch: Id | None = Field(None, description="Branch id; required unless a doctor is given")
+    doctor: Id | None = Field(None, description="Doctor (employee) id")
+    profession: Id | None = Field(None, description="Doctor profession id")
     duration: int | None = Field(None, ge=5, le=720, description="Visit length in minutes")
     services: str | None = Field(
         None, description="Comma-separated service ids; their durations add up"
     )
-    date_from: datetime.date = Field(..., description="First local date, inclusive")
-    date_to: datetime.date = Field(..., description="Last local date, inclusive (at most 31 days)")
+    date_from: Date = Field(..., description="First local date, inclusive")
+    date_to: Date = Field(..., description="Last local date, inclusive (at most 31 days)")
     limit: int | None = Field(None, ge=1, le=5000)
 
 
@@ -62,7 +63,7 @@ def slots(request, query: Query[SlotQuery]):
             raise HttpError(404, "Not found")
     if query.services:
         try:
-            service_ids = [int(part) for part in query.services.split(",") if part.strip()]
+            service_ids = parse_id_list(query.services)
         except ValueError as exc:
             raise HttpError(422, "services must be comma-separated ids") from exc
         duration = duration_of_services(service_ids)

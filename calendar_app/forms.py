@@ -5,8 +5,15 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Service
-from calendar_app.models import StatusCode, VisitType, WaitingListEntry
+from calendar_app.models import (
+    LONGEST,
+    VISIT_MINUTES,
+    StatusCode,
+    VisitType,
+    WaitingListEntry,
+)
 from calendar_app.selectors import parse_local
+from clinic.bounds import ID_MAX, parse_id
 from clinic.forms import DateInput, Form, ModelForm, TimeInput
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from patients.models import Patient
@@ -61,10 +68,8 @@ def render_only_chosen_patient(form: forms.BaseForm) -> None:
     """Offer only the chosen patient as an <option>: the rest come from the search API.
     Validation still checks the value against every live patient."""
     field: PatientChoiceField = form.fields["patient"]  # type: ignore[assignment]
-    value = form["patient"].value()
-    chosen = (
-        Patient.objects.filter(pk=value) if str(value or "").isdigit() else Patient.objects.none()
-    )
+    patient_id = parse_id(form["patient"].value())
+    chosen = Patient.objects.filter(pk=patient_id) if patient_id else Patient.objects.none()
     field.widget.choices = [("", "")] + [(p.pk, field.label_from_instance(p)) for p in chosen]
 
 
@@ -75,7 +80,10 @@ class AppointmentForm(BranchBoundMixin, Form):
     date = forms.DateField(label=_("date"), widget=DateInput())
     time = forms.TimeField(label=_("time"), widget=TimeInput(attrs={"step": 300}))
     duration_minutes = forms.IntegerField(
-        label=_("duration, minutes"), min_value=5, max_value=720, initial=30
+        label=_("duration, minutes"),
+        min_value=VISIT_MINUTES[0],
+        max_value=VISIT_MINUTES[1],
+        initial=30,
     )
     services = forms.ModelMultipleChoiceField(
         label=_("services"),
@@ -94,7 +102,9 @@ class AppointmentForm(BranchBoundMixin, Form):
         label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     allow_outside_shift = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    waitlist = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    waitlist = forms.IntegerField(
+        required=False, min_value=1, max_value=ID_MAX, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, branch: Branch, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,17 +123,30 @@ class AppointmentForm(BranchBoundMixin, Form):
 
 
 class MoveForm(Form):
-    """A drag or resize on the calendar (times in the branch's local time)."""
+    """A drag or resize on the calendar (times in the branch's local time). The calendar
+    shows one branch: a visit or a shift is dropped on a chair of that branch."""
 
-    start = forms.CharField()
-    end = forms.CharField()
-    chair = forms.ModelChoiceField(queryset=Chair.objects.none(), required=False)
+    start = forms.CharField(max_length=40)
+    end = forms.CharField(max_length=40)
+    chair = forms.ModelChoiceField(
+        queryset=Chair.objects.all(),
+        required=False,
+        error_messages={"invalid_choice": _("There is no such chair; reload the calendar.")},
+    )
     allow_outside_shift = forms.BooleanField(required=False)
 
     def __init__(self, *args, branch: Branch, **kwargs):
         super().__init__(*args, **kwargs)
         self.branch = branch
-        self.fields["chair"].queryset = Chair.objects.filter(branch=branch)  # type: ignore[attr-defined]
+
+    def clean_chair(self) -> Chair | None:
+        chair = self.cleaned_data["chair"]
+        if chair is not None and chair.branch_id != self.branch.pk:
+            raise ValidationError(
+                _("This chair is in another branch; the calendar moves within %(branch)s.")
+                % {"branch": self.branch}
+            )
+        return chair
 
     def clean(self):
         cleaned = super().clean()
@@ -176,6 +199,12 @@ class CancelForm(Form):
     reason = forms.CharField(label=_("reason"), max_length=300)
 
 
+def _length(start: datetime.time, end: datetime.time) -> datetime.timedelta:
+    return datetime.datetime.combine(datetime.date.min, end) - datetime.datetime.combine(
+        datetime.date.min, start
+    )
+
+
 class ShiftForm(BranchBoundMixin, Form):
     SINGLE, ON_WEEKDAYS, EVERY_OTHER, RANGE = "single", "weekdays", "every_other", "range"
     doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
@@ -213,6 +242,8 @@ class ShiftForm(BranchBoundMixin, Form):
         time_from, time_to = cleaned.get("time_from"), cleaned.get("time_to")
         if time_from and time_to and time_to <= time_from:
             self.add_error("time_to", _("The shift must end after it starts."))
+        elif time_from and time_to and _length(time_from, time_to) > LONGEST:
+            self.add_error("time_to", _("A shift cannot be longer than 12 hours."))
         if not start or not pattern:
             return cleaned
         if pattern == self.SINGLE:
@@ -242,6 +273,12 @@ class ShiftForm(BranchBoundMixin, Form):
 
 class WaitlistForm(BranchBoundMixin, ModelForm):
     patient = PatientChoiceField()
+    duration_minutes = forms.IntegerField(
+        label=_("duration, minutes"),
+        min_value=VISIT_MINUTES[0],
+        max_value=VISIT_MINUTES[1],
+        initial=30,
+    )
     preferred_weekdays = forms.TypedMultipleChoiceField(
         label=_("preferred days"),
         coerce=int,

@@ -45,6 +45,8 @@ OCCUPYING = ~Q(status=StatusCode.CANCELLED) & Q(deleted_at__isnull=True)
 # whatever overlaps a window starts at most this long before it, and an overlap query reads
 # a bounded stretch of the (…, start) indexes instead of all the years before the window.
 LONGEST = datetime.timedelta(hours=12)
+# The length of a visit a person may ask for, in minutes (booking, waiting list, the API).
+VISIT_MINUTES = (5, int(LONGEST.total_seconds()) // 60)
 
 
 class AppointmentStatus(ReferenceItem):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from calendar_app import selectors, services
 from calendar_app.models import Appointment, AppointmentStatus, WaitingListEntry, WorkShift
 from clinic import demo, live, preferences, references, trash
+from clinic.bounds import parse_id
 from clinic.models import Branch, Employee
 from clinic.permissions import has_module_perm
 from patients import timeline
@@ -80,28 +81,31 @@ preferences.register(
 
 def _sees_branch_day(user, rest: str) -> bool:
     branch_id, _sep, day = rest.partition(".")
-    if not (branch_id.isdigit() and has_module_perm(user, "calendar", "view")):
+    branch_pk = parse_id(branch_id)
+    if not (branch_pk and has_module_perm(user, "calendar", "view")):
         return False
     try:
         datetime.date.fromisoformat(day)
     except ValueError:
         return False
-    return Branch.objects.for_user(user).filter(pk=int(branch_id)).exists()
+    return Branch.objects.for_user(user).filter(pk=branch_pk).exists()
 
 
 def _sees_waitlist(user, rest: str) -> bool:
-    return (
-        rest.isdigit()
+    branch_pk = parse_id(rest)
+    return bool(
+        branch_pk
         and has_module_perm(user, "calendar", "view")
-        and Branch.objects.for_user(user).filter(pk=int(rest)).exists()
+        and Branch.objects.for_user(user).filter(pk=branch_pk).exists()
     )
 
 
 def _sees_schedule(user, rest: str) -> bool:
     doctor_id, _sep, _day = rest.partition(".")
-    if not doctor_id.isdigit():
+    doctor_pk = parse_id(doctor_id)
+    if not doctor_pk:
         return False
-    own = Employee.objects.filter(pk=int(doctor_id), user=user).exists()
+    own = Employee.objects.filter(pk=doctor_pk, user=user).exists()
     return (own and has_module_perm(user, "schedule", "view")) or has_module_perm(
         user, "calendar", "view"
     )

@@ -22,6 +22,7 @@ from calendar_app.models import (
     WaitlistStatus,
     WorkShift,
 )
+from clinic.bounds import parse_local_datetime
 from clinic.models import Branch, Chair, Employee
 from clinic.tz import local_day_bounds
 
@@ -33,9 +34,9 @@ def to_local(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> str:
 
 
 def parse_local(value: str, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
-    """A calendar time ("2026-11-23T09:30:00", or with an offset) as an aware datetime."""
-    moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    """A calendar time ("2026-11-23T09:30:00", or with an offset) as an aware datetime;
+    ValueError for garbage and for dates outside ``clinic.bounds.SANE_DATES``."""
+    return parse_local_datetime(value, zone)
 
 
 STATUS_CACHE_KEY = "calendar:status-styles:v1"

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from billing.models import Service
 from calendar_app.models import (
     LONGEST,
+    VISIT_MINUTES,
     Appointment,
     AppointmentService,
     AppointmentStatusChange,
@@ -30,7 +31,7 @@ from calendar_app.models import (
     WorkShift,
     new_series,
 )
-from clinic import audit, events, live
+from clinic import audit, bounds, events, live
 from clinic import services as clinic_services
 from clinic.models import Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
@@ -121,13 +122,26 @@ def _check_shift(
         )
 
 
-def _validate_times(start: datetime.datetime, end: datetime.datetime) -> None:
+def _validate_times(
+    start: datetime.datetime, end: datetime.datetime, *, shift: bool = False
+) -> None:
+    """Times of a visit (or of a shift): aware, in the calendar's window around today (so
+    that "book anyway" cannot save year 0002 either), in order, at most 12 hours."""
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise ValueError("appointment times must be aware")
+        raise ValueError("calendar times must be aware")
+    if shift:
+        window = _("Shifts are planned from %(first)s to %(last)s.")
+        backwards = _("The shift must end after it starts.")
+        too_long = _("A shift cannot be longer than 12 hours.")
+    else:
+        window = _("Visits are booked from %(first)s to %(last)s.")
+        backwards = _("The visit must end after it starts.")
+        too_long = _("A visit cannot be longer than 12 hours.")
+    bounds.check_calendar_times(start, end, window)
     if end <= start:
-        raise ValidationError(_("The visit must end after it starts."), code="invalid")
+        raise ValidationError(backwards, code="invalid")
     if end - start > LONGEST:
-        raise ValidationError(_("A visit cannot be longer than 12 hours."), code="invalid")
+        raise ValidationError(too_long, code="invalid")
 
 
 def _save_or_conflict(obj, **save_kwargs) -> None:
@@ -550,7 +564,7 @@ def shift_create(
     end: datetime.datetime,
     series=None,
 ) -> WorkShift:
-    _validate_times(start, end)
+    _validate_times(start, end, shift=True)
     if not doctor.branches.filter(pk=chair.branch_id).exists():
         raise ValidationError(
             _("%(doctor)s does not work in %(branch)s.")
@@ -619,7 +633,7 @@ def shift_move(
     end: datetime.datetime,
     chair: Chair | None = None,
 ) -> WorkShift:
-    _validate_times(start, end)
+    _validate_times(start, end, shift=True)
     current = (
         WorkShift.objects.select_for_update(no_key=True, of=("self",))
         .select_related("chair__branch")
@@ -679,6 +693,14 @@ def shift_restoring(shift: WorkShift) -> None:
 @transaction.atomic
 def waitlist_add(*, by: User, data: dict[str, Any]) -> WaitingListEntry:
     entry = WaitingListEntry(**data, created_by=by)
+    shortest, longest = VISIT_MINUTES
+    if entry.duration_minutes is not None and not shortest <= entry.duration_minutes <= longest:
+        raise ValidationError(
+            {
+                "duration_minutes": _("A visit lasts from %(shortest)s to %(longest)s minutes.")
+                % {"shortest": shortest, "longest": longest}
+            }
+        )
     entry.full_clean()
     entry.save()
     audit.record_created(actor=by, obj=entry, patient_id=entry.patient_id)

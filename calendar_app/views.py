@@ -22,6 +22,7 @@ from calendar_app.forms import (
 )
 from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
 from calendar_app.slots import Slot, find_slots, load_availability, step_minutes
+from clinic.bounds import date_param, parse_id
 from clinic.htmx import close_dialog
 from clinic.models import Branch, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
@@ -36,11 +37,12 @@ CHANGED = "calendarChanged"
 def get_branch(request: AuthedRequest) -> Branch:
     """The branch asked for (?branch=), else the user's current one; only their branches."""
     branches = visible_branches(request.user)
-    branch_id = request.GET.get("branch") or request.POST.get("branch")
-    if branch_id:
-        if not str(branch_id).isdigit():
+    asked = request.GET.get("branch") or request.POST.get("branch")
+    if asked:
+        branch_id = parse_id(asked)
+        if branch_id is None:
             raise Http404
-        return get_object_or_404(branches, pk=int(branch_id))
+        return get_object_or_404(branches, pk=branch_id)
     branch = request.branch or branches.first()
     if branch is None:
         raise Http404
@@ -65,12 +67,10 @@ def get_shift_for_user(request: AuthedRequest, pk: int) -> WorkShift:
     )
 
 
-def _date_param(request: AuthedRequest, name: str, default: datetime.date) -> datetime.date:
-    value = request.GET.get(name, "")[:10]
-    try:
-        return datetime.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
+def _refused(form: MoveForm) -> JsonResponse:
+    """A move the form refuses, with its messages (the calendar shows them in a toast)."""
+    texts = dict.fromkeys(str(text) for errors in form.errors.values() for text in errors)
+    return JsonResponse({"ok": False, "error": " ".join(texts)}, status=422)
 
 
 def _conflict(error: ValidationError) -> JsonResponse:
@@ -88,7 +88,7 @@ def _conflict(error: ValidationError) -> JsonResponse:
 def calendar_page(request: AuthedRequest) -> HttpResponse:
     branch = get_branch(request)
     today = timezone.localtime(timezone.now(), branch.zone).date()
-    day = _date_param(request, "date", today)
+    day = date_param(request, "date", today, lenient=True)
     config = {
         "branch": branch.pk,
         "date": day.isoformat(),
@@ -134,12 +134,11 @@ def feed_resources(request: AuthedRequest) -> JsonResponse:
 def feed_events(request: AuthedRequest) -> JsonResponse:
     branch = get_branch(request)
     today = timezone.localtime(timezone.now(), branch.zone).date()
-    start = _date_param(request, "start", today)
-    end = _date_param(request, "end", start + datetime.timedelta(days=1))
+    start = date_param(request, "start", today)
+    end = date_param(request, "end", start + datetime.timedelta(days=1))
     if end <= start or (end - start).days > 42:
         return JsonResponse({"error": _("Ask for at most six weeks at once.")}, status=400)
-    profession = request.GET.get("profession", "")
-    profession_id = int(profession) if profession.isdigit() else None
+    profession_id = parse_id(request.GET.get("profession"))
     editable = has_module_perm(request.user, "calendar", "change")
     if request.GET.get("mode") == "doctors":
         events = selectors.shift_events(
@@ -168,7 +167,7 @@ def _booking_context(
 def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
     initial: dict = {"duration_minutes": step_minutes() * 2}
     start_text = request.GET.get("start", "")
-    chair_id = request.GET.get("chair", "")
+    chair_id = parse_id(request.GET.get("chair"))
     try:
         start = selectors.parse_local(start_text, branch.zone) if start_text else None
         end = (
@@ -183,18 +182,17 @@ def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
         initial.update(date=local.date(), time=local.time().replace(second=0, microsecond=0))
         if end and end > start:
             initial["duration_minutes"] = int((end - start).total_seconds() // 60)
-    if chair_id.isdigit():
-        initial["chair"] = int(chair_id)
-        chair = branch.chairs.filter(pk=int(chair_id)).first()
+    if chair_id:
+        initial["chair"] = chair_id
+        chair = branch.chairs.filter(pk=chair_id).first()
         if chair and start:
             doctor = selectors.doctor_on_shift(chair, start)
             if doctor:
                 initial["doctor"] = doctor.pk
-    if request.GET.get("patient", "").isdigit():
-        initial["patient"] = int(request.GET["patient"])
-    waitlist_id = request.GET.get("waitlist", "")
-    if waitlist_id.isdigit():
-        entry = WaitingListEntry.objects.filter(pk=int(waitlist_id), branch=branch).first()
+    if patient_id := parse_id(request.GET.get("patient")):
+        initial["patient"] = patient_id
+    if waitlist_id := parse_id(request.GET.get("waitlist")):
+        entry = WaitingListEntry.objects.filter(pk=waitlist_id, branch=branch).first()
         if entry:
             initial.update(
                 waitlist=entry.pk,
@@ -297,7 +295,7 @@ def appointment_move(request: AuthedRequest, pk: int) -> JsonResponse:
     appointment = get_appointment_for_user(request, pk)
     form = MoveForm(request.POST, branch=appointment.branch)
     if not form.is_valid():
-        return JsonResponse({"ok": False, "error": _("Bad date or time.")}, status=422)
+        return _refused(form)
     data = form.cleaned_data
     try:
         services.appointment_move(
@@ -487,7 +485,7 @@ def shift_create(request: AuthedRequest) -> HttpResponse:
         initial.update(
             time_from=branch.opens_at,
             time_to=branch.closes_at,
-            date=_date_param(request, "date", timezone.localdate()),
+            date=date_param(request, "date", timezone.localdate(), lenient=True),
         )
     form = ShiftForm(request.POST or None, branch=branch, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -524,7 +522,7 @@ def shift_move(request: AuthedRequest, pk: int) -> JsonResponse:
     shift = get_shift_for_user(request, pk)
     form = MoveForm(request.POST, branch=shift.branch)
     if not form.is_valid():
-        return JsonResponse({"ok": False, "error": _("Bad date or time.")}, status=422)
+        return _refused(form)
     data = form.cleaned_data
     try:
         services.shift_move(
@@ -584,9 +582,8 @@ def waitlist(request: AuthedRequest) -> HttpResponse:
 @module_required("calendar", "change")
 def waitlist_add(request: AuthedRequest) -> HttpResponse:
     branch = get_branch(request)
-    initial = (
-        {"patient": request.GET.get("patient")} if request.GET.get("patient", "").isdigit() else {}
-    )
+    patient_id = parse_id(request.GET.get("patient"))
+    initial = {"patient": patient_id} if patient_id else {}
     form = WaitlistForm(request.POST or None, branch=branch, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.waitlist_add(by=request.user, data={**form.cleaned_data, "branch": branch})

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import selectors, services
 from calendar_app.models import Appointment, StatusCode
+from clinic.bounds import date_param, parse_id
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 
@@ -28,21 +29,14 @@ def get_doctor_for_user(request: AuthedRequest) -> Employee | None:
     """A doctor sees their own day; a manager with calendar rights may pick any doctor.
     None when there is nobody to show (no doctors yet, or a non-doctor without that right)."""
     own = getattr(request.user, "employee", None)
-    wanted = request.GET.get("doctor", "")
-    if wanted.isdigit() and has_module_perm(request.user, "calendar", "view"):
-        return get_object_or_404(Employee.objects.doctors(), pk=int(wanted))
+    wanted = parse_id(request.GET.get("doctor"))
+    if wanted and has_module_perm(request.user, "calendar", "view"):
+        return get_object_or_404(Employee.objects.doctors(), pk=wanted)
     if own is not None and own.is_doctor:
         return own
     if not has_module_perm(request.user, "calendar", "view"):
         return None
     return Employee.objects.doctors().order_by("last_name").first()
-
-
-def _day(request: AuthedRequest, zone) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(request.GET.get("date", "")[:10])
-    except ValueError:
-        return timezone.localtime(timezone.now(), zone).date()
 
 
 def _month_grid(day: datetime.date, marked: set[datetime.date]) -> list[list[dict]]:
@@ -60,7 +54,7 @@ def schedule(request: AuthedRequest) -> HttpResponse:
         return render(request, "calendar_app/schedule.html", {"doctor": None})
     branch = doctor.branches.first()
     zone = branch.zone if branch else timezone.get_current_timezone()
-    day = _day(request, zone)
+    day = date_param(request, "date", timezone.localtime(timezone.now(), zone).date(), lenient=True)
     visits = selectors.doctor_day(doctor, day, zone)
     marked = selectors.doctor_days_with_visits(doctor, day.replace(day=1), zone)
     context = {

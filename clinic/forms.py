@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from clinic.bounds import SANE_DATES, DateWindowValidator, parse_id, parse_id_list
 from clinic.models import (
     AuditAction,
     AuditEntry,
@@ -55,8 +56,38 @@ else:
     _FormBase = object
 
 
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Several objects chosen by id: a value that is no id (``clinic.bounds.parse_id``) is
+    refused before the query, whose ``IN`` overflows on SQLite for a number past BIGINT."""
+
+    def clean(self, value):
+        values = self.prepare_value(value)
+        if self.to_field_name is None and isinstance(values, list | tuple):
+            for pk in values:
+                if pk not in (None, "") and parse_id(pk) is None:
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super().clean(value)
+
+
+def bound_input(field: forms.Field) -> None:
+    """The project's bounds on a form field: a date within ``clinic.bounds.SANE_DATES``
+    (unless the field has a window of its own, a ``DateWindowValidator``), since year 1 or
+    9999 overflows the moment it meets a time zone; ids that fit the column."""
+    if isinstance(field, forms.DateField | forms.DateTimeField) and not any(
+        isinstance(validator, DateWindowValidator) for validator in field.validators
+    ):
+        field.validators = [*field.validators, DateWindowValidator(SANE_DATES)]
+    if type(field) is forms.ModelMultipleChoiceField:
+        field.__class__ = IdsChoiceField  # same field, one check more (as QuickSelect below)
+
+
 class StyledMixin(_FormBase):
-    """Bootstrap classes on every widget, so templates can render ``{{ form }}`` as is."""
+    """Bootstrap classes on every widget, so templates can render ``{{ form }}`` as is; the
+    project's bounds on every field (``bound_input``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,6 +95,7 @@ class StyledMixin(_FormBase):
 
     def style_fields(self) -> None:
         for field in self.fields.values():
+            bound_input(field)
             widget = field.widget
             choices = forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect
             if isinstance(widget, choices):
@@ -181,7 +213,7 @@ class ChairOrderForm(forms.Form):
 
     def clean_chair_ids(self) -> list[int]:
         try:
-            return [int(value) for value in self.cleaned_data["chair_ids"].split(",") if value]
+            return parse_id_list(self.cleaned_data["chair_ids"])
         except ValueError as exc:
             raise ValidationError(_("Bad chair order.")) from exc
 

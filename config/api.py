@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from calendar_app.api import router as calendar_router
+from clinic.api import install_error_handlers
 from clinic.api import router as clinic_router
 from clinic.permissions import login_required_view
 from patients.api import router as patients_router
@@ -21,6 +22,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_decorator=login_required_view,
 )
+install_error_handlers(api)
 api.add_router("/", clinic_router)
 api.add_router("/", patients_router)
 api.add_router("/", calendar_router)

@@ -7,6 +7,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.bounds import DateWindow, DateWindowValidator
 from clinic.forms import DateInput, Form, ModelForm, clean_phone_value
 from clinic.models import Branch, Employee, MarketingChannel, PatientGroup, ProfessionKind
 from clinic.validators import (
@@ -86,6 +87,17 @@ FORMATTED_INPUT_LENGTHS = {
 }
 
 
+BIRTH_DATES = DateWindow(datetime.date(1900, 1, 1), timezone.localdate)
+
+
+def birth_date_rule() -> DateWindowValidator:
+    return DateWindowValidator(
+        BIRTH_DATES,
+        too_early=_("Check the year of birth."),
+        too_late=_("The date of birth cannot be in the future."),
+    )
+
+
 class PatientFieldsMixin:
     """Normalisation and checks shared by every form that edits a patient."""
 
@@ -119,20 +131,18 @@ class PatientFieldsMixin:
             fields["phone"].widget.attrs.update(
                 {"inputmode": "tel", "placeholder": "+7 (912) 345-67-89"}
             )
+        if "birth_date" in fields:
+            # Its own rule instead of the window every date field gets.
+            field = fields["birth_date"]
+            field.validators = [
+                v for v in field.validators if not isinstance(v, DateWindowValidator)
+            ] + [birth_date_rule()]
 
     def clean_phone(self) -> str:
         return clean_phone_value(self.cleaned_data["phone"])  # type: ignore[attr-defined]
 
     def clean_home_phone(self) -> str:
         return clean_phone_value(self.cleaned_data["home_phone"])  # type: ignore[attr-defined]
-
-    def clean_birth_date(self) -> datetime.date | None:
-        value = self.cleaned_data["birth_date"]  # type: ignore[attr-defined]
-        if value and value > timezone.localdate():
-            raise ValidationError(_("The date of birth cannot be in the future."))
-        if value and value.year < 1900:
-            raise ValidationError(_("Check the year of birth."))
-        return value
 
     def clean_snils(self) -> str:
         value = self.cleaned_data["snils"]  # type: ignore[attr-defined]
@@ -249,7 +259,13 @@ class FamilyCreateForm(ModelForm):
 
 class FamilyJoinForm(Form):
     family = forms.ModelChoiceField(
-        label=_("family"), queryset=Family.objects.all(), widget=forms.HiddenInput
+        label=_("family"),
+        queryset=Family.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Choose a family."),
+            "invalid_choice": _("This family no longer exists; search for it again."),
+        },
     )
 
 

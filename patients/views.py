@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clinic import audit, preferences
+from clinic.bounds import parse_id
 from clinic.htmx import close_dialog, done
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
@@ -190,9 +191,7 @@ def patient_duplicates(request: AuthedRequest) -> HttpResponse:
         birth_date=data.get("birth_date"),
         snils=data.get("snils", ""),
         inn=data.get("inn", ""),
-        exclude_pk=int(request.GET["exclude"])
-        if request.GET.get("exclude", "").isdigit()
-        else None,
+        exclude_pk=parse_id(request.GET.get("exclude")),
     )
     return render(request, "patients/create.html#duplicates", {"duplicates": list(duplicates)})
 
@@ -319,17 +318,19 @@ def family_join(request: AuthedRequest, pk: int) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if request.method == "POST":
         form = FamilyJoinForm(request.POST)
-        if form.is_valid():
-            try:
-                services.family_join(
-                    patient=patient, family=form.cleaned_data["family"], by=request.user
-                )
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                messages.success(
-                    request, _("%(name)s joined the family.") % {"name": patient.short_name}
-                )
+        if not form.is_valid():
+            context = {"patient": patient, "families": [], "query": "", "errors": form.errors}
+            return render(request, "patients/family_join.html", context, status=422)
+        try:
+            services.family_join(
+                patient=patient, family=form.cleaned_data["family"], by=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, _("%(name)s joined the family.") % {"name": patient.short_name}
+            )
         return done(request, patient.get_absolute_url())
     families = _family_search(query) if len(query) >= 2 else []
     template = (

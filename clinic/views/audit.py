@@ -1,7 +1,7 @@
-import contextlib
 import json
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import ForeignObjectRel
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
@@ -11,15 +11,26 @@ from clinic.models import AuditEntry
 from clinic.permissions import AuthedRequest, module_required
 
 
+def field_label(model, name: str) -> str:
+    """The model's own wording for a field; a reverse relation (a patient's
+    ``portal_account``) is named by the related model; anything else keeps its name."""
+    if model is None:
+        return name
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    if isinstance(field, ForeignObjectRel):
+        return str(field.related_model._meta.verbose_name)
+    return str(getattr(field, "verbose_name", None) or name)
+
+
 def change_rows(entry: AuditEntry) -> list[tuple[str, object, object]]:
     """(field label, old, new) with the model's own wording for the field."""
     model = entry.content_type.model_class() if entry.content_type else None
     rows = []
     for name, values in entry.changes.items():
-        label = name
-        if model is not None:
-            with contextlib.suppress(FieldDoesNotExist):
-                label = str(model._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
+        label = field_label(model, name)
         old, new = [*values, None, None][:2] if isinstance(values, list) else (None, values)
         rows.append((label, old, new))
     return rows

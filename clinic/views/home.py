@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic import health
+from clinic.bounds import parse_id
 from clinic.middleware import SESSION_KEY
 from clinic.models import Branch, Chair, Employee
 from clinic.modules import MODULES_BY_KEY
@@ -47,11 +48,11 @@ def branch_switch(request: AuthedRequest) -> HttpResponse:
     next_url = request.POST.get("next", "/")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = "/"
-    branch_id = request.POST.get("branch", "")
-    if not branch_id.isdigit():
+    branch_id = parse_id(request.POST.get("branch"))
+    if branch_id is None:
         messages.error(request, _("Choose a branch."))
         return redirect(next_url)
-    branch = get_branch_for_user(request, int(branch_id))
+    branch = get_branch_for_user(request, branch_id)
     request.session[SESSION_KEY] = branch.pk
     messages.success(request, _("You are working in %(branch)s now.") % {"branch": branch})
     return redirect(next_url)

@@ -175,7 +175,7 @@ def test_joining_a_second_family_is_refused_with_a_message(doctor_client, family
 
 def test_joining_an_unknown_family_changes_nothing(doctor_client, mother):
     response = doctor_client.post(url("join", mother), {"family": 999_999})
-    assert response.status_code == 302
+    assert response.status_code == 422  # and says why: patients/tests/test_hostile_input.py
     mother.refresh_from_db()
     assert mother.family is None
 
