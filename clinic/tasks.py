@@ -2,7 +2,7 @@ import datetime
 
 from celery import shared_task
 
-from clinic import events
+from clinic import audit, events
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -23,3 +23,9 @@ def outbox_sweep(limit: int = 1000) -> int:
     for event_id in event_ids:
         events.dispatch(event_id)
     return len(event_ids)
+
+
+@shared_task(ignore_result=True)
+def audit_anchor() -> None:
+    """Record the audit chain's head outside the database (celery beat, every few minutes)."""
+    audit.anchor_head()
