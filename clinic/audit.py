@@ -100,6 +100,14 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
+def lock_chain() -> None:
+    """Serialise appends until the transaction ends, so that the chain never forks (SQLite
+    has one writer at a time anyway). bench/audit_lock.py measures what it costs."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+
+
 def stored_ip(value: str | None) -> str | None:
     """The address as the database returns it (inet compresses IPv6 and has no scope id);
     ``None`` for an empty or malformed one, which inet could not store."""
@@ -140,9 +148,7 @@ def record(
         key_id=current_audit_key_id(),
     )
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+        lock_chain()
         last_hash = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
         entry.prev_hash = last_hash or GENESIS_HASH
         entry.hash = entry.compute_hash()
