@@ -32,9 +32,18 @@ from django.db import connection, transaction  # noqa: E402
 from clinic import audit  # noqa: E402
 from clinic.models import AuditEntry, Branch  # noqa: E402
 
-WAITING = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'
+# One row per sample: how many backends wait for the chain lock, and what its holder is
+# doing (NULL when nobody holds it). An advisory lock on a bigint key shows in pg_locks as
+# classid (high 32 bits) and objid (low 32 bits).
+PROBE = """
+SELECT
+    (SELECT count(*) FROM pg_locks
+     WHERE locktype = 'advisory' AND NOT granted AND classid = 0 AND objid = %(key)s
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),
+    (SELECT a.state FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %(key)s
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     LIMIT 1)
 """
 
 
@@ -43,27 +52,37 @@ def newest_id() -> int:
 
 
 def sample(seconds: float, interval: float) -> dict:
+    """Sample the chain lock: the share of time it is held (the serial fraction, which
+    bounds appends/s at appends / held share), what its holder is doing, and the waiters."""
     first_id, started = newest_id(), time.monotonic()
     samples, with_waiters, waiters_total, waiters_max = 0, 0, 0, 0
+    holder_states: dict[str, int] = {}
     with connection.cursor() as cursor:
         while time.monotonic() - started < seconds:
-            cursor.execute(WAITING)
-            waiting = cursor.fetchone()[0]
+            cursor.execute(PROBE, {"key": audit.AUDIT_CHAIN_LOCK})
+            waiting, holder_state = cursor.fetchone()
             samples += 1
             with_waiters += waiting > 0
             waiters_total += waiting
             waiters_max = max(waiters_max, waiting)
+            if holder_state is not None:
+                holder_states[holder_state] = holder_states.get(holder_state, 0) + 1
             time.sleep(interval)
     elapsed = time.monotonic() - started
     appended = AuditEntry.objects.filter(id__gt=first_id).count()
+    held = sum(holder_states.values()) / samples
     return {
         "seconds": round(elapsed, 1),
         "samples": samples,
-        "share_of_samples_with_a_waiter": round(with_waiters / samples, 4),
-        "mean_waiters": round(waiters_total / samples, 4),
-        "max_waiters": waiters_max,
         "appended": appended,
         "appends_per_s": round(appended / elapsed, 2),
+        "share_held": round(held, 4),
+        "holder_state_shares": {k: round(v / samples, 4) for k, v in holder_states.items()},
+        "mean_hold_ms": round(1000 * held * elapsed / appended, 1) if appended else None,
+        "ceiling_appends_per_s": round(appended / elapsed / held, 1) if held else None,
+        "share_with_a_waiter": round(with_waiters / samples, 4),
+        "mean_waiters": round(waiters_total / samples, 4),
+        "max_waiters": waiters_max,
     }
 
 

@@ -273,12 +273,13 @@ def anchor_head() -> Anchor | None:
 
 @dataclass(frozen=True)
 class AnchorFile:
-    latest: Anchor | None
+    latest: Anchor | None  # the authentic anchor furthest along the chain
     bad_lines: list[int]  # line numbers of lines that are not authentic anchors
 
 
 def read_anchors(path: Path | None = None) -> AnchorFile:
-    """The latest anchor in the file; lines that do not verify are reported, not trusted."""
+    """The anchor furthest along the chain; lines that do not verify are reported, not
+    trusted."""
     path = path or anchor_path()
     latest: Anchor | None = None
     bad_lines: list[int] = []
@@ -295,10 +296,12 @@ def read_anchors(path: Path | None = None) -> AnchorFile:
             except ValueError:
                 bad_lines.append(number)
                 continue
-            if anchor.authentic():
-                latest = anchor
-            else:
+            if not anchor.authentic():
                 bad_lines.append(number)
+            elif latest is None or anchor.count > latest.count:
+                # The furthest along, not the last line: an older line appended again must
+                # not lower the bar.
+                latest = anchor
     return AnchorFile(latest, bad_lines)
 
 
@@ -330,7 +333,12 @@ def check_chain(*, anchor: Anchor | None = None, chunk_size: int = 5000) -> Chai
                 entry.compute_hash(), entry.hash
             )
         except UnknownAuditKeyError:
-            problem = f"entry {entry.pk} is keyed with {entry.key_id!r}, not in AUDIT_KEYS."
+            problem = (
+                f"entry {entry.pk} is keyed with {entry.key_id!r}, not in AUDIT_KEYS."
+                if entry.key_id
+                else f"entry {entry.pk} has no key: it did not verify when the keys came "
+                "(migration 0007), or its key id was removed."
+            )
             return ChainCheck(checked, entry.pk, problem, anchor)
         if not valid:
             problem = f"entry {entry.pk} was altered, or an entry just before it removed."

@@ -308,6 +308,22 @@ def test_a_forged_anchor_line_is_reported(branch, settings):
     assert audit.read_anchors().latest == audit.Anchor.from_line(json.dumps(line))
 
 
+def test_an_older_anchor_appended_again_does_not_lower_the_bar(branch, settings):
+    entries = make_entries(2, branch)
+    call_command("audit_anchor", stdout=io.StringIO())
+    make_entries(2, branch)
+    call_command("audit_anchor", stdout=io.StringIO())
+    first, second = settings.AUDIT_ANCHOR_PATH.read_text().splitlines()
+    with settings.AUDIT_ANCHOR_PATH.open("a") as file:
+        file.write(first + "\n")  # replayed, so that removing the two newest looks fine
+    assert audit.read_anchors().latest == audit.Anchor.from_line(second)
+    lift_row_guard()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM clinic_auditentry WHERE id > %s", [entries[-1].pk])
+    with pytest.raises(CommandError, match="removed from the end"):
+        call_command("audit_verify")
+
+
 def test_without_an_anchor_verify_says_so(branch):
     make_entries(1, branch)
     assert "no anchor yet" in run_command("audit_verify")
@@ -438,6 +454,14 @@ def test_the_migration_reseals_an_uncompressed_ipv6_entry_the_old_chain_could_no
     write_raw(entry.pk, ip_address=written, hash=plain_sha256(entry))
     reseal()
     assert audit.verify_chain() == (2, None)
+
+
+def test_an_entry_left_unsealed_is_reported_as_such(branch):
+    entries = make_unkeyed_entries(3, branch)
+    write_raw(entries[1].pk, object_repr="Подделка")
+    reseal()
+    with pytest.raises(CommandError, match=f"broken at entry {entries[1].pk}: .* has no key"):
+        call_command("audit_verify")
 
 
 def test_the_reverse_migration_restores_the_unkeyed_chain(branch):
