@@ -329,9 +329,8 @@ def check_chain(*, anchor: Anchor | None = None, chunk_size: int = 5000) -> Chai
             problem = f"entry {anchored_id}, anchored at {anchor.at}, is missing."
             return ChainCheck(checked, entry.pk, problem, anchor)
         try:
-            valid = entry.prev_hash == expected_prev and hmac.compare_digest(
-                entry.compute_hash(), entry.hash
-            )
+            computed = entry.compute_hash()  # first: a missing key explains a broken link too
+            valid = hmac.compare_digest(computed, entry.hash) and entry.prev_hash == expected_prev
         except UnknownAuditKeyError:
             problem = (
                 f"entry {entry.pk} is keyed with {entry.key_id!r}, not in AUDIT_KEYS."
