@@ -134,7 +134,7 @@ def record(
     entry = AuditEntry(
         created_at=timezone.now(),
         actor=actor,
-        actor_name=str(actor) if actor else "",
+        actor_name=str(actor)[:150] if actor else "",
         action=action,
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False)
         if obj is not None
