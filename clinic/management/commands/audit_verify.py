@@ -18,11 +18,12 @@ class Command(BaseCommand):
             raise CommandError(f"The audit anchors in {path} were altered (lines {lines}).")
         result = check_chain(anchor=anchors.latest)
         if not result.intact:
-            where = f" at entry {result.broken_id}" if result.broken_id is not None else ""
-            raise CommandError(
-                f"The audit chain is broken{where}: {result.problem} "
-                f"({result.checked} intact entries before it)."
+            where = (
+                f" at entry {result.broken_id} (after {result.checked} intact entries)"
+                if result.broken_id is not None
+                else ""
             )
+            raise CommandError(f"The audit chain is broken{where}: {result.problem}")
         if anchors.latest is None:
             against = f"no anchor yet in {path}, so removals from the end cannot be detected"
         else:
