@@ -460,7 +460,7 @@ def test_an_entry_left_unsealed_is_reported_as_such(branch):
     entries = make_unkeyed_entries(3, branch)
     write_raw(entries[1].pk, object_repr="Подделка")
     reseal()
-    with pytest.raises(CommandError, match=f"broken at entry {entries[1].pk}: .* has no key"):
+    with pytest.raises(CommandError, match=f"broken at entry {entries[1].pk} .*: .* has no key"):
         call_command("audit_verify")
 
 
