@@ -214,7 +214,8 @@ class Anchor:
 
     def authentic(self) -> bool:
         try:
-            return hmac.compare_digest(self.compute_mac(), self.mac)
+            # Bytes: compare_digest refuses non-ASCII text, which a forged line may hold.
+            return hmac.compare_digest(self.compute_mac().encode(), self.mac.encode())
         except UnknownAuditKeyError:
             return False
 
@@ -330,7 +331,10 @@ def check_chain(*, anchor: Anchor | None = None, chunk_size: int = 5000) -> Chai
             return ChainCheck(checked, entry.pk, problem, anchor)
         try:
             computed = entry.compute_hash()  # first: a missing key explains a broken link too
-            valid = hmac.compare_digest(computed, entry.hash) and entry.prev_hash == expected_prev
+            valid = (
+                hmac.compare_digest(computed.encode(), entry.hash.encode())
+                and entry.prev_hash == expected_prev
+            )
         except UnknownAuditKeyError:
             problem = (
                 f"entry {entry.pk} is keyed with {entry.key_id!r}, not in AUDIT_KEYS."

@@ -324,6 +324,21 @@ def test_an_older_anchor_appended_again_does_not_lower_the_bar(branch, settings)
         call_command("audit_verify")
 
 
+def test_forged_values_that_are_not_ascii_are_reported_not_crashed_on(branch, settings):
+    entries = make_entries(2, branch)
+    call_command("audit_anchor", stdout=io.StringIO())
+    (line,) = anchor_lines(settings)
+    with settings.AUDIT_ANCHOR_PATH.open("a") as file:
+        file.write(json.dumps({**line, "mac": "é" * 64}) + "\n")
+    with pytest.raises(CommandError, match=r"\(lines 2\)"):
+        call_command("audit_verify")
+    settings.AUDIT_ANCHOR_PATH.unlink()
+    lift_row_guard()
+    write_raw(entries[1].pk, hash="ж" * 64)
+    with pytest.raises(CommandError, match=f"broken at entry {entries[1].pk}"):
+        call_command("audit_verify")
+
+
 def test_without_an_anchor_verify_says_so(branch):
     make_entries(1, branch)
     assert "no anchor yet" in run_command("audit_verify")
