@@ -303,7 +303,7 @@ def test_a_forged_anchor_line_is_reported(branch, settings):
     with settings.AUDIT_ANCHOR_PATH.open("a") as file:
         file.write(json.dumps(forged) + "\n")
         file.write("not an anchor\n")
-    with pytest.raises(CommandError, match=r"anchors in .* were altered \(lines 2, 3\)"):
+    with pytest.raises(CommandError, match=r"anchors in .* do not verify \(lines 2, 3\): altered"):
         call_command("audit_verify")
     assert audit.read_anchors().latest == audit.Anchor.from_line(json.dumps(line))
 

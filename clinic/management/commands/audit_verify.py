@@ -15,7 +15,10 @@ class Command(BaseCommand):
         anchors = read_anchors(path)
         if anchors.bad_lines:
             lines = ", ".join(str(number) for number in anchors.bad_lines[:10])
-            raise CommandError(f"The audit anchors in {path} were altered (lines {lines}).")
+            raise CommandError(
+                f"The audit anchors in {path} do not verify (lines {lines}): altered, or keyed "
+                "with a key that AUDIT_KEYS no longer holds."
+            )
         result = check_chain(anchor=anchors.latest)
         if not result.intact:
             where = (
