@@ -60,6 +60,8 @@ checks: python-deps
 	@DJANGO_ENV=production SECRET_KEY=check-deploy-$$RANDOM-$$RANDOM-$$RANDOM-$$RANDOM-$$RANDOM-long-enough \
 		ALLOWED_HOSTS=clinic.example DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		ODONTA_FERNET_KEYS=$$($(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
+		ODONTA_AUDIT_KEYS=check:$$($(PY) -c "import secrets; print(secrets.token_urlsafe(32))") \
+		ODONTA_AUDIT_ANCHOR_PATH=/var/lib/odonta/audit-anchors.jsonl \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 unit: install-test python-deps services
@@ -87,4 +89,4 @@ messages: python-deps
 	@$(PY) manage.py compilemessages --ignore=".venv/*" -v 0
 
 clean-db:
-	rm -f db.sqlite3
+	rm -f db.sqlite3 var/audit-anchors.jsonl

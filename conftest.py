@@ -1,5 +1,8 @@
+import uuid
+
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 
 from clinic import testing
 
@@ -10,6 +13,15 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchors_of_this_test(tmp_path_factory):
+    """Each test anchors the audit chain in a file of its own, never in a developer's.
+    (override_settings, not the settings fixture: that would change the teardown order.)"""
+    name = f"audit-anchors-{uuid.uuid4().hex}.jsonl"
+    with override_settings(AUDIT_ANCHOR_PATH=tmp_path_factory.getbasetemp() / name):
+        yield
 
 
 @pytest.fixture

@@ -94,6 +94,11 @@ class Server:
             "CACHE_KEY_PREFIX": "odonta-bench",
             "CHANNELS_PREFIX": "odonta-bench",
             "ODONTA_FERNET_KEYS": Fernet.generate_key().decode(),
+            # Fixed, so that a benchmark database's audit chain verifies from run to run.
+            "ODONTA_AUDIT_KEYS": "bench:odonta-bench-audit-key-not-a-secret",
+            "ODONTA_AUDIT_ANCHOR_PATH": str(
+                Path(tempfile.gettempdir()) / "odonta-bench-anchors.jsonl"
+            ),
             "ODONTA_SERVER_TIMING": "1",
             "STATIC_ROOT": self.static_root,
             "LOG_LEVEL": "WARNING",

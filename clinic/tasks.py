@@ -2,7 +2,7 @@ import datetime
 
 from celery import shared_task
 
-from clinic import events, health, retention
+from clinic import audit, events, health, retention
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -35,3 +35,9 @@ def retention_purge() -> dict[str, int]:
 def worker_heartbeat() -> None:
     """Every minute from beat: /healthz reads its age to know the workers run."""
     health.record_worker_heartbeat()
+
+
+@shared_task(ignore_result=True)
+def audit_anchor() -> None:
+    """Record the audit chain's head outside the database (celery beat, every few minutes)."""
+    audit.anchor_head()

@@ -6,6 +6,7 @@ is unset. DJANGO_ENV=production turns DEBUG off and refuses to start without its
 """
 
 import os
+import re
 from pathlib import Path
 from typing import overload
 
@@ -45,6 +46,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+def env_keyring(name: str, default: dict[str, str]) -> dict[str, str]:
+    """``id:secret`` pairs, comma-separated, newest first, as ``{id: secret}`` in that order."""
+    value = env_str(name)
+    if value is None:
+        return default
+    keys: dict[str, str] = {}
+    for pair in value.split(","):
+        key_id, _colon, secret = pair.strip().partition(":")
+        if not KEY_ID.fullmatch(key_id) or key_id in keys:
+            raise ImproperlyConfigured(
+                f"{name}: each key is 'id:secret' with a unique id of 1-16 letters, digits, '-' "
+                "or '_'."
+            )
+        if len(secret) < 32:
+            raise ImproperlyConfigured(
+                f"{name}: the secret of key {key_id!r} is shorter than 32 characters."
+            )
+        keys[key_id] = secret
+    return keys
+
+
 def env_required(name: str) -> str:
     value = env_str(name)
     if value is None:
@@ -69,6 +94,10 @@ if PRODUCTION:
     FERNET_KEYS = env_list("ODONTA_FERNET_KEYS", [])
     if not FERNET_KEYS:
         raise ImproperlyConfigured("ODONTA_FERNET_KEYS is required in production.")
+    AUDIT_KEYS = env_keyring("ODONTA_AUDIT_KEYS", {})
+    if not AUDIT_KEYS:
+        raise ImproperlyConfigured("ODONTA_AUDIT_KEYS is required in production.")
+    AUDIT_ANCHOR_PATH = Path(env_required("ODONTA_AUDIT_ANCHOR_PATH"))
 else:
     SECRET_KEY = env_str("SECRET_KEY", "development-only-insecure-key-do-not-use-in-production")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -76,6 +105,13 @@ else:
     REDIS_URL = env_str("REDIS_URL")
     # A fixed development key, so that credentials saved in the demo stay readable.
     FERNET_KEYS = env_list("ODONTA_FERNET_KEYS", ["b2RvbnRhLWRldmVsb3BtZW50LW9ubHkta2V5LTMyYnk="])
+    # A fixed development key, so that a demo's audit chain verifies across restarts.
+    AUDIT_KEYS = env_keyring(
+        "ODONTA_AUDIT_KEYS", {"dev": "odonta-development-only-audit-key-not-secret"}
+    )
+    AUDIT_ANCHOR_PATH = Path(
+        env_str("ODONTA_AUDIT_ANCHOR_PATH", str(BASE_DIR / "var" / "audit-anchors.jsonl"))
+    )
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -244,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=30),
     },
     "patient-imports-sweep": {"task": "patients.tasks.patient_imports_sweep", "schedule": 3600.0},
+    "audit-anchor": {
+        "task": "clinic.tasks.audit_anchor",
+        "schedule": float(env_int("ODONTA_AUDIT_ANCHOR_SECONDS", 300)),
+    },
 }
 
 FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
@@ -337,7 +377,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The audit anchors are a record kept outside the database: never filtered out.
+        "clinic.audit": {"level": "INFO"},
+    },
 }
 
 # --- Error reports (Sentry or a compatible service such as GlitchTip) ------------------
@@ -373,3 +417,11 @@ ODONTA_RETENTION_DAYS = {
 PATIENT_IMPORT_KEEP_FILES_DAYS = env_int("PATIENT_IMPORT_KEEP_FILES_DAYS", 7)
 # A running import with no committed chunk for this long is shown as stuck (resume or fail).
 PATIENT_IMPORT_STUCK_MINUTES = env_int("PATIENT_IMPORT_STUCK_MINUTES", 10)
+
+# The audit chain's head is anchored (clinic.audit.anchor_head) in this file, outside the
+# database; users download from MEDIA_ROOT, so the anchors must not be there.
+AUDIT_ANCHOR_PATH = AUDIT_ANCHOR_PATH.resolve()
+if any(AUDIT_ANCHOR_PATH.is_relative_to(root.resolve()) for root in (MEDIA_ROOT, STATIC_ROOT)):
+    raise ImproperlyConfigured(
+        "ODONTA_AUDIT_ANCHOR_PATH must be outside MEDIA_ROOT and STATIC_ROOT."
+    )

@@ -1,4 +1,7 @@
+import datetime
 import hashlib
+import hmac
+import ipaddress
 import json
 
 from django.conf import settings
@@ -7,6 +10,37 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 GENESIS_HASH = "0" * 64
+
+
+class UnknownAuditKeyError(LookupError):
+    """An entry or anchor names a key that ``settings.AUDIT_KEYS`` does not hold."""
+
+
+def audit_key(key_id: str) -> bytes:
+    try:
+        return settings.AUDIT_KEYS[key_id].encode()
+    except KeyError:
+        raise UnknownAuditKeyError(key_id) from None
+
+
+def current_audit_key_id() -> str:
+    """New entries and anchors are keyed with the first (newest) key."""
+    return next(iter(settings.AUDIT_KEYS))
+
+
+def canonical_time(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def canonical_ip(value: str | None) -> str | None:
+    """One text per address, whether written by Python or returned by the database: inet
+    compresses IPv6 and an empty value is stored as NULL."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value  # a forged value: hashed as it is, so the entry fails to verify
 
 
 class AuditAction(models.TextChoices):
@@ -29,9 +63,12 @@ class AppendOnlyQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """One business event: who did what to which object, with the changed fields.
 
-    Entries are chained: ``hash`` covers the entry's content and ``prev_hash``, the hash of
-    the entry before it, so that editing or removing a row breaks the chain
-    (``manage.py audit_verify`` walks it). PostgreSQL also refuses UPDATE and DELETE.
+    Entries are chained: ``hash`` is an HMAC-SHA256, under the key named by ``key_id``
+    (``settings.AUDIT_KEYS``, kept outside the database), of the entry's content and
+    ``prev_hash``, the hash of the entry before it. Editing or removing a row breaks the
+    chain, and without the key the later hashes cannot be recomputed (``manage.py
+    audit_verify`` walks it and compares the head with the anchors written outside the
+    database). PostgreSQL also refuses UPDATE, DELETE and TRUNCATE.
     """
 
     created_at = models.DateTimeField(_("time"), db_index=True)
@@ -61,6 +98,7 @@ class AuditEntry(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
     hash = models.CharField(max_length=64, unique=True)
 
     objects = AppendOnlyQuerySet.as_manager()
@@ -87,9 +125,11 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise TypeError("The audit log is append-only.")
 
-    def compute_hash(self) -> str:
+    def hash_content(self) -> bytes:
+        """The hashed content in a canonical form, so that the values as written and as the
+        database returns them (on PostgreSQL and SQLite) give the same bytes."""
         content = {
-            "created_at": self.created_at.isoformat(),
+            "created_at": canonical_time(self.created_at),
             "actor_id": self.actor_id,
             "actor_name": self.actor_name,
             "action": self.action,
@@ -98,8 +138,14 @@ class AuditEntry(models.Model):
             "object_repr": self.object_repr,
             "patient_id": self.patient_id,
             "changes": self.changes,
-            "ip_address": self.ip_address,
+            "ip_address": canonical_ip(self.ip_address),
             "prev_hash": self.prev_hash,
+            "key_id": self.key_id,
         }
-        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return json.dumps(
+            content, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+
+    def compute_hash(self) -> str:
+        """HMAC-SHA256 under the entry's key; ``UnknownAuditKeyError`` if it is not configured."""
+        return hmac.new(audit_key(self.key_id), self.hash_content(), hashlib.sha256).hexdigest()

@@ -27,6 +27,8 @@ def production_env(**overrides) -> dict:
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "REDIS_URL": os.environ["REDIS_URL"],
         "ODONTA_FERNET_KEYS": Fernet.generate_key().decode(),
+        "ODONTA_AUDIT_KEYS": f"2026a:{secrets.token_urlsafe(32)}",
+        "ODONTA_AUDIT_ANCHOR_PATH": "/var/lib/odonta-anchors/audit-anchors.jsonl",
         "LOG_LEVEL": "WARNING",
     }
     env.update(overrides)
@@ -74,6 +76,8 @@ def load_settings_file(monkeypatch, env: dict):
         ("DATABASE_URL", {"DATABASE_URL": None}),
         ("REDIS_URL", {"REDIS_URL": None}),
         ("ODONTA_FERNET_KEYS", {"ODONTA_FERNET_KEYS": None}),
+        ("ODONTA_AUDIT_KEYS", {"ODONTA_AUDIT_KEYS": None}),
+        ("ODONTA_AUDIT_ANCHOR_PATH", {"ODONTA_AUDIT_ANCHOR_PATH": None}),
         ("DJANGO_ENV", {"DJANGO_ENV": "staging"}),
     ],
 )
@@ -85,6 +89,49 @@ def test_production_settings_refuse_to_load_without_each_secret(monkeypatch, mis
 def test_the_same_settings_load_with_every_secret_given(monkeypatch):
     module = load_settings_file(monkeypatch, production_env())
     assert module.PRODUCTION and not module.DEBUG
+
+
+def test_audit_keys_are_read_newest_first(monkeypatch):
+    new, old = "n" * 32, "o" * 40 + ":with:colons"
+    module = load_settings_file(
+        monkeypatch, production_env(ODONTA_AUDIT_KEYS=f"k2:{new}, k1:{old}")
+    )
+    assert list(module.AUDIT_KEYS.items()) == [("k2", new), ("k1", old)]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        "no-secret",
+        "k1:too-short",
+        f"k1:{'a' * 32},k1:{'b' * 32}",  # the same id twice
+        f"a key:{'a' * 32}",
+        f"{'k' * 17}:{'a' * 32}",
+    ],
+)
+def test_malformed_audit_keys_are_refused(monkeypatch, keys):
+    with pytest.raises(ImproperlyConfigured, match="ODONTA_AUDIT_KEYS"):
+        load_settings_file(monkeypatch, production_env(ODONTA_AUDIT_KEYS=keys))
+
+
+def test_the_audit_anchors_may_not_live_where_users_download_files(monkeypatch, tmp_path):
+    env = production_env(
+        MEDIA_ROOT=str(tmp_path / "media"),
+        ODONTA_AUDIT_ANCHOR_PATH=str(tmp_path / "media" / "private" / "anchors.jsonl"),
+    )
+    with pytest.raises(ImproperlyConfigured, match="outside MEDIA_ROOT"):
+        load_settings_file(monkeypatch, env)
+
+
+def test_development_has_a_fixed_audit_key_and_an_ignored_anchor_file(monkeypatch):
+    env = {"DATABASE_URL": os.environ["DATABASE_URL"], "PATH": os.environ.get("PATH", "")}
+    module = load_settings_file(monkeypatch, env)
+    assert list(module.AUDIT_KEYS) == ["dev"]
+    assert module.AUDIT_ANCHOR_PATH == ROOT / "var" / "audit-anchors.jsonl"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(module.AUDIT_ANCHOR_PATH)], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0
 
 
 def test_production_settings_are_hardened():
