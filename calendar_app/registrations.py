@@ -98,12 +98,17 @@ def _sees_waitlist(user, rest: str) -> bool:
 
 
 def _sees_schedule(user, rest: str) -> bool:
+    """The doctor's own day, or any doctor's of the listener's branches (calendar right)."""
     doctor_id, _sep, _day = rest.partition(".")
     if not doctor_id.isdigit():
         return False
-    own = Employee.objects.filter(pk=int(doctor_id), user=user).exists()
-    return (own and has_module_perm(user, "schedule", "view")) or has_module_perm(
-        user, "calendar", "view"
+    if Employee.objects.filter(pk=int(doctor_id), user=user).exists():
+        return has_module_perm(user, "schedule", "view") or has_module_perm(
+            user, "calendar", "view"
+        )
+    return (
+        has_module_perm(user, "calendar", "view")
+        and Employee.objects.doctors().for_user(user).filter(pk=int(doctor_id)).exists()
     )
 
 

@@ -23,7 +23,7 @@ from calendar_app.forms import (
 from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
 from calendar_app.slots import Slot, find_slots, load_availability, step_minutes
 from clinic.htmx import close_dialog
-from clinic.models import Branch, Profession, ProfessionKind
+from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
 from clinic.views.trash import undo_tag
 
@@ -49,8 +49,8 @@ def get_branch(request: AuthedRequest) -> Branch:
 
 def get_appointment_for_user(request: AuthedRequest, pk: int) -> Appointment:
     return get_object_or_404(
-        Appointment.objects.select_related("branch", "chair", "doctor", "patient").filter(
-            branch__in=visible_branches(request.user)
+        Appointment.objects.for_user(request.user).select_related(
+            "branch", "chair", "doctor", "patient"
         ),
         pk=pk,
     )
@@ -58,11 +58,23 @@ def get_appointment_for_user(request: AuthedRequest, pk: int) -> Appointment:
 
 def get_shift_for_user(request: AuthedRequest, pk: int) -> WorkShift:
     return get_object_or_404(
-        WorkShift.objects.select_related("branch", "chair", "doctor").filter(
-            branch__in=visible_branches(request.user)
-        ),
+        WorkShift.objects.for_user(request.user).select_related("branch", "chair", "doctor"),
         pk=pk,
     )
+
+
+def get_waitlist_entry_for_user(
+    request: AuthedRequest, pk: int, *, branch: Branch | None = None
+) -> WaitingListEntry:
+    entries = WaitingListEntry.objects.for_user(request.user)
+    if branch is not None:
+        entries = entries.filter(branch=branch)
+    return get_object_or_404(entries, pk=pk)
+
+
+def get_doctor_for_user(request: AuthedRequest, pk: int) -> Employee:
+    """A doctor picked by id in a calendar context works in one of the user's branches."""
+    return get_object_or_404(Employee.objects.doctors().for_user(request.user), pk=pk)
 
 
 def _date_param(request: AuthedRequest, name: str, default: datetime.date) -> datetime.date:
@@ -184,9 +196,12 @@ def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
         if end and end > start:
             initial["duration_minutes"] = int((end - start).total_seconds() // 60)
     if chair_id.isdigit():
-        initial["chair"] = int(chair_id)
-        chair = branch.chairs.filter(pk=int(chair_id)).first()
-        if chair and start:
+        # A chair of another branch (or of a branch the user does not see) is not found.
+        chair = get_object_or_404(
+            Chair.objects.for_user(request.user).filter(branch=branch), pk=int(chair_id)
+        )
+        initial["chair"] = chair.pk
+        if start:
             doctor = selectors.doctor_on_shift(chair, start)
             if doctor:
                 initial["doctor"] = doctor.pk
@@ -194,16 +209,15 @@ def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
         initial["patient"] = int(request.GET["patient"])
     waitlist_id = request.GET.get("waitlist", "")
     if waitlist_id.isdigit():
-        entry = WaitingListEntry.objects.filter(pk=int(waitlist_id), branch=branch).first()
-        if entry:
-            initial.update(
-                waitlist=entry.pk,
-                patient=entry.patient_id,
-                duration_minutes=entry.duration_minutes,
-                note=entry.comment,
-            )
-            if entry.doctor_id and "doctor" not in initial:
-                initial["doctor"] = entry.doctor_id
+        entry = get_waitlist_entry_for_user(request, int(waitlist_id), branch=branch)
+        initial.update(
+            waitlist=entry.pk,
+            patient=entry.patient_id,
+            duration_minutes=entry.duration_minutes,
+            note=entry.comment,
+        )
+        if entry.doctor_id and "doctor" not in initial:
+            initial["doctor"] = entry.doctor_id
     return initial
 
 
@@ -229,7 +243,7 @@ def appointment_create(request: AuthedRequest) -> HttpResponse:
         }
         try:
             if data.get("waitlist"):
-                entry = get_object_or_404(WaitingListEntry, pk=data["waitlist"], branch=branch)
+                entry = get_waitlist_entry_for_user(request, data["waitlist"], branch=branch)
                 services.waitlist_book(entry=entry, by=request.user, **booking)
             else:
                 services.appointment_book(by=request.user, patient=data["patient"], **booking)
@@ -603,9 +617,7 @@ def waitlist_add(request: AuthedRequest) -> HttpResponse:
 @require_POST
 @module_required("calendar", "change")
 def waitlist_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    entry = get_object_or_404(
-        WaitingListEntry.objects.filter(branch__in=visible_branches(request.user)), pk=pk
-    )
+    entry = get_waitlist_entry_for_user(request, pk)
     services.waitlist_remove(entry=entry, by=request.user)
     messages.success(
         request, _("Removed from the waiting list."), extra_tags=undo_tag("waitlist", entry.pk)

@@ -23,6 +23,7 @@ from clinic.models import (
     ReferenceItem,
     RightsGroup,
     User,
+    sees_every_branch,
 )
 from clinic.modules import MODULES, permission_codename
 from clinic.references import ReferenceBook
@@ -45,8 +46,25 @@ def organization_update(*, by: User, data: dict[str, Any]) -> Organization:
 @transaction.atomic
 def branch_create(*, by: User, data: dict[str, Any]) -> Branch:
     position = (Branch.all_objects.aggregate(m=Max("position"))["m"] or 0) + 1
-    branch = Branch(position=position, **data)
-    return save_new(branch, by=by, event="branch.created")
+    branch = save_new(Branch(position=position, **data), by=by, event="branch.created")
+    _creator_joins(branch, by=by)
+    return branch
+
+
+def _creator_joins(branch: Branch, *, by: User) -> None:
+    """Users see only the branches they work in: whoever creates a branch works in it,
+    or they could not open it to add its chairs."""
+    employee = getattr(by, "employee", None)
+    if employee is None or sees_every_branch(by):
+        return
+    before = sorted(employee.branches.values_list("pk", flat=True))
+    employee.branches.add(branch)
+    audit.record(
+        actor=by,
+        action="update",
+        obj=employee,
+        changes={"branches": [before, sorted([*before, branch.pk])]},
+    )
 
 
 @transaction.atomic

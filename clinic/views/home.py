@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic.middleware import SESSION_KEY
-from clinic.models import Branch, Chair, Employee
+from clinic.models import Chair, Employee
 from clinic.modules import MODULES_BY_KEY
 from clinic.permissions import (
     AuthedRequest,
@@ -20,17 +20,19 @@ from clinic.permissions import (
     login_required_view,
     module_required,
     public_view,
+    visible_branches,
 )
 
 
 @module_required("home")
 def home(request: AuthedRequest) -> HttpResponse:
     branch = request.branch
+    staff = Employee.objects.for_user(request.user)
     context = {
-        "branch_count": Branch.objects.count(),
+        "branch_count": visible_branches(request.user).count(),
         "chair_count": Chair.objects.filter(branch=branch).count() if branch else 0,
-        "doctor_count": Employee.objects.doctors().count(),
-        "staff_count": Employee.objects.count(),
+        "doctor_count": staff.doctors().count(),
+        "staff_count": staff.count(),
     }
     return render(request, "clinic/home.html", context)
 

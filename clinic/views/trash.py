@@ -28,11 +28,11 @@ def trash_index(request: AuthedRequest) -> HttpResponse:
     sections = _sections_for(request.user)
     key = request.GET.get("section") or (sections[0].key if sections else "")
     current = next((s for s in sections if s.key == key), None)
-    counts = {s.key: s.deleted().count() for s in sections}
+    counts = {s.key: s.deleted_for(request.user).count() for s in sections}
     page = None
     query = request.GET.get("q", "").strip()
     if current:
-        items = current.deleted()
+        items = current.deleted_for(request.user)
         if query and any(f.name == "name" for f in current.model._meta.fields):
             items = items.filter(name__icontains=query)
         elif query and any(f.name == "last_name" for f in current.model._meta.fields):
@@ -56,7 +56,7 @@ def trash_restore(request: AuthedRequest, section: str, pk: int) -> HttpResponse
     trash_section = trash.get_section(section)
     if trash_section is None or not has_module_perm(request.user, trash_section.module, "change"):
         raise Http404
-    obj = get_object_or_404(trash_section.deleted(), pk=pk)
+    obj = get_object_or_404(trash_section.deleted_for(request.user), pk=pk)
     try:
         services.object_restore(obj=obj, by=request.user)
     except ValidationError as error:
