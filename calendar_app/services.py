@@ -491,6 +491,47 @@ def appointment_update(
     return current
 
 
+@transaction.atomic
+def appointment_edit(
+    *,
+    appointment: Appointment,
+    by: User,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    chair: Chair,
+    doctor: Employee,
+    services: Iterable[Service],
+    note: str,
+    visit_type: str | None = None,
+    allow_outside_shift: bool = False,
+) -> Appointment:
+    """The visit dialog's save: when and where, and what for, all or nothing.
+
+    A taken time (or a shift the user has not confirmed leaving) refuses the whole edit:
+    the note and the services are not saved either, nor audited, nor announced."""
+    current = Appointment.objects.select_for_update(no_key=True, of=("self",)).get(
+        pk=appointment.pk
+    )
+    if (start, end, chair.pk, doctor.pk) != (
+        current.start,
+        current.end,
+        current.chair_id,
+        current.doctor_id,
+    ):
+        current = appointment_move(
+            appointment=current,
+            by=by,
+            start=start,
+            end=end,
+            chair=chair,
+            doctor=doctor,
+            allow_outside_shift=allow_outside_shift,
+        )
+    return appointment_update(
+        appointment=current, by=by, services=services, note=note, visit_type=visit_type
+    )
+
+
 def appointment_delete(*, appointment: Appointment, by: User) -> None:
     """To the recycle bin: the time is freed; restoring checks that it is still free."""
     with transaction.atomic():

@@ -434,7 +434,7 @@ def appointment_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @module_required("calendar", "change")
 def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    """Services, note and visit type of a booked visit."""
+    """When, where and what for: one service saves it all or nothing."""
     appointment = get_appointment_for_user(request, pk)
     branch = appointment.branch
     local = timezone.localtime(appointment.start, branch.zone)
@@ -450,38 +450,34 @@ def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         "visit_type": appointment.visit_type,
     }
     form = AppointmentForm(request.POST or None, branch=branch, initial=initial)
+    outside_shift = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.appointment_update(
+            services.appointment_edit(
                 appointment=appointment,
                 by=request.user,
+                start=data["start"],
+                end=data["end"],
+                chair=data["chair"],
+                doctor=data["doctor"],
                 services=data["services"],
                 note=data["note"],
                 visit_type=data["visit_type"] or None,
+                allow_outside_shift=data["allow_outside_shift"],
             )
-            if (data["start"], data["end"], data["chair"], data["doctor"]) != (
-                appointment.start,
-                appointment.end,
-                appointment.chair,
-                appointment.doctor,
-            ):
-                services.appointment_move(
-                    appointment=appointment,
-                    by=request.user,
-                    start=data["start"],
-                    end=data["end"],
-                    chair=data["chair"],
-                    doctor=data["doctor"],
-                    allow_outside_shift=data["allow_outside_shift"],
-                )
+        except services.OutsideShift as error:
+            outside_shift = " ".join(error.messages)
         except ValidationError as error:
             form.add_errors_from(error)
         else:
             messages.success(request, _("The visit is saved."))
             return close_dialog(CHANGED, request=request)
-    context = _booking_context(request, form, branch, appointment=appointment)
-    return render(request, "calendar_app/booking.html", context, status=422 if form.errors else 200)
+    context = _booking_context(
+        request, form, branch, appointment=appointment, outside_shift=outside_shift
+    )
+    status = 422 if form.errors or outside_shift else 200
+    return render(request, "calendar_app/booking.html", context, status=status)
 
 
 # --- Work shifts -----------------------------------------------------------------------
