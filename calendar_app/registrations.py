@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy
 
 from calendar_app import selectors, services
 from calendar_app.models import Appointment, AppointmentStatus, WaitingListEntry, WorkShift
-from clinic import demo, live, preferences, references, trash
-from clinic.models import Branch, Employee
+from clinic import demo, dependents, live, preferences, references, trash
+from clinic.models import Branch, Chair, Employee
 from clinic.permissions import has_module_perm
 from patients import timeline
+from patients.models import Patient
 
 references.register(
     references.ReferenceBook(
@@ -61,7 +62,21 @@ trash.register(
         "calendar",
         event_prefix="waitlist",
         patient_of=lambda entry: entry.patient_id,  # type: ignore[attr-defined]
+        before_restore=services.waitlist_restoring,
     )
+)
+
+# Deleting a patient, a chair, an employee or a branch cancels what is booked on them (after a
+# confirmation that names it); see clinic.dependents.
+dependents.register(
+    dependents.Provider(Patient, services.patient_dependents, services.patient_release)
+)
+dependents.register(dependents.Provider(Chair, services.chair_dependents, services.chair_release))
+dependents.register(
+    dependents.Provider(Employee, services.employee_dependents, services.employee_release)
+)
+dependents.register(
+    dependents.Provider(Branch, services.branch_dependents, services.branch_release)
 )
 
 preferences.register(

@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import audit, events, trash
+from clinic import audit, dependents, events, trash
 from clinic.models import (
     Branch,
     Chair,
@@ -327,8 +327,18 @@ def branch_deleting(branch: Branch) -> None:
 
 
 @transaction.atomic
-def object_soft_delete(*, obj: SoftDeleteModel, by: User, patient_id: int | None = None) -> None:
-    """Send an object to the recycle bin (its section's ``on_delete`` may refuse)."""
+def object_soft_delete(
+    *,
+    obj: SoftDeleteModel,
+    by: User,
+    patient_id: int | None = None,
+    confirm: str | None = None,
+) -> None:
+    """Send an object to the recycle bin (its section's ``on_delete`` may refuse).
+
+    What is booked on it (``clinic.dependents``: a patient's, a chair's, a doctor's upcoming
+    visits and shifts) is cancelled with it, once ``confirm`` names exactly that; else
+    ``dependents.ConfirmationNeeded`` carries the list to show."""
     section = trash.section_for(obj)
     obj = type(obj).all_objects.select_for_update(no_key=True).get(pk=obj.pk)
     if obj.deleted_at is not None:
@@ -337,6 +347,7 @@ def object_soft_delete(*, obj: SoftDeleteModel, by: User, patient_id: int | None
         patient_id = section.patient_of(obj)
     if section and section.on_delete:
         section.on_delete(obj)
+    dependents.release(obj, by=by, confirm=confirm)
     obj.deleted_at = timezone.now()
     obj.deleted_by = by
     obj.save(update_fields=["deleted_at", "deleted_by"])

@@ -111,8 +111,14 @@ def test_each_role_gets_what_its_rights_allow(role, world, client, branch):
 
 # Pages that name other branches' staff or branches by design: patients are shared by the
 # network, and so are the choices of a patient's home branch, attending doctor and
-# coordinator, in the card's forms and the list's filters (docs/architecture.md).
-NETWORK_WIDE_NAMES = {"patients:list", "patients:create", "patients:profile-edit"}
+# coordinator, in the card's forms and the list's filters; deleting a card that has visits
+# in another branch is refused naming that branch (docs/architecture.md, "Decisions").
+NETWORK_WIDE_NAMES = {
+    "patients:list",
+    "patients:create",
+    "patients:profile-edit",
+    "patients:delete",
+}
 
 
 def _other_branch_visits(world):

@@ -19,7 +19,7 @@ from clinic.permissions import (
     module_required,
     visible_branches,
 )
-from clinic.views.trash import undo_tag
+from clinic.views.trash import delete_with_confirmation
 
 
 @module_required("settings", "view")
@@ -114,21 +114,21 @@ def branch_update(request: AuthedRequest, pk: int) -> HttpResponse:
     return _branch_page(request, get_branch_for_user(request, pk), form, status=422)
 
 
-@require_POST
 @module_required("settings", "change")
 def branch_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     branch = get_branch_for_user(request, pk)
-    try:
-        services.object_soft_delete(obj=branch, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return done(request, reverse("clinic:branch-detail", args=[pk]))
-    messages.success(
+    return delete_with_confirmation(
         request,
-        _("Branch %(name)s moved to the recycle bin.") % {"name": branch},
-        extra_tags=undo_tag("branches", branch.pk),
+        branch,
+        title=_("Delete the branch"),
+        question=_("Move the branch %(name)s to the recycle bin?") % {"name": branch},
+        delete=lambda confirm: services.object_soft_delete(
+            obj=branch, by=request.user, confirm=confirm
+        ),
+        deleted=_("Branch %(name)s moved to the recycle bin.") % {"name": branch},
+        undo_section="branches",
+        next_url=reverse("clinic:branch-list"),
     )
-    return done(request, reverse("clinic:branch-list"))
 
 
 @require_POST
@@ -178,17 +178,21 @@ def chair_rename(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @module_required("settings", "change")
 def chair_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     chair = get_chair_for_user(request, pk)
-    services.object_soft_delete(obj=chair, by=request.user)
-    messages.success(
+    return delete_with_confirmation(
         request,
-        _("Chair %(name)s moved to the recycle bin.") % {"name": chair},
-        extra_tags=undo_tag("chairs", chair.pk),
+        chair,
+        title=_("Delete the chair"),
+        question=_("Move the chair %(name)s to the recycle bin?") % {"name": chair},
+        delete=lambda confirm: services.object_soft_delete(
+            obj=chair, by=request.user, confirm=confirm
+        ),
+        deleted=_("Chair %(name)s moved to the recycle bin.") % {"name": chair},
+        undo_section="chairs",
+        next_url=reverse("clinic:branch-detail", args=[chair.branch_id]),
     )
-    return done(request, reverse("clinic:branch-detail", args=[chair.branch_id]))
 
 
 @require_POST

@@ -5,7 +5,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from clinic import services
 from clinic.forms import EmployeeFilter, EmployeeForm, LoginAccountForm, RightsForm, rights_matrix
@@ -13,7 +12,7 @@ from clinic.htmx import done
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, get_employee_for_user, module_required
-from clinic.views.trash import undo_tag
+from clinic.views.trash import delete_with_confirmation
 
 
 def _employees():
@@ -187,17 +186,23 @@ def employee_rights(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "clinic/staff/rights.html", context)
 
 
-@require_POST
 @module_required("staff", "change")
 def employee_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     employee = get_employee_for_user(request, pk)
-    if employee.user_id == request.user.pk:
-        messages.error(request, _("You cannot deactivate yourself."))
-        return done(request, reverse("clinic:employee-detail", args=[pk]))
-    services.object_soft_delete(obj=employee, by=request.user)
-    messages.success(
+    return delete_with_confirmation(
         request,
-        _("%(name)s deactivated and moved to the recycle bin.") % {"name": employee},
-        extra_tags=undo_tag("employees", employee.pk),
+        employee,
+        title=_("Deactivate %(name)s") % {"name": employee.short_name},
+        question=_(
+            "Deactivate %(name)s? The login stops working; the recycle bin can bring both back."
+        )
+        % {"name": employee.full_name},
+        delete=lambda confirm: services.object_soft_delete(
+            obj=employee, by=request.user, confirm=confirm
+        ),
+        deleted=_("%(name)s deactivated and moved to the recycle bin.") % {"name": employee},
+        undo_section="employees",
+        next_url=reverse("clinic:staff-list"),
+        refused=_("You cannot deactivate yourself.") if employee.user_id == request.user.pk else "",
+        back_url=reverse("clinic:employee-detail", args=[pk]),
     )
-    return done(request, reverse("clinic:staff-list"))
