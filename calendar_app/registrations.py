@@ -68,16 +68,13 @@ trash.register(
 
 # Deleting a patient, a chair, an employee or a branch cancels what is booked on them (after a
 # confirmation that names it); see clinic.dependents.
-dependents.register(
-    dependents.Provider(Patient, services.patient_dependents, services.patient_release)
-)
-dependents.register(dependents.Provider(Chair, services.chair_dependents, services.chair_release))
-dependents.register(
-    dependents.Provider(Employee, services.employee_dependents, services.employee_release)
-)
-dependents.register(
-    dependents.Provider(Branch, services.branch_dependents, services.branch_release)
-)
+for model, find, release, lock in (
+    (Patient, services.patient_dependents, services.patient_release, services.patient_lock),
+    (Chair, services.chair_dependents, services.chair_release, services.chair_lock),
+    (Employee, services.employee_dependents, services.employee_release, services.employee_lock),
+    (Branch, services.branch_dependents, services.branch_release, services.branch_lock),
+):
+    dependents.register(dependents.Provider(model, find, release, lock))
 
 preferences.register(
     preferences.Preference(

@@ -893,18 +893,27 @@ def _waiting_dependent(entry: WaitingListEntry) -> Dependent:
     )
 
 
+def _lock_rows(*querysets) -> None:
+    """Lock the rows a deletion will change, in id order, before the deleted object and
+    before any of them changes: changing one takes the audit chain's lock, and waiting for
+    another row while holding it would deadlock against a status change."""
+    for rows in querysets:
+        list(rows.select_for_update(no_key=True, of=("self",)).order_by("pk").values_list("pk"))
+
+
 def _cancel_and_remove(*, by: User, reason: str, visits, shifts=None, entries=None) -> None:
-    """Lock every row first, then change them: changing one takes the audit chain's lock,
-    and waiting for another row while holding it would deadlock against a status change."""
-    visits = list(visits.select_for_update(no_key=True, of=("self",)))
-    shifts = list(shifts.select_for_update(no_key=True, of=("self",))) if shifts else []
-    entries = list(entries.select_for_update(no_key=True, of=("self",))) if entries else []
+    """Cancel the visits and delete the shifts and entries (``_lock_rows`` locked them)."""
+    visits, shifts, entries = list(visits), list(shifts or []), list(entries or [])
     for visit in visits:
         appointment_cancel(appointment=visit, by=by, reason=reason)
     for shift in shifts:
         shift_delete(shift=shift, by=by)
     for entry in entries:
         waitlist_remove(entry=entry, by=by)
+
+
+def patient_lock(patient: Patient) -> None:
+    _lock_rows(upcoming_visits(patient=patient), waiting_entries(patient=patient))
 
 
 def patient_dependents(patient: Patient) -> list[Dependent]:
@@ -922,6 +931,10 @@ def patient_release(patient: Patient, *, by: User) -> None:
     )
 
 
+def chair_lock(chair: Chair) -> None:
+    _lock_rows(upcoming_visits(chair=chair), future_shifts(chair=chair))
+
+
 def chair_dependents(chair: Chair) -> list[Dependent]:
     return [_visit_dependent(v) for v in upcoming_visits(chair=chair)] + [
         _shift_dependent(s) for s in future_shifts(chair=chair)
@@ -937,6 +950,10 @@ def chair_release(chair: Chair, *, by: User) -> None:
     )
 
 
+def employee_lock(employee: Employee) -> None:
+    _lock_rows(upcoming_visits(doctor=employee), future_shifts(doctor=employee))
+
+
 def employee_dependents(employee: Employee) -> list[Dependent]:
     return [_visit_dependent(v) for v in upcoming_visits(doctor=employee)] + [
         _shift_dependent(s) for s in future_shifts(doctor=employee)
@@ -949,6 +966,12 @@ def employee_release(employee: Employee, *, by: User) -> None:
         reason=_("The doctor was deactivated."),
         visits=upcoming_visits(doctor=employee),
         shifts=future_shifts(doctor=employee),
+    )
+
+
+def branch_lock(branch: Branch) -> None:
+    _lock_rows(
+        upcoming_visits(branch=branch), future_shifts(branch=branch), waiting_entries(branch=branch)
     )
 
 

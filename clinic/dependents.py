@@ -68,6 +68,8 @@ class Provider:
     find: Callable[..., list[Dependent]]  # (obj) -> what relies on it
     # (obj, by=user): cancel or remove what ``find`` lists, audited and announced.
     release: Callable[..., None]
+    # (obj): lock the rows ``find`` reads, before the object itself is locked (see ``lock``).
+    lock: Callable[..., None] | None = None
 
 
 _providers: list[Provider] = []
@@ -87,6 +89,17 @@ def of(obj: Model) -> list[Dependent]:
     found = [dependent for p in _providers_of(obj) for dependent in p.find(obj)]
     far = datetime.datetime.max.replace(tzinfo=datetime.UTC)
     return sorted(found, key=lambda d: (d.start or far, d.key))
+
+
+def lock(obj: Model) -> None:
+    """Lock the rows that rely on ``obj`` (its visits, shifts...) before ``obj`` itself.
+
+    A move or a status change locks its visit and then the visit's chair and doctor; a
+    delete that locked the chair first and then its visits would wait for them in a circle
+    (PostgreSQL aborts one: "deadlock detected"). Taking the visits first is their order."""
+    for provider in _providers_of(obj):
+        if provider.lock is not None:
+            provider.lock(obj)
 
 
 def confirmation(found: list[Dependent]) -> str:
@@ -133,7 +146,7 @@ def refusal_for_hidden(hidden: list[Dependent]) -> str:
 def release(obj: Model, *, by, confirm: str | None) -> None:
     """Cancel what relies on ``obj``, if the user confirmed exactly that (see the module).
 
-    Runs inside the deleting transaction, after ``obj`` is locked."""
+    Runs inside the deleting transaction, after ``lock(obj)`` and the lock of ``obj``."""
     found = of(obj)
     if not found:
         return

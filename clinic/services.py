@@ -340,6 +340,7 @@ def object_soft_delete(
     visits and shifts) is cancelled with it, once ``confirm`` names exactly that; else
     ``dependents.ConfirmationNeeded`` carries the list to show."""
     section = trash.section_for(obj)
+    dependents.lock(obj)  # before the object: the order moves and status changes lock in
     obj = type(obj).all_objects.select_for_update(no_key=True).get(pk=obj.pk)
     if obj.deleted_at is not None:
         return

@@ -9,9 +9,11 @@ booked again on what is in the recycle bin.
 
 import datetime
 import re
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -345,3 +347,80 @@ def test_visits_in_a_branch_the_user_does_not_work_in_refuse_the_delete(
     assert "data-delete-refused" in response.content.decode()
     assert Patient.objects.filter(pk=clinic.patient.pk).exists()
     assert Appointment.objects.get(pk=there.pk).status == StatusCode.PLANNED
+
+
+# --- Locks -------------------------------------------------------------------------------------
+
+
+def _wait_until_someone_waits_for_a_lock(timeout: float = 10) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # Inside a transaction the activity view is a snapshot: take a fresh one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("nobody waited for a lock")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_deleting_a_chair_while_its_visit_is_moved_does_not_deadlock(transactional_db, branch):
+    """A move locks its visit, then the chair; the delete must take them in that order too.
+    Here the move holds the visit when the delete starts: the delete waits, the move ends,
+    and the delete sees the visit moved (so asks again) instead of a deadlock."""
+    from clinic.tests.factories import ChairFactory, EmployeeFactory
+
+    from .conftest import next_monday
+
+    chair = ChairFactory(branch=branch)
+    doctor = EmployeeFactory(branches=[branch])
+    admin = testing.make_admin(branch).user
+    day = next_monday()
+    at = lambda hour: datetime.datetime.combine(day, datetime.time(hour), tzinfo=branch.zone)  # noqa: E731
+    WorkShift.objects.create(doctor=doctor, chair=chair, branch=branch, start=at(9), end=at(15))
+    moved = AppointmentFactory(
+        patient=PatientFactory(), doctor=doctor, chair=chair, start=at(10), end=at(11)
+    )
+    confirm = dependents.confirmation(dependents.of(chair))
+    outcomes: dict[str, str] = {}
+    holding = threading.Event()
+
+    def move():
+        try:
+            with transaction.atomic():
+                Appointment.objects.select_for_update(no_key=True).get(pk=moved.pk)
+                holding.set()
+                _wait_until_someone_waits_for_a_lock()
+                services.appointment_move(appointment=moved, by=admin, start=at(12), end=at(13))
+            outcomes["move"] = "moved"
+        except Exception as exc:
+            outcomes["move"] = f"error: {exc!r}"
+        finally:
+            connection.close()
+
+    def delete():
+        try:
+            holding.wait(timeout=10)
+            clinic_services.object_soft_delete(obj=chair, by=admin, confirm=confirm)
+            outcomes["delete"] = "deleted"
+        except dependents.ConfirmationNeeded:
+            outcomes["delete"] = "asks again"
+        except Exception as exc:
+            outcomes["delete"] = f"error: {exc!r}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes == {"move": "moved", "delete": "asks again"}
+    assert not Chair.all_objects.get(pk=chair.pk).is_deleted
