@@ -825,7 +825,7 @@ def waitlist_remove(*, entry: WaitingListEntry, by: User) -> None:
 # has them released in the deleting transaction. Upcoming visits (not finished, not yet
 # completed or missed) are cancelled, with the reason on the visit and in the patient's
 # history; work shifts not yet started are deleted (to the recycle bin); a deleted patient
-# leaves the waiting list. Restoring the patient, chair or employee brings none back.
+# or branch leaves the waiting list. Restoring the object brings none of them back.
 
 UPCOMING = [StatusCode.PLANNED, StatusCode.CONFIRMED, StatusCode.ARRIVED, StatusCode.IN_CHAIR]
 
@@ -976,9 +976,11 @@ def branch_lock(branch: Branch) -> None:
 
 
 def branch_dependents(branch: Branch) -> list[Dependent]:
-    return [_visit_dependent(v) for v in upcoming_visits(branch=branch)] + [
-        _shift_dependent(s) for s in future_shifts(branch=branch)
-    ]
+    return (
+        [_visit_dependent(v) for v in upcoming_visits(branch=branch)]
+        + [_shift_dependent(s) for s in future_shifts(branch=branch)]
+        + [_waiting_dependent(e) for e in waiting_entries(branch=branch)]
+    )
 
 
 def branch_release(branch: Branch, *, by: User) -> None:

@@ -14,7 +14,7 @@ from calendar_app import selectors, services
 from calendar_app.models import StatusCode
 from calendar_app.views import get_appointment_for_user, get_doctor_for_user
 from clinic.models import Employee
-from clinic.permissions import AuthedRequest, has_module_perm, module_required
+from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
 
 # The taps a doctor makes through the day, in order.
 NEXT_STATUSES = {
@@ -60,7 +60,8 @@ def schedule(request: AuthedRequest) -> HttpResponse:
     doctor = schedule_doctor(request)
     if doctor is None:
         return render(request, "calendar_app/schedule.html", {"doctor": None})
-    branch = doctor.branches.first()
+    # The day of a doctor of two branches is counted in the zone of the one the user sees.
+    branch = doctor.branches.filter(pk__in=visible_branches(request.user)).first()
     zone = branch.zone if branch else timezone.get_current_timezone()
     day = _day(request, zone)
     visits = selectors.doctor_day(doctor, day, zone, user=request.user)

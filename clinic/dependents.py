@@ -1,7 +1,7 @@
 """What the future holds for an object about to be deleted, and what its deletion does to it.
 
-A patient's card, a chair and an employee have upcoming visits and work shifts booked on
-them (in the calendar, an app the core does not import). Deleting one of them would leave
+A patient's card, a chair, an employee and a branch have upcoming visits and work shifts
+booked on them (in the calendar, an app the core does not import). Deleting one of them would leave
 those visits on the calendar, blocking the doctor or the chair, with links to a card that
 is gone. So an app registers, per model, a ``Provider``: ``find`` lists the dependents (as
 ``Dependent`` rows the confirmation dialog shows: when, what, who, where) and ``release``
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -47,14 +46,6 @@ class Dependent:
     zone: zoneinfo.ZoneInfo
     who: str  # the patient and the doctor, as the dialog shows them
     where: str = ""  # the chair
-
-    @property
-    def local_start(self) -> datetime.datetime | None:
-        return timezone.localtime(self.start, self.zone) if self.start else None
-
-    @property
-    def local_end(self) -> datetime.datetime | None:
-        return timezone.localtime(self.end, self.zone) if self.end else None
 
     @property
     def signature(self) -> str:

@@ -291,6 +291,7 @@ def test_deleting_a_branch_cancels_its_visits_and_deletes_its_shifts(
     url = reverse("clinic:branch-delete", args=[clinic.branch.pk])
     dialog = admin_client.get(url, **HTMX)
     assert f"appointment:{upcoming.pk}" in listed(dialog)
+    assert f"waitlist:{entry.pk}" in listed(dialog)
     assert len([key for key in listed(dialog) if key.startswith("shift:")]) == 2
     response = admin_client.post(url, {"confirm": confirmation_in(dialog)}, **HTMX)
     assert response.status_code == 204

@@ -35,7 +35,7 @@ def delete_with_confirmation(
     back_url: str = "",
 ) -> HttpResponse:
     """The delete dialog of an object that visits and shifts rely on (a patient's card, a
-    chair, an employee): one flow for all of them (``clinic.dependents``).
+    chair, an employee, a branch): one flow for all of them (``clinic.dependents``).
 
     GET shows the question and what the deletion cancels: the upcoming visits and shifts
     (date, time, patient and doctor, chair and branch). POST runs ``delete(confirmation)``;
@@ -51,8 +51,12 @@ def delete_with_confirmation(
         except dependents.ConfirmationNeeded as needed:
             context = _delete_context(request, needed.dependents, changed=needed.changed)
             return _delete_dialog(request, title, question, context, status=409)
-        except ValidationError as error:
-            context = {**_delete_context(request, []), "error": " ".join(error.messages)}
+        except ValidationError as error:  # refused: the last branch, visits elsewhere...
+            context = {
+                **_delete_context(request, []),
+                "error": " ".join(error.messages),
+                "blocked": True,
+            }
             return _delete_dialog(request, title, question, context, status=409)
         messages.success(request, deleted, extra_tags=undo_tag(undo_section, obj.pk))
         return done(request, next_url)
