@@ -9,7 +9,7 @@ from calendar_app.slots import duration_of_services, find_slots
 from clinic.api import Date, Id, module_auth
 from clinic.bounds import parse_id_list
 from clinic.models import Branch, Employee
-from clinic.permissions import visible_branches
+from clinic.permissions import visible_branch_ids, visible_branches
 
 router = Router(tags=["calendar"])
 
@@ -54,13 +54,10 @@ def slots(request, query: Query[SlotQuery]):
         raise HttpError(422, f"date_to must be on or after date_from, within {MAX_DAYS} days")
     if not (query.branch or query.doctor):
         raise HttpError(422, "Give a branch or a doctor")
-    branches = visible_branches(request.user)
     if query.branch:
-        get_object_or_404(branches, pk=query.branch)
+        get_object_or_404(visible_branches(request.user), pk=query.branch)
     if query.doctor:
-        doctor = get_object_or_404(Employee.objects.doctors(), pk=query.doctor)
-        if not doctor.branches.filter(pk__in=branches.values("pk")).exists():
-            raise HttpError(404, "Not found")
+        get_object_or_404(Employee.objects.doctors().for_user(request.user), pk=query.doctor)
     if query.services:
         try:
             service_ids = parse_id_list(query.services)
@@ -80,6 +77,8 @@ def slots(request, query: Query[SlotQuery]):
         branch_id=query.branch,
         doctor_id=query.doctor,
         profession_id=query.profession,
+        # A doctor who also works in a branch the user does not see: only the user's branches.
+        branch_ids=None if query.branch else visible_branch_ids(request.user),
         limit=query.limit,
     )
     zones = {b.pk: b.zone for b in Branch.objects.filter(pk__in={s.branch_id for s in found})}

@@ -9,9 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Service
 from clinic.db import PostgresExclusionConstraint
-from clinic.models import Branch, Chair, Employee, Profession, ReferenceItem
+from clinic.models import (
+    Branch,
+    BranchScopedQuerySet,
+    Chair,
+    Employee,
+    Profession,
+    ReferenceItem,
+)
 from clinic.models.staff import color_validator
-from clinic.softdelete import AliveManager, SoftDeleteModel, SoftDeleteQuerySet
+from clinic.softdelete import AliveManager, SoftDeleteModel
 from patients.models import Patient
 
 
@@ -67,12 +74,13 @@ class VisitType(models.TextChoices):
     RETURNING = "returning", _("Returning")
 
 
-class WorkShiftQuerySet(SoftDeleteQuerySet):
+class WorkShiftQuerySet(BranchScopedQuerySet):
     def overlapping(self, start: datetime.datetime, end: datetime.datetime):
         return self.filter(start__lt=end, end__gt=start, start__gt=start - LONGEST)
 
 
 WorkShiftManager = AliveManager.from_queryset(WorkShiftQuerySet)
+WorkShiftAllManager = models.Manager.from_queryset(WorkShiftQuerySet)
 
 
 class WorkShift(SoftDeleteModel):
@@ -95,6 +103,7 @@ class WorkShift(SoftDeleteModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = WorkShiftManager()  # type: ignore[assignment,misc]
+    all_objects = WorkShiftAllManager()  # type: ignore[assignment,misc]
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("work shift")
@@ -136,7 +145,7 @@ class WorkShift(SoftDeleteModel):
         return self.start <= start and end <= self.end
 
 
-class AppointmentQuerySet(SoftDeleteQuerySet):
+class AppointmentQuerySet(BranchScopedQuerySet):
     def occupying(self):
         return self.filter(OCCUPYING)
 
@@ -297,6 +306,10 @@ class WaitlistStatus(models.TextChoices):
     BOOKED = "booked", _("Booked")
 
 
+WaitingListManager = AliveManager.from_queryset(BranchScopedQuerySet)
+WaitingListAllManager = models.Manager.from_queryset(BranchScopedQuerySet)
+
+
 class WaitingListEntry(SoftDeleteModel):
     """A patient who wants a visit but has no date yet."""
 
@@ -350,6 +363,9 @@ class WaitingListEntry(SoftDeleteModel):
         editable=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WaitingListManager()  # type: ignore[assignment,misc]
+    all_objects = WaitingListAllManager()  # type: ignore[assignment,misc]
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("waiting list entry")

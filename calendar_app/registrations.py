@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy
 
 from calendar_app import selectors, services
 from calendar_app.models import Appointment, AppointmentStatus, WaitingListEntry, WorkShift
-from clinic import demo, live, preferences, references, trash
+from clinic import demo, dependents, live, preferences, references, trash
 from clinic.bounds import parse_id
-from clinic.models import Branch, Employee
+from clinic.models import Branch, Chair, Employee
 from clinic.permissions import has_module_perm
 from patients import timeline
+from patients.models import Patient
 
 references.register(
     references.ReferenceBook(
@@ -62,8 +63,19 @@ trash.register(
         "calendar",
         event_prefix="waitlist",
         patient_of=lambda entry: entry.patient_id,  # type: ignore[attr-defined]
+        before_restore=services.waitlist_restoring,
     )
 )
+
+# Deleting a patient, a chair, an employee or a branch cancels what is booked on them (after a
+# confirmation that names it); see clinic.dependents.
+for model, find, release, lock in (
+    (Patient, services.patient_dependents, services.patient_release, services.patient_lock),
+    (Chair, services.chair_dependents, services.chair_release, services.chair_lock),
+    (Employee, services.employee_dependents, services.employee_release, services.employee_lock),
+    (Branch, services.branch_dependents, services.branch_release, services.branch_lock),
+):
+    dependents.register(dependents.Provider(model, find, release, lock))
 
 preferences.register(
     preferences.Preference(
@@ -101,13 +113,18 @@ def _sees_waitlist(user, rest: str) -> bool:
 
 
 def _sees_schedule(user, rest: str) -> bool:
+    """The doctor's own day, or any doctor's of the listener's branches (calendar right)."""
     doctor_id, _sep, _day = rest.partition(".")
     doctor_pk = parse_id(doctor_id)
     if not doctor_pk:
         return False
-    own = Employee.objects.filter(pk=doctor_pk, user=user).exists()
-    return (own and has_module_perm(user, "schedule", "view")) or has_module_perm(
-        user, "calendar", "view"
+    if Employee.objects.filter(pk=doctor_pk, user=user).exists():
+        return has_module_perm(user, "schedule", "view") or has_module_perm(
+            user, "calendar", "view"
+        )
+    return (
+        has_module_perm(user, "calendar", "view")
+        and Employee.objects.doctors().for_user(user).filter(pk=doctor_pk).exists()
     )
 
 

@@ -212,10 +212,14 @@ def waiting_list(branch: Branch) -> list[WaitingListEntry]:
     )
 
 
-def doctor_day(doctor: Employee, day: datetime.date, zone: zoneinfo.ZoneInfo) -> list[Appointment]:
+def doctor_day(
+    doctor: Employee, day: datetime.date, zone: zoneinfo.ZoneInfo, *, user
+) -> list[Appointment]:
+    """The doctor's visits of a day in the branches ``user`` sees."""
     start, end = local_day_bounds(day, zone)
     return list(
-        Appointment.objects.filter(doctor=doctor)
+        Appointment.objects.for_user(user)
+        .filter(doctor=doctor)
         .overlapping(start, end)
         .filter(~Q(status=StatusCode.CANCELLED))
         .select_related("patient", "chair", "branch")
@@ -227,14 +231,15 @@ def doctor_day(doctor: Employee, day: datetime.date, zone: zoneinfo.ZoneInfo) ->
 
 
 def doctor_days_with_visits(
-    doctor: Employee, month_start: datetime.date, zone: zoneinfo.ZoneInfo
+    doctor: Employee, month_start: datetime.date, zone: zoneinfo.ZoneInfo, *, user
 ) -> set[datetime.date]:
     """Days of a month on which the doctor has visits (for the mini calendar's dots)."""
     next_month = (month_start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     start, _ = local_day_bounds(month_start, zone)
     end, _ = local_day_bounds(next_month, zone)
     starts = (
-        Appointment.objects.filter(doctor=doctor, start__gte=start, start__lt=end)
+        Appointment.objects.for_user(user)
+        .filter(doctor=doctor, start__gte=start, start__lt=end)
         .filter(~Q(status=StatusCode.CANCELLED))
         .values_list("start", flat=True)
     )

@@ -33,7 +33,8 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live
 from clinic import services as clinic_services
-from clinic.models import Chair, Employee, ProfessionKind, User
+from clinic.dependents import Dependent
+from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
 from patients.services import returning_after_months
 
@@ -49,28 +50,55 @@ class OutsideShift(ValidationError):
 # --- Helpers ---------------------------------------------------------------------------
 
 
-def _lock_resources(chairs: Iterable[Chair], doctors: Iterable[Employee]) -> None:
-    """Serialise bookings per chair and per doctor (fixed order: no deadlocks).
+def _lock_resources(
+    chairs: Iterable[Chair], doctors: Iterable[Employee], patient: Patient | None = None
+) -> set[tuple[type, int]]:
+    """Serialise bookings per chair and per doctor (fixed order: no deadlocks); and per
+    patient when given, so that a booking and the deletion of the card do not cross.
 
     Every row lock of the write paths is FOR NO KEY UPDATE, and joined rows are left alone
     (``of=("self",)``): a plain FOR UPDATE also blocks the foreign-key checks that other
     transactions run at COMMIT, after they took the audit chain's lock, which deadlocked
     bookings against status changes under load.
+
+    Returns the locked rows that are in the recycle bin, as (model, id), read under the
+    lock: ``_refuse_removed`` turns them into a message.
     """
-    chair_ids = sorted({chair.pk for chair in chairs})
-    doctor_ids = sorted({doctor.pk for doctor in doctors})
-    list(
-        Chair.all_objects.select_for_update(no_key=True)
-        .filter(pk__in=chair_ids)
-        .order_by("pk")
-        .values_list("pk")
-    )
-    list(
-        Employee.all_objects.select_for_update(no_key=True)
-        .filter(pk__in=doctor_ids)
-        .order_by("pk")
-        .values_list("pk")
-    )
+    removed: set[tuple[type, int]] = set()
+    locks: list[tuple[type, set[int]]] = [
+        (Chair, {chair.pk for chair in chairs}),
+        (Employee, {doctor.pk for doctor in doctors}),
+    ]
+    if patient is not None:
+        locks.append((Patient, {patient.pk}))
+    for model, ids in locks:
+        rows = (
+            model.all_objects.select_for_update(no_key=True)  # type: ignore[attr-defined]
+            .filter(pk__in=sorted(ids))
+            .order_by("pk")
+            .values_list("pk", "deleted_at")
+        )
+        removed |= {(model, pk) for pk, deleted_at in rows if deleted_at is not None}
+    return removed
+
+
+def _refuse_removed(
+    removed: set[tuple[type, int]],
+    *,
+    chair: Chair,
+    doctor: Employee,
+    patient: Patient | None = None,
+) -> None:
+    """A visit or a shift needs its chair, its doctor and its patient to be there."""
+    if (Chair, chair.pk) in removed:
+        message = _("The chair %(chair)s has been deleted.") % {"chair": chair}
+    elif (Employee, doctor.pk) in removed:
+        message = _("%(doctor)s has been deactivated.") % {"doctor": doctor.short_name}
+    elif patient is not None and (Patient, patient.pk) in removed:
+        message = _("The card of %(patient)s has been deleted.") % {"patient": patient.short_name}
+    else:
+        return
+    raise ValidationError(message, code="removed")
 
 
 def _check_free(
@@ -261,7 +289,8 @@ def appointment_book(
             % {"doctor": doctor.short_name, "branch": chair.branch},
             code="invalid",
         )
-    _lock_resources([chair], [doctor])
+    removed = _lock_resources([chair], [doctor], patient)
+    _refuse_removed(removed, chair=chair, doctor=doctor, patient=patient)
     _check_free(chair=chair, doctor=doctor, start=start, end=end)
     if not allow_outside_shift:
         _check_shift(chair=chair, doctor=doctor, start=start, end=end)
@@ -323,7 +352,8 @@ def appointment_move(
             % {"doctor": doctor.short_name, "branch": chair.branch},
             code="invalid",
         )
-    _lock_resources({current.chair, chair}, {current.doctor, doctor})
+    removed = _lock_resources({current.chair, chair}, {current.doctor, doctor})
+    _refuse_removed(removed, chair=chair, doctor=doctor)
     _check_free(chair=chair, doctor=doctor, start=start, end=end, exclude_pk=current.pk)
     if not allow_outside_shift:
         _check_shift(chair=chair, doctor=doctor, start=start, end=end)
@@ -371,8 +401,12 @@ def appointment_set_status(*, appointment: Appointment, by: User, status: str) -
     if current.status == status:
         return current
     if current.status == StatusCode.CANCELLED:
-        # Bringing a cancelled visit back claims its time again: it must still be free.
-        _lock_resources([current.chair], [current.doctor])
+        # Bringing a cancelled visit back claims its time again: it must still be free, and
+        # its chair, doctor and patient still there.
+        removed = _lock_resources([current.chair], [current.doctor], current.patient)
+        _refuse_removed(
+            removed, chair=current.chair, doctor=current.doctor, patient=current.patient
+        )
         _check_free(
             chair=current.chair,
             doctor=current.doctor,
@@ -505,6 +539,47 @@ def appointment_update(
     return current
 
 
+@transaction.atomic
+def appointment_edit(
+    *,
+    appointment: Appointment,
+    by: User,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    chair: Chair,
+    doctor: Employee,
+    services: Iterable[Service],
+    note: str,
+    visit_type: str | None = None,
+    allow_outside_shift: bool = False,
+) -> Appointment:
+    """The visit dialog's save: when and where, and what for, all or nothing.
+
+    A taken time (or a shift the user has not confirmed leaving) refuses the whole edit:
+    the note and the services are not saved either, nor audited, nor announced."""
+    current = Appointment.objects.select_for_update(no_key=True, of=("self",)).get(
+        pk=appointment.pk
+    )
+    if (start, end, chair.pk, doctor.pk) != (
+        current.start,
+        current.end,
+        current.chair_id,
+        current.doctor_id,
+    ):
+        current = appointment_move(
+            appointment=current,
+            by=by,
+            start=start,
+            end=end,
+            chair=chair,
+            doctor=doctor,
+            allow_outside_shift=allow_outside_shift,
+        )
+    return appointment_update(
+        appointment=current, by=by, services=services, note=note, visit_type=visit_type
+    )
+
+
 def appointment_delete(*, appointment: Appointment, by: User) -> None:
     """To the recycle bin: the time is freed; restoring checks that it is still free."""
     with transaction.atomic():
@@ -513,9 +588,16 @@ def appointment_delete(*, appointment: Appointment, by: User) -> None:
 
 
 def appointment_restoring(appointment: Appointment) -> None:
-    """Recycle-bin hook: a deleted visit comes back only if its time is still free."""
+    """Recycle-bin hook: a deleted visit comes back only if its time is still free and its
+    chair, doctor and patient are still there (a cancelled one frees its time: no check)."""
     if appointment.status != StatusCode.CANCELLED:
-        _lock_resources([appointment.chair], [appointment.doctor])
+        removed = _lock_resources([appointment.chair], [appointment.doctor], appointment.patient)
+        _refuse_removed(
+            removed,
+            chair=appointment.chair,
+            doctor=appointment.doctor,
+            patient=appointment.patient,
+        )
         _check_free(
             chair=appointment.chair,
             doctor=appointment.doctor,
@@ -571,7 +653,7 @@ def shift_create(
             % {"doctor": doctor.short_name, "branch": chair.branch},
             code="invalid",
         )
-    _lock_resources([chair], [doctor])
+    _refuse_removed(_lock_resources([chair], [doctor]), chair=chair, doctor=doctor)
     shift = WorkShift(
         doctor=doctor, chair=chair, branch=chair.branch, start=start, end=end, series=series
     )
@@ -642,7 +724,8 @@ def shift_move(
     chair = chair or current.chair
     if chair.branch_id != current.branch_id:
         raise ValidationError(_("Shifts move within their branch."), code="invalid")
-    _lock_resources({current.chair, chair}, [current.doctor])
+    removed = _lock_resources({current.chair, chair}, [current.doctor])
+    _refuse_removed(removed, chair=chair, doctor=current.doctor)
     before = audit.snapshot(current, ["start", "end", "chair"])
     old_day = local_day(current.start, current.chair.branch)
     current.start, current.end, current.chair = start, end, chair
@@ -684,6 +767,10 @@ def shift_delete(*, shift: WorkShift, by: User) -> None:
 
 
 def shift_restoring(shift: WorkShift) -> None:
+    """Recycle-bin hook: a shift comes back only to a chair and a doctor still there, and
+    only if no other shift took its time."""
+    removed = _lock_resources([shift.chair], [shift.doctor])
+    _refuse_removed(removed, chair=shift.chair, doctor=shift.doctor)
     _shift_conflict(shift)
 
 
@@ -737,9 +824,192 @@ def waitlist_book(*, entry: WaitingListEntry, by: User, **booking: Any) -> Appoi
     return appointment
 
 
+def waitlist_restoring(entry: WaitingListEntry) -> None:
+    """Recycle-bin hook: an entry comes back only with its patient's card."""
+    if Patient.all_objects.filter(pk=entry.patient_id, deleted_at__isnull=False).exists():
+        raise ValidationError(
+            _("The card of %(patient)s has been deleted.") % {"patient": entry.patient.short_name},
+            code="removed",
+        )
+
+
 def waitlist_remove(*, entry: WaitingListEntry, by: User) -> None:
     with transaction.atomic():
         clinic_services.object_soft_delete(obj=entry, by=by)
         transaction.on_commit(
             lambda: live.broadcast(f"waitlist.{entry.branch_id}", {"reload": True})
         )
+
+
+# --- What deleting a patient, a chair, an employee or a branch cancels -------------------
+#
+# ``clinic.dependents`` asks these before the delete (the confirmation dialog lists them) and
+# has them released in the deleting transaction. Upcoming visits (not finished, not yet
+# completed or missed) are cancelled, with the reason on the visit and in the patient's
+# history; work shifts not yet started are deleted (to the recycle bin); a deleted patient
+# or branch leaves the waiting list. Restoring the object brings none of them back.
+
+UPCOMING = [StatusCode.PLANNED, StatusCode.CONFIRMED, StatusCode.ARRIVED, StatusCode.IN_CHAIR]
+
+
+def upcoming_visits(**filters: Any):
+    return (
+        Appointment.objects.filter(status__in=UPCOMING, end__gt=timezone.now(), **filters)
+        .select_related("patient", "doctor", "chair", "branch")
+        .order_by("start", "pk")
+    )
+
+
+def future_shifts(**filters: Any):
+    return (
+        WorkShift.objects.filter(start__gte=timezone.now(), **filters)
+        .select_related("doctor", "chair", "branch")
+        .order_by("start", "pk")
+    )
+
+
+def waiting_entries(**filters: Any):
+    return WaitingListEntry.objects.filter(status=WaitlistStatus.WAITING, **filters).select_related(
+        "patient", "branch"
+    )
+
+
+def _visit_dependent(visit: Appointment) -> Dependent:
+    return Dependent(
+        key=f"appointment:{visit.pk}",
+        kind=_("Visit"),
+        start=visit.start,
+        end=visit.end,
+        branch_id=visit.branch_id,
+        branch=visit.branch.name,
+        zone=visit.branch.zone,
+        who=f"{visit.patient.short_name} · {visit.doctor.short_name}",
+        where=str(visit.chair),
+    )
+
+
+def _shift_dependent(shift: WorkShift) -> Dependent:
+    return Dependent(
+        key=f"shift:{shift.pk}",
+        kind=_("Work shift"),
+        start=shift.start,
+        end=shift.end,
+        branch_id=shift.branch_id,
+        branch=shift.branch.name,
+        zone=shift.branch.zone,
+        who=shift.doctor.short_name,
+        where=str(shift.chair),
+    )
+
+
+def _waiting_dependent(entry: WaitingListEntry) -> Dependent:
+    return Dependent(
+        key=f"waitlist:{entry.pk}",
+        kind=_("Waiting list"),
+        start=None,
+        end=None,
+        branch_id=entry.branch_id,
+        branch=entry.branch.name,
+        zone=entry.branch.zone,
+        who=entry.patient.short_name,
+    )
+
+
+def _lock_rows(*querysets) -> None:
+    """Lock the rows a deletion will change, in id order, before the deleted object and
+    before any of them changes: changing one takes the audit chain's lock, and waiting for
+    another row while holding it would deadlock against a status change."""
+    for rows in querysets:
+        list(rows.select_for_update(no_key=True, of=("self",)).order_by("pk").values_list("pk"))
+
+
+def _cancel_and_remove(*, by: User, reason: str, visits, shifts=None, entries=None) -> None:
+    """Cancel the visits and delete the shifts and entries (``_lock_rows`` locked them)."""
+    visits, shifts, entries = list(visits), list(shifts or []), list(entries or [])
+    for visit in visits:
+        appointment_cancel(appointment=visit, by=by, reason=reason)
+    for shift in shifts:
+        shift_delete(shift=shift, by=by)
+    for entry in entries:
+        waitlist_remove(entry=entry, by=by)
+
+
+def patient_lock(patient: Patient) -> None:
+    _lock_rows(upcoming_visits(patient=patient), waiting_entries(patient=patient))
+
+
+def patient_dependents(patient: Patient) -> list[Dependent]:
+    return [_visit_dependent(v) for v in upcoming_visits(patient=patient)] + [
+        _waiting_dependent(e) for e in waiting_entries(patient=patient)
+    ]
+
+
+def patient_release(patient: Patient, *, by: User) -> None:
+    _cancel_and_remove(
+        by=by,
+        reason=_("The patient's card was deleted."),
+        visits=upcoming_visits(patient=patient),
+        entries=waiting_entries(patient=patient),
+    )
+
+
+def chair_lock(chair: Chair) -> None:
+    _lock_rows(upcoming_visits(chair=chair), future_shifts(chair=chair))
+
+
+def chair_dependents(chair: Chair) -> list[Dependent]:
+    return [_visit_dependent(v) for v in upcoming_visits(chair=chair)] + [
+        _shift_dependent(s) for s in future_shifts(chair=chair)
+    ]
+
+
+def chair_release(chair: Chair, *, by: User) -> None:
+    _cancel_and_remove(
+        by=by,
+        reason=_("The chair was deleted."),
+        visits=upcoming_visits(chair=chair),
+        shifts=future_shifts(chair=chair),
+    )
+
+
+def employee_lock(employee: Employee) -> None:
+    _lock_rows(upcoming_visits(doctor=employee), future_shifts(doctor=employee))
+
+
+def employee_dependents(employee: Employee) -> list[Dependent]:
+    return [_visit_dependent(v) for v in upcoming_visits(doctor=employee)] + [
+        _shift_dependent(s) for s in future_shifts(doctor=employee)
+    ]
+
+
+def employee_release(employee: Employee, *, by: User) -> None:
+    _cancel_and_remove(
+        by=by,
+        reason=_("The doctor was deactivated."),
+        visits=upcoming_visits(doctor=employee),
+        shifts=future_shifts(doctor=employee),
+    )
+
+
+def branch_lock(branch: Branch) -> None:
+    _lock_rows(
+        upcoming_visits(branch=branch), future_shifts(branch=branch), waiting_entries(branch=branch)
+    )
+
+
+def branch_dependents(branch: Branch) -> list[Dependent]:
+    return (
+        [_visit_dependent(v) for v in upcoming_visits(branch=branch)]
+        + [_shift_dependent(s) for s in future_shifts(branch=branch)]
+        + [_waiting_dependent(e) for e in waiting_entries(branch=branch)]
+    )
+
+
+def branch_release(branch: Branch, *, by: User) -> None:
+    _cancel_and_remove(
+        by=by,
+        reason=_("The branch was deleted."),
+        visits=upcoming_visits(branch=branch),
+        shifts=future_shifts(branch=branch),
+        entries=waiting_entries(branch=branch),
+    )

@@ -14,7 +14,7 @@ import bisect
 import datetime
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -193,6 +193,7 @@ def load_availability(
     date_from: datetime.date,
     date_to: datetime.date,
     branch_id: int | None = None,
+    branch_ids: Collection[int] | None = None,
     doctor_id: int | None = None,
     profession_id: int | None = None,
     now: datetime.datetime | None = None,
@@ -215,6 +216,8 @@ def load_availability(
     shifts_filter = Q(start__lt=window_end, end__gt=first_moment, start__gt=first_moment - LONGEST)
     if branch_id:
         shifts_filter &= Q(branch_id=branch_id)
+    if branch_ids is not None:
+        shifts_filter &= Q(branch_id__in=branch_ids)
     if doctor_id:
         shifts_filter &= Q(doctor_id=doctor_id)
     if profession_id:
@@ -267,6 +270,7 @@ def find_slots(
     date_to: datetime.date,
     duration: datetime.timedelta,
     branch_id: int | None = None,
+    branch_ids: Collection[int] | None = None,
     doctor_id: int | None = None,
     profession_id: int | None = None,
     step: datetime.timedelta | None = None,
@@ -288,6 +292,7 @@ def find_slots(
         date_from=date_from,
         date_to=date_to,
         branch_id=branch_id,
+        branch_ids=branch_ids,
         doctor_id=doctor_id,
         profession_id=profession_id,
         now=now,

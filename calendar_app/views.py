@@ -24,7 +24,7 @@ from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkS
 from calendar_app.slots import Slot, find_slots, load_availability, step_minutes
 from clinic.bounds import date_param, parse_id
 from clinic.htmx import close_dialog
-from clinic.models import Branch, Profession, ProfessionKind
+from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
 from clinic.views.trash import undo_tag
 
@@ -51,8 +51,8 @@ def get_branch(request: AuthedRequest) -> Branch:
 
 def get_appointment_for_user(request: AuthedRequest, pk: int) -> Appointment:
     return get_object_or_404(
-        Appointment.objects.select_related("branch", "chair", "doctor", "patient").filter(
-            branch__in=visible_branches(request.user)
+        Appointment.objects.for_user(request.user).select_related(
+            "branch", "chair", "doctor", "patient"
         ),
         pk=pk,
     )
@@ -60,9 +60,7 @@ def get_appointment_for_user(request: AuthedRequest, pk: int) -> Appointment:
 
 def get_shift_for_user(request: AuthedRequest, pk: int) -> WorkShift:
     return get_object_or_404(
-        WorkShift.objects.select_related("branch", "chair", "doctor").filter(
-            branch__in=visible_branches(request.user)
-        ),
+        WorkShift.objects.for_user(request.user).select_related("branch", "chair", "doctor"),
         pk=pk,
     )
 
@@ -71,6 +69,20 @@ def _refused(form: MoveForm) -> JsonResponse:
     """A move the form refuses, with its messages (the calendar shows them in a toast)."""
     texts = dict.fromkeys(str(text) for errors in form.errors.values() for text in errors)
     return JsonResponse({"ok": False, "error": " ".join(texts)}, status=422)
+
+
+def get_waitlist_entry_for_user(
+    request: AuthedRequest, pk: int, *, branch: Branch | None = None
+) -> WaitingListEntry:
+    entries = WaitingListEntry.objects.for_user(request.user)
+    if branch is not None:
+        entries = entries.filter(branch=branch)
+    return get_object_or_404(entries, pk=pk)
+
+
+def get_doctor_for_user(request: AuthedRequest, pk: int) -> Employee:
+    """A doctor picked by id in a calendar context works in one of the user's branches."""
+    return get_object_or_404(Employee.objects.doctors().for_user(request.user), pk=pk)
 
 
 def _conflict(error: ValidationError) -> JsonResponse:
@@ -183,25 +195,27 @@ def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
         if end and end > start:
             initial["duration_minutes"] = int((end - start).total_seconds() // 60)
     if chair_id:
-        initial["chair"] = chair_id
-        chair = branch.chairs.filter(pk=chair_id).first()
-        if chair and start:
+        # A chair of another branch (or of a branch the user does not see) is not found.
+        chair = get_object_or_404(
+            Chair.objects.for_user(request.user).filter(branch=branch), pk=chair_id
+        )
+        initial["chair"] = chair.pk
+        if start:
             doctor = selectors.doctor_on_shift(chair, start)
             if doctor:
                 initial["doctor"] = doctor.pk
     if patient_id := parse_id(request.GET.get("patient")):
         initial["patient"] = patient_id
     if waitlist_id := parse_id(request.GET.get("waitlist")):
-        entry = WaitingListEntry.objects.filter(pk=waitlist_id, branch=branch).first()
-        if entry:
-            initial.update(
-                waitlist=entry.pk,
-                patient=entry.patient_id,
-                duration_minutes=entry.duration_minutes,
-                note=entry.comment,
-            )
-            if entry.doctor_id and "doctor" not in initial:
-                initial["doctor"] = entry.doctor_id
+        entry = get_waitlist_entry_for_user(request, waitlist_id, branch=branch)
+        initial.update(
+            waitlist=entry.pk,
+            patient=entry.patient_id,
+            duration_minutes=entry.duration_minutes,
+            note=entry.comment,
+        )
+        if entry.doctor_id and "doctor" not in initial:
+            initial["doctor"] = entry.doctor_id
     return initial
 
 
@@ -227,7 +241,7 @@ def appointment_create(request: AuthedRequest) -> HttpResponse:
         }
         try:
             if data.get("waitlist"):
-                entry = get_object_or_404(WaitingListEntry, pk=data["waitlist"], branch=branch)
+                entry = get_waitlist_entry_for_user(request, data["waitlist"], branch=branch)
                 services.waitlist_book(entry=entry, by=request.user, **booking)
             else:
                 services.appointment_book(by=request.user, patient=data["patient"], **booking)
@@ -418,7 +432,7 @@ def appointment_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @module_required("calendar", "change")
 def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    """Services, note and visit type of a booked visit."""
+    """When, where and what for: one service saves it all or nothing."""
     appointment = get_appointment_for_user(request, pk)
     branch = appointment.branch
     local = timezone.localtime(appointment.start, branch.zone)
@@ -434,38 +448,34 @@ def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         "visit_type": appointment.visit_type,
     }
     form = AppointmentForm(request.POST or None, branch=branch, initial=initial)
+    outside_shift = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.appointment_update(
+            services.appointment_edit(
                 appointment=appointment,
                 by=request.user,
+                start=data["start"],
+                end=data["end"],
+                chair=data["chair"],
+                doctor=data["doctor"],
                 services=data["services"],
                 note=data["note"],
                 visit_type=data["visit_type"] or None,
+                allow_outside_shift=data["allow_outside_shift"],
             )
-            if (data["start"], data["end"], data["chair"], data["doctor"]) != (
-                appointment.start,
-                appointment.end,
-                appointment.chair,
-                appointment.doctor,
-            ):
-                services.appointment_move(
-                    appointment=appointment,
-                    by=request.user,
-                    start=data["start"],
-                    end=data["end"],
-                    chair=data["chair"],
-                    doctor=data["doctor"],
-                    allow_outside_shift=data["allow_outside_shift"],
-                )
+        except services.OutsideShift as error:
+            outside_shift = " ".join(error.messages)
         except ValidationError as error:
             form.add_errors_from(error)
         else:
             messages.success(request, _("The visit is saved."))
             return close_dialog(CHANGED, request=request)
-    context = _booking_context(request, form, branch, appointment=appointment)
-    return render(request, "calendar_app/booking.html", context, status=422 if form.errors else 200)
+    context = _booking_context(
+        request, form, branch, appointment=appointment, outside_shift=outside_shift
+    )
+    status = 422 if form.errors or outside_shift else 200
+    return render(request, "calendar_app/booking.html", context, status=status)
 
 
 # --- Work shifts -----------------------------------------------------------------------
@@ -600,9 +610,7 @@ def waitlist_add(request: AuthedRequest) -> HttpResponse:
 @require_POST
 @module_required("calendar", "change")
 def waitlist_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    entry = get_object_or_404(
-        WaitingListEntry.objects.filter(branch__in=visible_branches(request.user)), pk=pk
-    )
+    entry = get_waitlist_entry_for_user(request, pk)
     services.waitlist_remove(entry=entry, by=request.user)
     messages.success(
         request, _("Removed from the waiting list."), extra_tags=undo_tag("waitlist", entry.pk)

@@ -250,10 +250,16 @@ class EmployeeForm(ModelForm):
             "branches": forms.CheckboxSelectMultiple(),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["professions"].queryset = Profession.objects.order_by("kind", "name")
-        self.fields["branches"].queryset = Branch.objects.all()
+        # Only the editor's branches are offered; the employee's other branches (the
+        # editor does not see them) are kept as they are, neither shown nor lost.
+        visible = Branch.objects.for_user(user)
+        self.fields["branches"].queryset = visible
+        self.hidden_branches = (
+            list(self.instance.branches.exclude(pk__in=visible)) if self.instance.pk else []
+        )
         self.fields["color"].widget.attrs["class"] = "form-control form-control-color"
 
     def clean_phone(self) -> str:
@@ -273,8 +279,10 @@ class EmployeeForm(ModelForm):
                 )
             )
             self.add_error("professions", message % {"names": ", ".join(wrong)})
-        if not cleaned.get("branches"):
-            self.add_error("branches", _("Choose at least one branch."))
+        if "branches" in cleaned:
+            cleaned["branches"] = [*cleaned["branches"], *self.hidden_branches]
+            if not cleaned["branches"]:
+                self.add_error("branches", _("Choose at least one branch."))
         return cleaned
 
 
@@ -372,7 +380,7 @@ class EmployeeFilter(django_filters.FilterSet):
     branch = django_filters.ModelChoiceFilter(
         label=_("branch"),
         field_name="branches",
-        queryset=Branch.objects.all(),
+        queryset=lambda request: Branch.objects.for_user(request.user),
         empty_label=_("All branches"),
     )
     has_login = django_filters.BooleanFilter(

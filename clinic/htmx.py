@@ -44,6 +44,20 @@ def render_form(request, template: str, context: dict, *, partial: str = "form",
     return render(request, name, context, status=status)
 
 
+def local_next_url(request, value: str | None, default: str) -> str:
+    """A ``next`` address from the request, if it is a path on this site; else ``default``.
+
+    "//evil.example/" starts with a slash too, and "x" without one would be taken for a URL
+    pattern's name by ``redirect``: only this site's own absolute paths are followed."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return default
+    if not url_has_allowed_host_and_scheme(value, {request.get_host()}, request.is_secure()):
+        return default
+    return value
+
+
 def done(request, url: str) -> HttpResponse:
     """After a successful form: navigate to ``url`` (htmx gets HX-Redirect, others a 302)."""
     from django.shortcuts import redirect

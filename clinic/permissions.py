@@ -25,7 +25,7 @@ from clinic.modules import check_access_declaration, permission_codename
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
 
-    from clinic.models import Branch, User
+    from clinic.models import Branch, Chair, Employee, User
 
 
 class AuthedRequest(HttpRequest):
@@ -109,5 +109,28 @@ def visible_branches(user) -> QuerySet:
     return Branch.objects.for_user(user)
 
 
-def get_branch_for_user(request: HttpRequest, pk: int):
+def visible_branch_ids(user) -> list[int] | None:
+    """Ids of the user's branches, or None when the user sees every branch (no filter)."""
+    from clinic.models import sees_every_branch
+
+    if sees_every_branch(user):
+        return None
+    return list(visible_branches(user).values_list("pk", flat=True))
+
+
+def get_branch_for_user(request: HttpRequest, pk: int) -> "Branch":
     return get_object_or_404(visible_branches(request.user), pk=pk)
+
+
+def get_chair_for_user(request: HttpRequest, pk: int) -> "Chair":
+    from clinic.models import Chair
+
+    return get_object_or_404(Chair.objects.for_user(request.user).select_related("branch"), pk=pk)
+
+
+def get_employee_for_user(request: HttpRequest, pk: int, queryset=None) -> "Employee":
+    """An employee who works in one of the user's branches (``queryset`` narrows further)."""
+    from clinic.models import Employee
+
+    employees = Employee.objects.all() if queryset is None else queryset
+    return get_object_or_404(employees.for_user(request.user), pk=pk)

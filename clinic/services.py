@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import audit, events, trash
+from clinic import audit, dependents, events, trash
 from clinic.models import (
     Branch,
     Chair,
@@ -23,6 +23,7 @@ from clinic.models import (
     ReferenceItem,
     RightsGroup,
     User,
+    sees_every_branch,
 )
 from clinic.modules import MODULES, all_permissions, permission_codename
 from clinic.references import ReferenceBook
@@ -45,8 +46,25 @@ def organization_update(*, by: User, data: dict[str, Any]) -> Organization:
 @transaction.atomic
 def branch_create(*, by: User, data: dict[str, Any]) -> Branch:
     position = (Branch.all_objects.aggregate(m=Max("position"))["m"] or 0) + 1
-    branch = Branch(position=position, **data)
-    return save_new(branch, by=by, event="branch.created")
+    branch = save_new(Branch(position=position, **data), by=by, event="branch.created")
+    _creator_joins(branch, by=by)
+    return branch
+
+
+def _creator_joins(branch: Branch, *, by: User) -> None:
+    """Users see only the branches they work in: whoever creates a branch works in it,
+    or they could not open it to add its chairs."""
+    employee = getattr(by, "employee", None)
+    if employee is None or sees_every_branch(by):
+        return
+    before = sorted(employee.branches.values_list("pk", flat=True))
+    employee.branches.add(branch)
+    audit.record(
+        actor=by,
+        action="update",
+        obj=employee,
+        changes={"branches": [before, sorted([*before, branch.pk])]},
+    )
 
 
 @transaction.atomic
@@ -364,9 +382,20 @@ def branch_deleting(branch: Branch) -> None:
 
 
 @transaction.atomic
-def object_soft_delete(*, obj: SoftDeleteModel, by: User, patient_id: int | None = None) -> None:
-    """Send an object to the recycle bin (its section's ``on_delete`` may refuse)."""
+def object_soft_delete(
+    *,
+    obj: SoftDeleteModel,
+    by: User,
+    patient_id: int | None = None,
+    confirm: str | None = None,
+) -> None:
+    """Send an object to the recycle bin (its section's ``on_delete`` may refuse).
+
+    What is booked on it (``clinic.dependents``: a patient's, a chair's, a doctor's upcoming
+    visits and shifts) is cancelled with it, once ``confirm`` names exactly that; else
+    ``dependents.ConfirmationNeeded`` carries the list to show."""
     section = trash.section_for(obj)
+    dependents.lock(obj)  # before the object: the order moves and status changes lock in
     obj = type(obj).all_objects.select_for_update(no_key=True).get(pk=obj.pk)
     if obj.deleted_at is not None:
         return
@@ -374,6 +403,7 @@ def object_soft_delete(*, obj: SoftDeleteModel, by: User, patient_id: int | None
         patient_id = section.patient_of(obj)
     if section and section.on_delete:
         section.on_delete(obj)
+    dependents.release(obj, by=by, confirm=confirm)
     obj.deleted_at = timezone.now()
     obj.deleted_by = by
     obj.save(update_fields=["deleted_at", "deleted_by"])

@@ -10,16 +10,17 @@ import datetime
 import io
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from PIL import Image
 
-from clinic import demo
+from clinic import demo, testing
 from clinic.models import Gender, Organization, OutboxEvent
 from clinic.permissions import Access
-from clinic.tests.factories import ChairFactory, EmployeeFactory
+from clinic.tests.factories import BranchFactory, ChairFactory, EmployeeFactory
 
 # Routes that other projects own and test; here they only must not fail with a 500.
 THIRD_PARTY_PREFIXES = ("accounts/", "i18n/")
@@ -89,53 +90,110 @@ def sample_png() -> bytes:
 
 
 def build_world(branch, media_root) -> dict:
-    """One object of each kind the sampled URLs need (the caller sets MEDIA_ROOT)."""
+    """One object of each kind the sampled URLs need (the caller sets MEDIA_ROOT).
+
+    The branch-scoped objects (staff, chairs, a shift, a visit, a waiting-list entry and a
+    deleted one of each for the recycle bin) exist in ``branch`` and again in a second
+    branch, ``world["elsewhere"]``: a world of the same shape whose shared objects
+    (patients, reference books, rights groups) are the same, for the walk that checks a
+    user of ``branch`` reaches nothing of the other branch. ``world["elsewhere"]["markers"]``
+    are names that only the other branch's objects carry.
+    """
     organization = Organization.objects.get_or_create(pk=1)[0]
     organization.logo.save("logo.png", ContentFile(sample_png()))
     Organization.forget_cached()
-    employee = EmployeeFactory(last_name="Образцов", branches=[branch])
     gender = Gender.objects.create(name="Образец")
     deleted_gender = Gender.objects.create(name="Удалённый", deleted_at="2026-01-01T00:00Z")
     groups = demo.ensure_rights_groups()
     from patients.tests.factories import PatientFactory, PatientImportFactory
 
-    patient = PatientFactory()
-    from calendar_app.models import Appointment, WaitingListEntry, WorkShift
-
-    doctor = EmployeeFactory(last_name="Врачов", branches=[branch])
-    chair = ChairFactory(branch=branch)
-    start = timezone.now().replace(microsecond=0) + datetime.timedelta(days=2)
-    shift = WorkShift.objects.create(
-        doctor=doctor,
-        chair=chair,
-        branch=branch,
-        start=start,
-        end=start + datetime.timedelta(hours=6),
-    )
-    appointment = Appointment.objects.create(
-        patient=patient,
-        doctor=doctor,
-        chair=chair,
-        branch=branch,
-        start=start,
-        end=start + datetime.timedelta(minutes=30),
-    )
-    waiting = WaitingListEntry.objects.create(patient=patient, branch=branch)
-    return {
-        "appointment": appointment,
-        "shift": shift,
-        "waiting": waiting,
-        "patient": patient,
+    shared = {
+        "patient": PatientFactory(),
         "patient_import": PatientImportFactory(),
-        "branch": branch,
-        "chair": ChairFactory(branch=branch),
-        "employee": employee,
         "gender": gender,
         "deleted_gender": deleted_gender,
         "rights_group": groups["accountant"],
         "failed_event": OutboxEvent.objects.create(
             name="probe.failed", attempts=12, failed_at=timezone.now(), last_error="probe"
         ),
+    }
+    world = {
+        **shared,
+        **_branch_objects(branch, shared["patient"], employee="Образцов", doctor="Врачов"),
+    }
+    elsewhere = testing.other_branch()
+    world["elsewhere"] = {
+        **shared,
+        **_branch_objects(
+            elsewhere,
+            shared["patient"],
+            employee="Чужакова",
+            doctor="Чужеврачов",
+            chair="Чужое кресло",
+        ),
+    }
+    closed = BranchFactory(name="Закрытый чужой филиал", deleted_at=timezone.now())
+    world["elsewhere"]["employee"].branches.add(closed)
+    world["elsewhere"]["deleted"]["branches"] = closed
+    world["elsewhere"]["markers"] = [
+        elsewhere.name,
+        closed.name,
+        "Чужакова",
+        "Чужеврачов",
+        "Чужое кресло",
+    ]
+    return world
+
+
+def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
+    from calendar_app.models import Appointment, WaitingListEntry, WorkShift
+
+    def new_chair(suffix: str, **kwargs):
+        return ChairFactory(
+            branch=branch, **({"name": f"{chair} {suffix}"} if chair else {}), **kwargs
+        )
+
+    the_doctor = EmployeeFactory(last_name=doctor, branches=[branch])
+    shift_chair = new_chair("1")
+    start = timezone.now().replace(microsecond=0) + datetime.timedelta(days=2)
+    hour = datetime.timedelta(hours=1)
+    shift = WorkShift.objects.create(
+        doctor=the_doctor, chair=shift_chair, branch=branch, start=start, end=start + 6 * hour
+    )
+    visit = {"patient": patient, "doctor": the_doctor, "chair": shift_chair, "branch": branch}
+    appointment = Appointment.objects.create(
+        **visit, start=start, end=start + datetime.timedelta(minutes=30)
+    )
+    gone = timezone.now()
+    return {
+        "appointment": appointment,
+        "shift": shift,
+        "waiting": WaitingListEntry.objects.create(patient=patient, branch=branch),
+        "branch": branch,
+        "chair": new_chair("2"),
+        "doctor": the_doctor,
+        "employee": EmployeeFactory(last_name=employee, branches=[branch]),
+        # One deleted object of each branch-scoped recycle-bin section, keyed by section.
+        "deleted": {
+            "appointments": Appointment.objects.create(
+                **visit, start=start + hour, end=start + 2 * hour, deleted_at=gone
+            ),
+            "shifts": WorkShift.objects.create(
+                doctor=the_doctor,
+                chair=shift_chair,
+                branch=branch,
+                start=start + 24 * hour,
+                end=start + 30 * hour,
+                deleted_at=gone,
+            ),
+            "waitlist": WaitingListEntry.objects.create(
+                patient=patient, branch=branch, deleted_at=gone
+            ),
+            "chairs": new_chair("3", deleted_at=gone),
+            "employees": EmployeeFactory(
+                last_name=f"{employee}-бывш", branches=[branch], deleted_at=gone
+            ),
+        },
     }
 
 
@@ -198,16 +256,77 @@ SAMPLES = {
 }
 
 
+# Routes that also read an object's id from the query string: the walks add these.
+QUERY_SAMPLES = {
+    **{
+        f"calendar:{name}": lambda w: {"branch": w["branch"].pk}
+        for name in ("calendar", "feed-resources", "feed-events", "shift-create", "waitlist")
+    },
+    "calendar:waitlist-add": lambda w: {"branch": w["branch"].pk, "patient": w["patient"].pk},
+    "calendar:appointment-create": lambda w: {
+        "branch": w["branch"].pk,
+        "chair": w["chair"].pk,
+        "waitlist": w["waiting"].pk,
+    },
+    "schedule:day": lambda w: {"doctor": w["doctor"].pk},
+    "api:slots": lambda w: {
+        "doctor": w["doctor"].pk,
+        "duration": 30,
+        "date_from": timezone.localdate().isoformat(),
+        "date_to": (timezone.localdate() + datetime.timedelta(days=6)).isoformat(),
+    },
+}
+
+# A body that would change something, for POSTs whose empty body is refused before they
+# reach their object (so that "nothing changed" means something).
+POST_SAMPLES = {
+    "schedule:status": {"status": "arrived"},
+    "calendar:appointment-status": {"status": "confirmed"},
+    "calendar:appointment-cancel": {"reason": "Проверка"},
+    "clinic:chair-rename": {"name": "Переименовано"},
+}
+
+# More URLs of one route: the recycle bin restores one deleted object of each section.
+EXTRA_SAMPLES = {
+    "clinic:trash-restore": [
+        (lambda w, section=section: {"section": section, "pk": w["deleted"][section].pk})
+        for section in ("appointments", "shifts", "waitlist", "chairs", "employees", "branches")
+    ],
+}
+
+
+def urls_for(route: Route, world) -> list[str]:
+    """Every URL the walks visit for ``route``: its sample, with the query-string sample
+    when it has one, and its extra samples (those whose objects exist in ``world``)."""
+    url = url_for(route, world)
+    if url is None:
+        return []
+    urls = [url]
+    query = QUERY_SAMPLES.get(route.name)
+    if query is not None:
+        urls = [f"{url}?{urlencode(query(world))}"]
+    for extra in EXTRA_SAMPLES.get(route.name, []):
+        try:
+            urls.append(_fill(route, extra(world)))
+        except KeyError:
+            continue
+    return urls
+
+
+def _fill(route: Route, params: dict) -> str:
+    url = "/" + route.path
+    for key, value in params.items():
+        url = re.sub(rf"<(\w+:)?{key}>", str(value), url)
+    return url
+
+
 def url_for(route: Route, world) -> str | None:
     if not route.has_params:
         return "/" + route.path.replace("^", "").replace("$", "").replace("\\Z", "")
     sample = SAMPLES.get(route.name)
     if sample is None:
         return None
-    url = "/" + route.path
-    for key, value in sample(world).items():
-        url = re.sub(rf"<(\w+:)?{key}>", str(value), url)
-    return url
+    return _fill(route, sample(world))
 
 
 class DemoWorld(dict):

@@ -199,9 +199,10 @@ def patient_update(*, patient: Patient, by: User, data: dict[str, Any]) -> tuple
     return patient, changes
 
 
-def patient_delete(*, patient: Patient, by: User) -> None:
-    """To the recycle bin; the card, its history and its links stay, restorable at once."""
-    clinic_services.object_soft_delete(obj=patient, by=by)
+def patient_delete(*, patient: Patient, by: User, confirm: str | None = None) -> None:
+    """To the recycle bin; the card, its history and its links stay, restorable at once.
+    Upcoming visits are cancelled with it once ``confirm`` names them (``clinic.dependents``)."""
+    clinic_services.object_soft_delete(obj=patient, by=by, confirm=confirm)
 
 
 # --- Family ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from clinic.htmx import close_dialog, done
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinic.phones import format_phone
-from clinic.views.trash import undo_tag
+from clinic.views.trash import delete_with_confirmation
 from patients import selectors, services, timeline
 from patients.forms import (
     FamilyCreateForm,
@@ -274,17 +274,22 @@ def patient_info_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return _edit_block(request, pk, PatientInfoForm, "info")
 
 
-@require_POST
 @module_required("patients", "delete")
 def patient_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk)
-    services.patient_delete(patient=patient, by=request.user)
-    messages.success(
+    return delete_with_confirmation(
         request,
-        _("The card of %(name)s moved to the recycle bin.") % {"name": patient},
-        extra_tags=undo_tag("patients", patient.pk),
+        patient,
+        title=_("Delete the card"),
+        question=_("Move the card of %(name)s to the recycle bin? It can be restored from there.")
+        % {"name": patient.full_name},
+        delete=lambda confirm: services.patient_delete(
+            patient=patient, by=request.user, confirm=confirm
+        ),
+        deleted=_("The card of %(name)s moved to the recycle bin.") % {"name": patient},
+        undo_section="patients",
+        next_url=reverse("patients:list"),
     )
-    return done(request, reverse("patients:list"))
 
 
 # --- Family ----------------------------------------------------------------------------

@@ -397,11 +397,6 @@ def test_a_move_keeps_working_within_the_branch(registrar_client, clinic, booked
     assert (booked.chair, booked.start) == (clinic.chair2, clinic.at(11))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The atomic visit edit is another part of the issue (fix/scope): remove this "
-    "marker, and the entry in clinic/tests/test_hostile_walk.py KNOWN_HALF_SAVES, once it lands.",
-)
 def test_a_refused_visit_edit_saves_nothing(registrar_client, clinic, booked):
     AppointmentFactory(
         patient=clinic.patient, doctor=clinic.doctor2, chair=clinic.chair2, start=clinic.at(13)

@@ -1,7 +1,14 @@
 from .audit import GENESIS_HASH, AuditAction, AuditEntry
 from .events import OutboxEvent
 from .numbering import NumberSequence
-from .organization import Branch, Chair, Currency, Organization
+from .organization import (
+    Branch,
+    BranchScopedQuerySet,
+    Chair,
+    Currency,
+    Organization,
+    sees_every_branch,
+)
 from .preferences import PreferenceValue
 from .references import (
     Gender,
@@ -24,6 +31,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "Branch",
+    "BranchScopedQuerySet",
     "Chair",
     "Currency",
     "Employee",
@@ -46,4 +54,5 @@ __all__ = [
     "RightsGroup",
     "Unit",
     "User",
+    "sees_every_branch",
 ]

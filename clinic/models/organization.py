@@ -82,10 +82,14 @@ class Organization(models.Model):
         django_cache.delete(cls.CACHE_KEY)
 
 
+def sees_every_branch(user) -> bool:
+    return bool(user.is_superuser)
+
+
 class BranchQuerySet(SoftDeleteQuerySet):
     def for_user(self, user):
         """Branches an employee is assigned to; all of them for a superuser."""
-        if user.is_superuser:
+        if sees_every_branch(user):
             return self
         return self.filter(employees__user=user, employees__deleted_at__isnull=True)
 
@@ -132,12 +136,29 @@ class Branch(SoftDeleteModel):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+class BranchScopedQuerySet(SoftDeleteQuerySet):
+    """Rows that belong to one branch: chairs, work shifts, visits, waiting-list entries.
+
+    ``for_user`` is the one scoped query that every lookup of such a row goes through
+    (access helpers, form choices, the recycle bin, live topics): only the rows of the
+    branches the user works in, every branch for a superuser. Outside them: 404.
+    """
+
+    def for_user(self, user):
+        if sees_every_branch(user):
+            return self
+        return self.filter(branch__in=Branch.objects.for_user(user))
+
+
 class Chair(SoftDeleteModel):
     branch = models.ForeignKey(
         Branch, on_delete=models.PROTECT, related_name="chairs", verbose_name=_("branch")
     )
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = AliveManager.from_queryset(BranchScopedQuerySet)()  # type: ignore[assignment,misc]
+    all_objects = models.Manager.from_queryset(BranchScopedQuerySet)()  # type: ignore[assignment,misc]
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("chair")

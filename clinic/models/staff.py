@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.modules import all_permissions
 from clinic.softdelete import AliveManager, SoftDeleteModel, SoftDeleteQuerySet
 
-from .organization import Branch
+from .organization import Branch, sees_every_branch
 from .people import PersonName
 from .references import Profession, ProfessionKind
 
@@ -60,6 +60,16 @@ class EmployeeQuerySet(SoftDeleteQuerySet):
 
     def in_branch(self, branch):
         return self.filter(branches=branch)
+
+    def for_user(self, user):
+        """Employees who work in at least one of the user's branches (all for a superuser).
+
+        An employee may work in several branches; those the user does not see stay as they
+        are when the user edits the employee (``EmployeeForm``)."""
+        if sees_every_branch(user):
+            return self
+        links = Employee.branches.through.objects.filter(branch__in=Branch.objects.for_user(user))
+        return self.filter(pk__in=links.values("employee_id"))
 
 
 EmployeeManager = AliveManager.from_queryset(EmployeeQuerySet)

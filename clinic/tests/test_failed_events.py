@@ -7,6 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clinic import events
 from clinic.models import AuditEntry, OutboxEvent
@@ -97,7 +99,7 @@ def test_the_list_reads_a_fixed_number_of_queries_whatever_the_events(admin_clie
     admin_client.get(URL)  # warm the session and rights caches
     with CaptureQueriesContext(connection) as one:
         admin_client.get(URL)
-    for _ in range(20):
+    for _n in range(20):
         failed(actor=admin_persona.user)
     with CaptureQueriesContext(connection) as many:
         response = admin_client.get(URL)
@@ -121,14 +123,17 @@ def test_retry_delivers_the_event_after_commit_and_is_audited(
         admin_persona.user,
         {"retried_events": [None, [event.pk]]},
     )
-    assert "queued for delivery again" in admin_client.get(URL).content.decode()
+    shown = _("Event %(event)s is queued for delivery again.") % {"event": event}
+    assert shown in admin_client.get(URL).content.decode()
 
 
 def test_retrying_an_event_that_is_not_failed_any_more_says_so(admin_client):
     event = failed()
     events.outbox_retry(event_ids=[event.pk], by=None)
     response = admin_client.post(retry_url(event), follow=True)
-    assert "is not failed any more" in response.content.decode()
+    assert (
+        _("Event %(event)s is not failed any more.") % {"event": event} in response.content.decode()
+    )
 
 
 def test_retry_from_htmx_answers_with_a_redirect_header(admin_client):
@@ -149,13 +154,18 @@ def test_retry_all_retries_exactly_the_filtered_events(admin_client):
     }
     sms.refresh_from_db()
     assert sms.failed_at is not None
-    assert "3 events are queued for delivery again" in admin_client.get(URL).content.decode()
+    shown = ngettext(
+        "%(count)s event is queued for delivery again.",
+        "%(count)s events are queued for delivery again.",
+        3,
+    ) % {"count": 3}
+    assert shown in admin_client.get(URL).content.decode()
 
 
 def test_retry_all_with_a_bad_filter_retries_nothing(admin_client):
     event = failed()
     response = admin_client.post(f"{RETRY_ALL}?date_from=yesterday", follow=True)
-    assert "nothing was retried" in response.content.decode()
+    assert _("Correct the filters first: nothing was retried.") in response.content.decode()
     event.refresh_from_db()
     assert event.failed_at is not None
 
@@ -164,11 +174,14 @@ def test_retry_all_works_in_batches(admin_client, monkeypatch):
     from clinic.views import failed_events
 
     monkeypatch.setattr(failed_events, "RETRY_BATCH", 2)
-    for _ in range(3):
+    for _n in range(3):
         failed()
     response = admin_client.post(RETRY_ALL, follow=True)
     assert OutboxEvent.objects.filter(failed_at__isnull=False).count() == 1
-    assert "press again for the rest" in response.content.decode()
+    shown = _("Up to %(limit)s events are retried at a time: press again for the rest.") % {
+        "limit": 2
+    }
+    assert shown in response.content.decode()
 
 
 @pytest.mark.parametrize("url", [URL, RETRY_ALL])

@@ -19,7 +19,6 @@ of the project's apps (the audit log included) are counted in one query before a
 """
 
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -62,14 +61,6 @@ QUERY_NAMES = [
     "next",
 ]
 APPS = ("clinic", "patients", "billing", "calendar_app", "integrations")
-# Defects this walk finds that another part of the issue fixes: listed here, reproduced by
-# a strict xfail test; remove the entry with that test's marker once the fix lands.
-KNOWN_HALF_SAVES = {
-    # The visit edit saves services and note, then the move is refused (422) and leaves them
-    # saved: the atomic visit edit is another part of the issue (fix/scope). Reproduced by
-    # calendar_app/tests/test_hostile_input.py::test_a_refused_visit_edit_saves_nothing.
-    r"^POST /calendar/appointments/\d+/edit/ .*: 422 but it changed",
-}
 
 
 # --- Forms, as a browser sees them --------------------------------------------------------
@@ -340,12 +331,7 @@ def test_hostile_values_in_every_field_of_every_form(walk, world):
                     must_keep_db=kind == "date",
                     compare=form.method == "post",
                 )
-    failures = [
-        failure
-        for failure in walk.failures
-        if not any(re.search(pattern, failure) for pattern in KNOWN_HALF_SAVES)
-    ]
-    assert not failures, "\n".join([f"{walk.requests} requests", *failures])
+    assert not walk.failures, "\n".join([f"{walk.requests} requests", *walk.failures])
 
 
 # Each kind of hostile value in every query parameter at once; ?branch= apart, since most

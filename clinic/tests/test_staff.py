@@ -370,6 +370,8 @@ def test_rights_of_an_employee_without_a_login_send_you_to_create_one(admin_clie
 
 def test_a_user_cannot_deactivate_themselves(admin_client, admin_persona):
     url = reverse("clinic:employee-delete", args=[admin_persona.employee.pk])
+    dialog = admin_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "data-delete-refused" in dialog and "data-delete-confirm" not in dialog
     response = admin_client.post(url)
     assert response.url == reverse("clinic:employee-detail", args=[admin_persona.employee.pk])
     (message,) = get_messages(response.wsgi_request)
@@ -379,10 +381,12 @@ def test_a_user_cannot_deactivate_themselves(admin_client, admin_persona):
     assert Employee.objects.filter(pk=admin_persona.employee.pk).exists()
 
 
-def test_deactivating_is_post_only(admin_client, branch):
+def test_deactivating_asks_in_a_dialog_first(admin_client, branch):
     employee = EmployeeFactory(branches=[branch])
     url = reverse("clinic:employee-delete", args=[employee.pk])
-    assert admin_client.get(url).status_code == 405
+    dialog = admin_client.get(url, HTTP_HX_REQUEST="true")
+    assert dialog.status_code == 200 and "data-delete-confirm" in dialog.content.decode()
+    assert Employee.objects.filter(pk=employee.pk).exists()
     response = admin_client.post(url, HTTP_HX_REQUEST="true")
     assert response.status_code == 204
     assert response["HX-Redirect"] == LIST
@@ -427,11 +431,12 @@ def listed(response) -> list[str]:
     return [employee.last_name for employee in response.context["page"].object_list]
 
 
-def test_the_list_shows_everyone_alphabetically(client, accountant, staff):
+def test_the_list_shows_the_staff_of_the_users_branches_alphabetically(client, accountant, staff):
     client.force_login(accountant.user)
     response = client.get(LIST)
     assert response.status_code == 200
-    assert listed(response) == ["Accountant", "Иванов", "Петрова", "Сидоров"]
+    # Петрова works only in the other branch; Сидоров in both.
+    assert listed(response) == ["Accountant", "Иванов", "Сидоров"]
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,20 @@ The URL conf is enumerated, so a new view is covered the moment it is routed: it
 declare its access (``module_required``, ``login_required_view`` or ``public_view``), and a
 URL with parameters needs a sample below. Expected results come from the demo roles'
 rights (``clinic.demo.ROLE_GROUPS``), not from the code under test.
+
+The world has its branch-scoped objects in two branches; every persona works in the first.
+A second walk visits every URL that names an object of the other branch and expects 404
+(or 403), with nothing changed.
 """
 
 import pytest
 from django.db import transaction
+from django.forms.models import model_to_dict
 
 from clinic import demo, testing
-from clinic.models import RightsGroup
+from clinic.models import AuditEntry, OutboxEvent, RightsGroup
 from clinic.modules import permission_codename
-from clinic.testing_urls import ROUTES, SAMPLES, build_world, url_for
+from clinic.testing_urls import POST_SAMPLES, ROUTES, SAMPLES, build_world, urls_for
 
 
 def test_every_project_view_declares_its_access():
@@ -39,26 +44,28 @@ def test_every_project_url_with_parameters_has_a_sample():
     assert missing == [], "Add a sample to SAMPLES for these URL names"
 
 
-def _request(client, url: str, method: str):
-    """Visit without keeping side effects, so one URL cannot spoil the next."""
+def _request(client, url: str, method: str, data: dict | None = None, inspect=None):
+    """Visit without keeping side effects, so one URL cannot spoil the next.
+
+    ``inspect()`` runs after the request and before the rollback: it sees what the
+    request wrote. Returns the response, or (response, what ``inspect`` returned)."""
     with transaction.atomic():
         if method == "GET":
             response = client.get(url)
         elif method == "POST":
-            response = client.post(url, {})
+            response = client.post(url, data or {})
         else:
             response = client.generic(method, url)
+        seen = inspect() if inspect else None
         transaction.set_rollback(True)
-    return response
+    return (response, seen) if inspect else response
 
 
 def _visits(world):
     for route in ROUTES:
-        url = url_for(route, world)
-        if url is None:
-            continue
-        for method, access in route.accesses():
-            yield route, url, method, access
+        for url in urls_for(route, world):
+            for method, access in route.accesses():
+                yield route, url, method, access
 
 
 OK_WITH_RIGHT = {200, 204, 302, 400, 409, 422}
@@ -73,16 +80,21 @@ def test_each_role_gets_what_its_rights_allow(role, world, client, branch):
         persona = testing.make_persona(role, branch)
         client.force_login(persona.user)
         granted = set(demo.ROLE_GROUPS[role][1])
+    markers = world["elsewhere"]["markers"]
     failures = []
     for route, url, method, access in _visits(world):
         get_first = method in ("*", "GET")
         response = _request(client, url, "GET" if get_first else method)
         if response.status_code == 405 and method == "*":
-            response = _request(client, url, "POST")
+            response = _request(client, url, "POST", POST_SAMPLES.get(route.name))
         status = response.status_code
         if status >= 500:
             failures.append(f"{url} {method}: {status}")
             continue
+        if role != "anonymous" and status == 200 and not response.streaming:
+            shown = [m for m in markers if m in response.content.decode(errors="replace")]
+            if shown and route.name not in NETWORK_WIDE_NAMES:
+                failures.append(f"{url} {method} shows the other branch's {shown}")
         if route.third_party or access is None or access.public:
             continue
         if role == "anonymous":
@@ -95,6 +107,78 @@ def test_each_role_gets_what_its_rights_allow(role, world, client, branch):
         if not ok:
             failures.append(f"{url} {method} [{access.module}.{access.action}]: {status}")
     assert failures == []
+
+
+# Pages that name other branches' staff or branches by design: patients are shared by the
+# network, and so are the choices of a patient's home branch, attending doctor and
+# coordinator, in the card's forms and the list's filters; deleting a card that has visits
+# in another branch is refused naming that branch (docs/architecture.md, "Decisions").
+NETWORK_WIDE_NAMES = {
+    "patients:list",
+    "patients:create",
+    "patients:profile-edit",
+    "patients:delete",
+}
+
+
+def _other_branch_visits(world):
+    """(route, URL, access) of every URL that names an object of the other branch: its
+    sample in the other branch's world differs from the one in the user's own."""
+    for route in ROUTES:
+        if route.third_party:
+            continue
+        own = set(urls_for(route, world))
+        for url in urls_for(route, world["elsewhere"]):
+            if url not in own:
+                yield route, url
+
+
+def _fingerprint(elsewhere) -> tuple:
+    """The audit log's and the outbox's length and every row of the other branch."""
+    objects = [
+        value
+        for key, value in elsewhere.items()
+        if key in ("appointment", "shift", "waiting", "branch", "chair", "doctor", "employee")
+    ] + list(elsewhere["deleted"].values())
+    rows = []
+    for obj in objects:
+        fresh = type(obj)._base_manager.get(pk=obj.pk)
+        rows.append((type(obj).__name__, obj.pk, sorted(model_to_dict(fresh).items(), key=str)))
+    return AuditEntry.objects.count(), OutboxEvent.objects.count(), rows
+
+
+@pytest.mark.parametrize("role", testing.ROLES)
+def test_a_one_branch_user_reaches_nothing_of_another_branch(role, world, client, branch):
+    """Every URL that names the other branch's object, by GET and by POST (with a body
+    that would change it): 404, or 403 without the right; the object, the audit log and
+    the outbox unchanged."""
+    client.force_login(testing.make_persona(role, branch).user)
+    elsewhere = world["elsewhere"]
+    before = _fingerprint(elsewhere)
+    visited, failures = 0, []
+    for route, url in _other_branch_visits(world):
+        visited += 1
+        answered = []
+        for method in ("GET", "POST"):
+            response, after = _request(
+                client,
+                url,
+                method,
+                POST_SAMPLES.get(route.name),
+                inspect=lambda: _fingerprint(elsewhere),
+            )
+            status = response.status_code
+            if after != before:
+                failures.append(f"{method} {url} changed the other branch's data")
+            if status == 405:  # the method is not the route's: it says nothing of the object
+                continue
+            answered.append(status)
+            if status not in (403, 404):
+                failures.append(f"{method} {url}: {status}")
+        if not answered:
+            failures.append(f"{url}: neither GET nor POST is allowed")
+    assert failures == []
+    assert visited >= 30, "The walk lost its URLs: see SAMPLES and build_world"
 
 
 def test_superuser_opens_every_page(world, admin_client):

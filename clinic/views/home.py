@@ -1,14 +1,14 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic import health
 from clinic.bounds import parse_id
+from clinic.htmx import local_next_url
 from clinic.middleware import SESSION_KEY
-from clinic.models import Branch, Chair, Employee
+from clinic.models import Chair, Employee
 from clinic.modules import MODULES_BY_KEY
 from clinic.permissions import (
     AuthedRequest,
@@ -16,17 +16,19 @@ from clinic.permissions import (
     login_required_view,
     module_required,
     public_view,
+    visible_branches,
 )
 
 
 @module_required("home")
 def home(request: AuthedRequest) -> HttpResponse:
     branch = request.branch
+    staff = Employee.objects.for_user(request.user)
     context = {
-        "branch_count": Branch.objects.count(),
+        "branch_count": visible_branches(request.user).count(),
         "chair_count": Chair.objects.filter(branch=branch).count() if branch else 0,
-        "doctor_count": Employee.objects.doctors().count(),
-        "staff_count": Employee.objects.count(),
+        "doctor_count": staff.doctors().count(),
+        "staff_count": staff.count(),
     }
     return render(request, "clinic/home.html", context)
 
@@ -45,9 +47,7 @@ def coming_soon_view(module_key: str):
 @login_required_view
 @require_POST
 def branch_switch(request: AuthedRequest) -> HttpResponse:
-    next_url = request.POST.get("next", "/")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        next_url = "/"
+    next_url = local_next_url(request, request.POST.get("next"), "/")
     branch_id = parse_id(request.POST.get("branch"))
     if branch_id is None:
         messages.error(request, _("Choose a branch."))

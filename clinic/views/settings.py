@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,8 +12,14 @@ from clinic.forms import BranchForm, ChairForm, ChairOrderForm, OrganizationForm
 from clinic.htmx import done, render_form
 from clinic.models import Branch, Chair, Organization
 from clinic.modules import MODULES_BY_KEY
-from clinic.permissions import AuthedRequest, module_required
-from clinic.views.trash import undo_tag
+from clinic.permissions import (
+    AuthedRequest,
+    get_branch_for_user,
+    get_chair_for_user,
+    module_required,
+    visible_branches,
+)
+from clinic.views.trash import delete_with_confirmation
 
 
 @module_required("settings", "view")
@@ -45,7 +51,7 @@ def organization_save(request: AuthedRequest) -> HttpResponse:
 
 @module_required("settings", "view")
 def branch_list(request: AuthedRequest) -> HttpResponse:
-    branches = Branch.objects.annotate(
+    branches = visible_branches(request.user).annotate(
         chair_count=Count("chairs", filter=Q(chairs__deleted_at__isnull=True))
     )
     return render(
@@ -88,14 +94,14 @@ def _branch_page(request: AuthedRequest, branch: Branch, form: BranchForm, statu
 
 @module_required("settings", "view")
 def branch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    branch = get_object_or_404(Branch, pk=pk)
+    branch = get_branch_for_user(request, pk)
     return _branch_page(request, branch, BranchForm(instance=branch))
 
 
 @require_POST
 @module_required("settings", "change")
 def branch_update(request: AuthedRequest, pk: int) -> HttpResponse:
-    branch = get_object_or_404(Branch, pk=pk)
+    branch = get_branch_for_user(request, pk)
     form = BranchForm(request.POST, instance=branch)
     if form.is_valid():
         try:
@@ -105,30 +111,30 @@ def branch_update(request: AuthedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Branch saved."))
             return done(request, reverse("clinic:branch-detail", args=[pk]))
-    return _branch_page(request, Branch.objects.get(pk=pk), form, status=422)
+    return _branch_page(request, get_branch_for_user(request, pk), form, status=422)
 
 
-@require_POST
 @module_required("settings", "change")
 def branch_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    branch = get_object_or_404(Branch, pk=pk)
-    try:
-        services.object_soft_delete(obj=branch, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return done(request, reverse("clinic:branch-detail", args=[pk]))
-    messages.success(
+    branch = get_branch_for_user(request, pk)
+    return delete_with_confirmation(
         request,
-        _("Branch %(name)s moved to the recycle bin.") % {"name": branch},
-        extra_tags=undo_tag("branches", branch.pk),
+        branch,
+        title=_("Delete the branch"),
+        question=_("Move the branch %(name)s to the recycle bin?") % {"name": branch},
+        delete=lambda confirm: services.object_soft_delete(
+            obj=branch, by=request.user, confirm=confirm
+        ),
+        deleted=_("Branch %(name)s moved to the recycle bin.") % {"name": branch},
+        undo_section="branches",
+        next_url=reverse("clinic:branch-list"),
     )
-    return done(request, reverse("clinic:branch-list"))
 
 
 @require_POST
 @module_required("settings", "change")
 def chair_create(request: AuthedRequest, branch_pk: int) -> HttpResponse:
-    branch = get_object_or_404(Branch, pk=branch_pk)
+    branch = get_branch_for_user(request, branch_pk)
     form = ChairForm(request.POST, instance=Chair(branch=branch))
     if form.is_valid():
         try:
@@ -152,7 +158,7 @@ def chair_create(request: AuthedRequest, branch_pk: int) -> HttpResponse:
 @require_POST
 @module_required("settings", "change")
 def chair_rename(request: AuthedRequest, pk: int) -> HttpResponse:
-    chair = get_object_or_404(Chair, pk=pk)
+    chair = get_chair_for_user(request, pk)
     form = ChairForm(request.POST, instance=chair)
     status = 200
     if form.is_valid():
@@ -172,23 +178,27 @@ def chair_rename(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @module_required("settings", "change")
 def chair_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    chair = get_object_or_404(Chair, pk=pk)
-    services.object_soft_delete(obj=chair, by=request.user)
-    messages.success(
+    chair = get_chair_for_user(request, pk)
+    return delete_with_confirmation(
         request,
-        _("Chair %(name)s moved to the recycle bin.") % {"name": chair},
-        extra_tags=undo_tag("chairs", chair.pk),
+        chair,
+        title=_("Delete the chair"),
+        question=_("Move the chair %(name)s to the recycle bin?") % {"name": chair},
+        delete=lambda confirm: services.object_soft_delete(
+            obj=chair, by=request.user, confirm=confirm
+        ),
+        deleted=_("Chair %(name)s moved to the recycle bin.") % {"name": chair},
+        undo_section="chairs",
+        next_url=reverse("clinic:branch-detail", args=[chair.branch_id]),
     )
-    return done(request, reverse("clinic:branch-detail", args=[chair.branch_id]))
 
 
 @require_POST
 @module_required("settings", "change")
 def chairs_reorder(request: AuthedRequest, branch_pk: int) -> HttpResponse:
-    branch = get_object_or_404(Branch, pk=branch_pk)
+    branch = get_branch_for_user(request, branch_pk)
     form = ChairOrderForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("Bad chair order."), status=400)

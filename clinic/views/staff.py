@@ -2,18 +2,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from clinic import services
 from clinic.forms import EmployeeFilter, EmployeeForm, LoginAccountForm, RightsForm, rights_matrix
 from clinic.htmx import done
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.models import Employee
-from clinic.permissions import AuthedRequest, module_required
-from clinic.views.trash import undo_tag
+from clinic.permissions import AuthedRequest, get_employee_for_user, module_required
+from clinic.views.trash import delete_with_confirmation
 
 
 def _employees():
@@ -22,8 +21,9 @@ def _employees():
 
 @module_required("staff", "view")
 def staff_list(request: AuthedRequest) -> HttpResponseBase:
-    staff_filter = EmployeeFilter(request.GET or None, queryset=_employees())
-    employees = staff_filter.qs.distinct() if staff_filter.is_bound else _employees()
+    employees = _employees().for_user(request.user)
+    staff_filter = EmployeeFilter(request.GET or None, queryset=employees, request=request)
+    employees = staff_filter.qs.distinct() if staff_filter.is_bound else employees
     if fmt := export_requested(request):
         return export_response(
             fmt=fmt,
@@ -61,7 +61,7 @@ def staff_list(request: AuthedRequest) -> HttpResponseBase:
 
 @module_required("staff", "change")
 def employee_create(request: AuthedRequest) -> HttpResponse:
-    form = EmployeeForm(request.POST or None, prefix="employee")
+    form = EmployeeForm(request.POST or None, prefix="employee", user=request.user)
     login_form = LoginAccountForm(request.POST or None, prefix="login")
     wants_login = request.POST.get("with_login") == "on"
     if request.method == "POST":
@@ -87,7 +87,7 @@ def employee_create(request: AuthedRequest) -> HttpResponse:
 
 @module_required("staff", "view")
 def employee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(_employees(), pk=pk)
+    employee = get_employee_for_user(request, pk, _employees())
     group_rights: set[str] = set()
     own_rights: set[str] = set()
     if employee.user:
@@ -110,9 +110,11 @@ def employee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @module_required("staff", "change")
 def employee_update(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    employee = get_employee_for_user(request, pk, Employee.objects.select_related("user"))
     services.ensure_may_change_employee(by=request.user, employee=employee)
-    form = EmployeeForm(request.POST or None, instance=employee, prefix="employee")
+    form = EmployeeForm(
+        request.POST or None, instance=employee, prefix="employee", user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.employee_update(employee=employee, by=request.user, data=form.cleaned_data)
@@ -129,7 +131,7 @@ def employee_update(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @module_required("staff", "rights")
 def employee_login(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    employee = get_employee_for_user(request, pk, Employee.objects.select_related("user"))
     services.ensure_may_change_employee(by=request.user, employee=employee)
     user = employee.user
     initial = (
@@ -165,7 +167,7 @@ def employee_login(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @module_required("staff", "rights")
 def employee_rights(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    employee = get_employee_for_user(request, pk, Employee.objects.select_related("user"))
     services.ensure_may_change_employee(by=request.user, employee=employee)
     if employee.user is None:
         messages.error(request, _("Create a login account first: rights belong to a login."))
@@ -193,18 +195,24 @@ def employee_rights(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "clinic/staff/rights.html", context, status=422 if form.errors else 200)
 
 
-@require_POST
 @module_required("staff", "change")
 def employee_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
+    employee = get_employee_for_user(request, pk, Employee.objects.select_related("user"))
     services.ensure_may_change_employee(by=request.user, employee=employee)
-    if employee.user_id == request.user.pk:
-        messages.error(request, _("You cannot deactivate yourself."))
-        return done(request, reverse("clinic:employee-detail", args=[pk]))
-    services.object_soft_delete(obj=employee, by=request.user)
-    messages.success(
+    return delete_with_confirmation(
         request,
-        _("%(name)s deactivated and moved to the recycle bin.") % {"name": employee},
-        extra_tags=undo_tag("employees", employee.pk),
+        employee,
+        title=_("Deactivate %(name)s") % {"name": employee.short_name},
+        question=_(
+            "Deactivate %(name)s? The login stops working; the recycle bin can bring both back."
+        )
+        % {"name": employee.full_name},
+        delete=lambda confirm: services.object_soft_delete(
+            obj=employee, by=request.user, confirm=confirm
+        ),
+        deleted=_("%(name)s deactivated and moved to the recycle bin.") % {"name": employee},
+        undo_section="employees",
+        next_url=reverse("clinic:staff-list"),
+        refused=_("You cannot deactivate yourself.") if employee.user_id == request.user.pk else "",
+        back_url=reverse("clinic:employee-detail", args=[pk]),
     )
-    return done(request, reverse("clinic:staff-list"))

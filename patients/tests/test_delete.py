@@ -116,9 +116,11 @@ def test_delete_needs_the_delete_right(registrar_client, family_patient):
     assert Patient.objects.filter(pk=patient.pk).exists()
 
 
-def test_delete_is_post_only(admin_client, family_patient):
+def test_a_get_asks_in_a_dialog_and_deletes_nothing(admin_client, family_patient):
     patient, _sister, _family = family_patient
-    assert admin_client.get(delete_url(patient)).status_code == 405
+    response = admin_client.get(delete_url(patient), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "data-delete-dialog" in response.content.decode()
     assert Patient.objects.filter(pk=patient.pk).exists()
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.models import AuditEntry
 from clinic.services import object_restore
@@ -62,7 +63,7 @@ def test_restoring_a_card_whose_number_was_taken_meanwhile_is_refused(registrar,
     Patient.all_objects.filter(pk=owner.pk).update(deleted_at=timezone.now())
     PatientFactory(snils=SNILS)
     owner.refresh_from_db()
-    with pytest.raises(ValidationError, match="SNILS"):
+    with pytest.raises(ValidationError, match=_("Another card already has this SNILS.")):
         object_restore(obj=owner, by=registrar.user)
     assert Patient.all_objects.get(pk=owner.pk).deleted_at is not None
 

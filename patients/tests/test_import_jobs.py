@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.audit import verify_chain
 from clinic.models import AuditAction, AuditEntry, OutboxEvent
@@ -208,7 +209,9 @@ def test_a_stuck_import_can_be_marked_failed_keeping_what_it_imported(
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
-    assert "2 of 5" in job.error
+    assert job.error == _(
+        "Stopped after %(done)s of %(total)s rows and marked failed by %(user)s."
+    ) % {"done": 2, "total": 5, "user": importer.admin}
     assert Patient.objects.count() == 2
     entry = AuditEntry.objects.filter(object_id=str(job.pk)).latest("id")
     assert (entry.actor, entry.changes["status"]) == (importer.admin, ["importing", "failed"])
@@ -224,7 +227,7 @@ def test_a_job_that_is_making_progress_is_neither_resumed_nor_failed(importer, n
         status=ImportStatus.IMPORTING, total_rows=10, processed_rows=4, progress_at=timezone.now()
     )
     response = importer.client.post(reverse(f"patients:{name}", args=[job.pk]), follow=True)
-    assert "This import is not stuck." in [str(m) for m in response.context["messages"]]
+    assert _("This import is not stuck.") in [str(m) for m in response.context["messages"]]
     job.refresh_from_db()
     assert (job.status, job.processed_rows) == (ImportStatus.IMPORTING, 4)
 
@@ -364,7 +367,10 @@ def test_the_sweep_keeps_no_file_past_its_days(
         services.patient_imports_sweep()
     for job in (expired, recent, leftover):
         job.refresh_from_db()
-    assert expired.status == ImportStatus.FAILED and "7 days" in expired.error
+    assert expired.status == ImportStatus.FAILED
+    assert expired.error == _(
+        "Not finished within %(days)s days; the file was deleted. Upload it again."
+    ) % {"days": 7}
     assert expired.file.name == "" and leftover.file.name == ""
     assert recent.status == ImportStatus.PREVIEW and stored(recent, media_root)
     assert not stray_old.exists() and stray_new.exists()
