@@ -1,10 +1,52 @@
 import uuid
 
+import psycopg
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from psycopg import sql
 
 from clinic import testing
+
+# Tables that only tests fill (migrations leave them empty, a transactional test's flush too).
+ROWS_LEFT_BY_A_KILLED_RUN = ("clinic_user", "django_session", "clinic_auditentry")
+
+
+def reused_test_database_has_leftovers() -> bool:
+    """Whether the test database kept by --reuse-db holds rows a test committed.
+
+    A run killed inside a transactional test (a hang, ^C, a CI timeout) never flushes, and
+    the next run would trip over its rows. A missing database or table is no leftover: it is
+    built anyway.
+    """
+    from django.db import connections
+
+    settings = connections["default"].settings_dict
+    if settings["ENGINE"] != "django.db.backends.postgresql":
+        return False
+    name = settings["TEST"].get("NAME") or f"test_{settings['NAME']}"
+    exists = sql.SQL("EXISTS (SELECT 1 FROM {})")
+    tables = ROWS_LEFT_BY_A_KILLED_RUN
+    checks = sql.SQL(" OR ").join(exists.format(sql.Identifier(table)) for table in tables)
+    try:
+        with psycopg.connect(
+            host=settings["HOST"] or None,
+            port=settings["PORT"] or None,
+            user=settings["USER"] or None,
+            password=settings["PASSWORD"] or None,
+            dbname=name,
+            connect_timeout=5,
+        ) as conn:
+            row = conn.execute(sql.SQL("SELECT {}").format(checks)).fetchone()
+    except psycopg.Error:
+        return False
+    return bool(row and row[0])
+
+
+@pytest.fixture(scope="session")
+def django_db_createdb(request):
+    """--reuse-db, unless the kept database holds what a killed run left: then build it anew."""
+    return request.config.getvalue("create_db") or reused_test_database_has_leftovers()
 
 
 @pytest.fixture(autouse=True)

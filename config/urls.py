@@ -3,7 +3,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from clinic.modules import MODULES
 from clinic.permissions import public_view
-from clinic.views.home import coming_soon_view
+from clinic.views.home import coming_soon_view, favicon
 from config.api import api
 
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", public_view(JavaScriptCatalog.as_view()), name="javascript-catalog"),
+    path("favicon.ico", favicon),
 ]
 
 # Modules whose app has not landed yet answer with an honest placeholder at their URL.

@@ -35,13 +35,18 @@ def session_cookie_for(user) -> tuple[bytes, bytes]:
 
 
 async def connect(*headers):
+    """A socket to the live endpoint. Every test disconnects what it opened, refused sockets
+    too: a consumer still running when the test's event loop closes is cancelled together
+    with every other task there, and channels_redis's receive can then wait forever for a
+    lock that its cancelled cleaner held (an intermittent hang of the whole suite)."""
     communicator = WebsocketCommunicator(application, "/ws/live/", headers=[*headers])
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
 
 async def test_an_anonymous_socket_is_closed():
-    _communicator, connected, code = await connect(ORIGIN)
+    communicator, connected, code = await connect(ORIGIN)
+    await communicator.disconnect()
     assert not connected
     assert code == 4401
 
@@ -49,7 +54,8 @@ async def test_an_anonymous_socket_is_closed():
 async def test_a_socket_from_a_foreign_origin_is_refused():
     user = await database_sync_to_async(UserFactory)()
     cookie = await database_sync_to_async(session_cookie_for)(user)
-    _communicator, connected, _code = await connect((b"origin", b"https://evil.example"), cookie)
+    communicator, connected, _code = await connect((b"origin", b"https://evil.example"), cookie)
+    await communicator.disconnect()
     assert not connected
 
 

@@ -89,6 +89,12 @@ def test_a_forbidden_page_renders_the_403_template(registrar_client):
     assert "403.html" in [t.name for t in response.templates]
 
 
+def test_the_browsers_favicon_request_finds_the_icon_without_logging_in(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/img/favicon.svg")
+
+
 # --- The sidebar -------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -56,6 +57,12 @@ def branch_switch(request: AuthedRequest) -> HttpResponse:
     request.session[SESSION_KEY] = branch.pk
     messages.success(request, _("You are working in %(branch)s now.") % {"branch": branch})
     return redirect(next_url)
+
+
+@public_view
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico where a page (an HTMX fragment opened alone) names none."""
+    return redirect(static("img/favicon.svg"))  # not permanent: the name carries a hash
 
 
 @public_view
