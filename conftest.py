@@ -107,6 +107,18 @@ def accountant(branch):
 
 
 @pytest.fixture
+def manager(branch):
+    """All the rights of the demo's management role, in one branch (not a superuser)."""
+    return testing.make_persona("management", branch)
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager.user)
+    return client
+
+
+@pytest.fixture
 def admin_client(client, admin_persona):
     client.force_login(admin_persona.user)
     return client

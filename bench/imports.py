@@ -36,15 +36,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def copy_database(url: str, template: str, copy: str) -> str:
+def maintenance_connection(url: str) -> psycopg.Connection:
+    """The server's ``postgres`` database, for creating and dropping the others."""
     target = dj_database_url.parse(url)
-    with psycopg.connect(
+    return psycopg.connect(
         dbname="postgres",
         user=target.get("USER") or None,
         host=target.get("HOST") or None,
         port=target.get("PORT") or None,
         autocommit=True,
-    ) as maintenance:
+    )
+
+
+def copy_database(url: str, template: str, copy: str) -> str:
+    with maintenance_connection(url) as maintenance:
         maintenance.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(copy)))
         maintenance.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -55,14 +60,7 @@ def copy_database(url: str, template: str, copy: str) -> str:
 
 
 def drop_database(url: str, name: str) -> None:
-    target = dj_database_url.parse(url)
-    with psycopg.connect(
-        dbname="postgres",
-        user=target.get("USER") or None,
-        host=target.get("HOST") or None,
-        port=target.get("PORT") or None,
-        autocommit=True,
-    ) as maintenance:
+    with maintenance_connection(url) as maintenance:
         maintenance.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 

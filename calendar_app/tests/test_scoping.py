@@ -32,18 +32,6 @@ def visit(clinic, hour, **kwargs):
 
 
 @pytest.fixture
-def manager(branch):
-    """All the rights of the demo's management role, in one branch (not a superuser)."""
-    return testing.make_persona("management", branch)
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager.user)
-    return client
-
-
-@pytest.fixture
 def there(yekaterinburg_clinic):
     return yekaterinburg_clinic
 

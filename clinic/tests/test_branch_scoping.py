@@ -15,18 +15,6 @@ from clinic.tests.factories import BranchFactory, ChairFactory, EmployeeFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def manager(branch):
-    """All the rights of the demo's management role, in one branch (not a superuser)."""
-    return testing.make_persona("management", branch)
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager.user)
-    return client
-
-
 # --- Querysets -----------------------------------------------------------------------------
 
 
