@@ -38,9 +38,9 @@ class BranchBoundMixin:
         self.branch = branch
         fields = self.fields  # type: ignore[attr-defined]
         if "chair" in fields:
-            fields["chair"].queryset = Chair.objects.filter(branch=branch).order_by(
-                "position", "pk"
-            )
+            # With its branch: the booking service reads the chair's branch (and zone).
+            chairs = Chair.objects.filter(branch=branch).select_related("branch")
+            fields["chair"].queryset = chairs.order_by("position", "pk")
         if "doctor" in fields:
             fields["doctor"].queryset = (
                 Employee.objects.doctors()
@@ -49,28 +49,36 @@ class BranchBoundMixin:
             )
 
 
+def patient_label(patient: Patient) -> str:
+    return f"{patient.full_name} · № {patient.card_number}"
+
+
+class PatientPicker(forms.Select):
+    """Offers only the chosen patient as an <option> (the rest come from the search API as
+    the user types), read when the widget renders: a form that is only validated reads no
+    patient for it."""
+
+    def optgroups(self, name, value, attrs=None):
+        ids = [pk for pk in map(parse_id, value) if pk]
+        chosen = Patient.objects.filter(pk__in=ids) if ids else Patient.objects.none()
+        self.choices = [("", ""), *((patient.pk, patient_label(patient)) for patient in chosen)]
+        return super().optgroups(name, value, attrs)
+
+
 class PatientChoiceField(forms.ModelChoiceField):
-    """A patient picked through the search API (Tom Select loads options as you type)."""
+    """A patient picked through the search API (Tom Select loads options as you type).
+    Validation checks the value against every live patient."""
 
     def __init__(self, **kwargs):
         super().__init__(
             queryset=Patient.objects.all(),
             label=_("patient"),
-            widget=forms.Select(attrs={"data-patient-picker": ""}),
+            widget=PatientPicker(attrs={"data-patient-picker": ""}),
             **kwargs,
         )
 
     def label_from_instance(self, obj: Patient) -> str:
-        return f"{obj.full_name} · № {obj.card_number}"
-
-
-def render_only_chosen_patient(form: forms.BaseForm) -> None:
-    """Offer only the chosen patient as an <option>: the rest come from the search API.
-    Validation still checks the value against every live patient."""
-    field: PatientChoiceField = form.fields["patient"]  # type: ignore[assignment]
-    patient_id = parse_id(form["patient"].value())
-    chosen = Patient.objects.filter(pk=patient_id) if patient_id else Patient.objects.none()
-    field.widget.choices = [("", "")] + [(p.pk, field.label_from_instance(p)) for p in chosen]
+        return patient_label(obj)
 
 
 class AppointmentForm(BranchBoundMixin, Form):
@@ -109,7 +117,6 @@ class AppointmentForm(BranchBoundMixin, Form):
     def __init__(self, *args, branch: Branch, **kwargs):
         super().__init__(*args, **kwargs)
         self.bind_branch(branch)
-        render_only_chosen_patient(self)
 
     def clean(self):
         cleaned = super().clean()
@@ -304,7 +311,6 @@ class WaitlistForm(BranchBoundMixin, ModelForm):
     def __init__(self, *args, branch: Branch, **kwargs):
         super().__init__(*args, **kwargs)
         self.bind_branch(branch)
-        render_only_chosen_patient(self)
         self.fields["profession"].queryset = Profession.objects.filter(  # type: ignore[attr-defined]
             kind=ProfessionKind.DOCTOR
         )

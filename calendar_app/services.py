@@ -214,10 +214,17 @@ def _announce_visit(appointment: Appointment) -> None:
     )
 
 
-def event_payload(appointment: Appointment, **extra: Any) -> dict[str, Any]:
-    """What other apps (timeline, CRM sync, notifications) need about a visit."""
+def event_payload(
+    appointment: Appointment,
+    *,
+    lines: Iterable[AppointmentService] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What other apps (timeline, CRM sync, notifications) need about a visit. ``lines``:
+    the visit's service lines with their services, when the caller has them in hand."""
     zone = appointment.branch.zone
-    lines = list(appointment.service_lines.select_related("service"))
+    if lines is None:
+        lines = appointment.service_lines.select_related("service")
     return {
         "appointment_id": appointment.pk,
         "patient_id": appointment.patient_id,
@@ -252,14 +259,21 @@ def suggested_visit_type(patient: Patient) -> str:
     return VisitType.RETURNING if attended else VisitType.PRIMARY
 
 
-def _set_services(appointment: Appointment, services: Iterable[Service]) -> None:
-    appointment.service_lines.all().delete()
-    AppointmentService.objects.bulk_create(
+def _add_services(
+    appointment: Appointment, services: Iterable[Service]
+) -> list[AppointmentService]:
+    """Service lines at today's prices, one per service; returned with their services."""
+    return AppointmentService.objects.bulk_create(
         [
             AppointmentService(appointment=appointment, service=service, price=service.price)
             for service in dict.fromkeys(services)
         ]
     )
+
+
+def _set_services(appointment: Appointment, services: Iterable[Service]) -> None:
+    appointment.service_lines.all().delete()
+    _add_services(appointment, services)
 
 
 # --- Appointments ----------------------------------------------------------------------
@@ -307,14 +321,19 @@ def appointment_book(
         source=source,
     )
     # Overlaps were checked under the lock; the exclusion constraints back that up on save.
-    appointment.full_clean(exclude=["branch"], validate_constraints=False)
+    # The chair, the doctor and the patient were just read under that lock (and the author
+    # is the signed-in user): validating them would read each row once more.
+    appointment.full_clean(
+        exclude=["branch", "chair", "doctor", "patient", "created_by"], validate_constraints=False
+    )
     _save_or_conflict(appointment)
-    _set_services(appointment, services)
+    lines = _add_services(appointment, services)
     AppointmentStatusChange.objects.create(
         appointment=appointment, to_status=appointment.status, changed_by=by
     )
     audit.record_created(actor=by, obj=appointment, patient_id=patient.pk)
-    events.publish("appointment.created", appointment, event_payload(appointment), actor=by)
+    payload = event_payload(appointment, lines=lines)
+    events.publish("appointment.created", appointment, payload, actor=by)
     _announce_visit(appointment)
     return appointment
 

@@ -78,6 +78,7 @@ class ClinicMFAAdapter(DefaultMFAAdapter):
 
 # --- Cached rights ----------------------------------------------------------------------
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.backends import ModelBackend  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 
@@ -107,6 +108,15 @@ class CachedRightsBackend(ModelBackend):
     their groups') on every request. A new rights version (bumped by signals on any change)
     makes all cached sets stale at once, so a new right works on the very next request.
     """
+
+    def get_user(self, user_id):
+        """The signed-in user with their employee card in the same query: the header, the
+        audit log's actor name and most views ask for it on every request."""
+        users = get_user_model()._default_manager.select_related("employee")
+        user = users.filter(pk=user_id).first()
+        if user is None:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

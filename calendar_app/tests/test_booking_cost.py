@@ -1,0 +1,57 @@
+"""What a booking reads and writes: every guarantee kept (row locks, the overlap and shift
+checks, the status history, the audit entry, the outbox event), nothing read twice."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from calendar_app.models import Appointment
+from clinic.models import AuditEntry, OutboxEvent
+
+from .factories import ServiceFactory
+from .test_views import HTMX, booking_data, create_url
+
+# Session, user with employee, branch, the form's patient, doctor, chair and services; the
+# doctor's branch; three row locks; the overlap and shift checks; the patient's history;
+# the visit, its lines, its status change; the audit chain (lock, head, entry); the outbox;
+# savepoints; the cached settings and content type when the cache is cold (as in a test).
+MOST_QUERIES = 28
+
+
+def book(client, clinic, services, **overrides):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            create_url(clinic), booking_data(clinic, services=services, **overrides), **HTMX
+        )
+    assert response.status_code == 204, response.content.decode()[:500]
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(registrar_client, clinic):
+    service = ServiceFactory()
+    registrar_client.get("/")  # a signed-in user's first page warms what every page reads
+    queries = book(registrar_client, clinic, [service.pk])
+
+    assert len(queries) <= MOST_QUERIES, "\n".join(queries)
+    locks = [sql for sql in queries if "FOR NO KEY UPDATE" in sql]
+    assert len(locks) == 3  # the chair, the doctor, the patient
+    assert sum("pg_advisory_xact_lock" in sql for sql in queries) == 1
+    # Nothing the form already read is read again, and a new visit deletes no lines.
+    assert not [sql for sql in queries if sql.startswith("DELETE")]
+    employee_reads = [sql for sql in queries if 'FROM "clinic_employee" WHERE' in sql]
+    assert not [sql for sql in employee_reads if '"clinic_employee"."user_id" =' in sql]
+    assert sum(sql.startswith('SELECT 1 AS "a" FROM "patients_patient"') for sql in queries) == 0
+
+    visit = Appointment.objects.get()
+    assert list(visit.service_lines.values_list("service", flat=True)) == [service.pk]
+    assert AuditEntry.objects.filter(object_id=str(visit.pk), action="create").exists()
+    event = OutboxEvent.objects.get(name="appointment.created")
+    assert [line["code"] for line in event.payload["services"]] == [service.code]
+
+
+def test_more_services_cost_no_more_queries(registrar_client, clinic):
+    registrar_client.get("/")
+    one = book(registrar_client, clinic, [ServiceFactory().pk])
+    three = book(registrar_client, clinic, [ServiceFactory().pk for _ in range(3)], time="11:00")
+    assert len(three) <= len(one)  # the first one also warmed the content-type cache
+    event = OutboxEvent.objects.filter(name="appointment.created").latest("id")
+    assert len(event.payload["services"]) == 3
