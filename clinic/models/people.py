@@ -1,5 +1,16 @@
+def full_name(last: str, first: str, middle: str) -> str:
+    """Иванова Анна Петровна (the parts that are there)."""
+    return " ".join(part for part in (last, first, middle) if part)
+
+
+def short_name(last: str, first: str, middle: str) -> str:
+    """Иванова А. П."""
+    return last + "".join(f" {part[0]}." for part in (first, middle) if part)
+
+
 class PersonName:
-    """Russian full and short names for models with last, first and middle name fields."""
+    """Russian full and short names for models with last, first and middle name fields
+    (the functions above serve rows read without their model)."""
 
     last_name: str
     first_name: str
@@ -7,12 +18,8 @@ class PersonName:
 
     @property
     def full_name(self) -> str:
-        return " ".join(
-            part for part in (self.last_name, self.first_name, self.middle_name) if part
-        )
+        return full_name(self.last_name, self.first_name, self.middle_name)
 
     @property
     def short_name(self) -> str:
-        """Иванова А. П."""
-        initials = "".join(f" {part[0]}." for part in (self.first_name, self.middle_name) if part)
-        return f"{self.last_name}{initials}"
+        return short_name(self.last_name, self.first_name, self.middle_name)
