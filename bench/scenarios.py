@@ -45,10 +45,12 @@ class Context:
     def today(self) -> datetime.date:
         return datetime.datetime.now(self.zone).date()
 
-    def day_bounds(self, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    def day_bounds(
+        self, day: datetime.date, days: int = 1
+    ) -> tuple[datetime.datetime, datetime.datetime]:
         start = datetime.datetime.combine(day, datetime.time(), self.zone)
         end = datetime.datetime.combine(
-            day + datetime.timedelta(days=1), datetime.time(), self.zone
+            day + datetime.timedelta(days=days), datetime.time(), self.zone
         )
         return start, end
 
@@ -283,9 +285,15 @@ def day_params(ctx: Context, count: int) -> list[datetime.date]:
     return [ctx.today + datetime.timedelta(days=ctx.rng.randint(-30, 14)) for _ in range(count)]
 
 
-def floor_day(ctx: Context) -> Callable[[psycopg.Connection, datetime.date], Any]:
+def week_params(ctx: Context, count: int) -> list[datetime.date]:
+    """Mondays of the last month and the next two weeks."""
+    monday = ctx.today - datetime.timedelta(days=ctx.today.weekday())
+    return [monday + datetime.timedelta(weeks=ctx.rng.randint(-4, 2)) for _ in range(count)]
+
+
+def floor_day(ctx: Context, days: int = 1) -> Callable[[psycopg.Connection, datetime.date], Any]:
     def floor(db: psycopg.Connection, day: datetime.date) -> Any:
-        start, end = ctx.day_bounds(day)
+        start, end = ctx.day_bounds(day, days)
         shifts = db.execute(
             "SELECT s.id, s.chair_id, s.start, s.end, s.doctor_id, d.last_name, d.first_name, "
             "d.middle_name, d.color FROM calendar_app_workshift s "
@@ -317,9 +325,9 @@ def floor_day(ctx: Context) -> Callable[[psycopg.Connection, datetime.date], Any
     return floor
 
 
-def call_events(ctx: Context) -> Callable[[Client, datetime.date], httpx.Response]:
+def call_events(ctx: Context, days: int = 1) -> Callable[[Client, datetime.date], httpx.Response]:
     def call(client: Client, day: datetime.date) -> httpx.Response:
-        following = day + datetime.timedelta(days=1)
+        following = day + datetime.timedelta(days=days)
         return client.get(
             f"/calendar/feed/events/?branch={ctx.branch_id}&start={day}&end={following}"
         )
@@ -595,6 +603,14 @@ def scenarios(ctx: Context) -> list[Scenario]:
             floor_day(ctx),
         ),
         Scenario(
+            "calendar.week",
+            f"Calendar week of the biggest branch, {len(ctx.chairs)} chairs (feed/events)",
+            100,
+            week_params,
+            call_events(ctx, days=7),
+            floor_day(ctx, days=7),
+        ),
+        Scenario(
             "calendar.resources",
             "Calendar chairs of that branch (feed/resources)",
             100,
@@ -621,7 +637,7 @@ def scenarios(ctx: Context) -> list[Scenario]:
         Scenario(
             "booking",
             "Book an appointment (POST /calendar/appointments/new/)",
-            150,
+            20,
             booking_params,
             call_booking,
             floor_booking(ctx),
