@@ -87,11 +87,12 @@ EVENT_FIELDS = (
 )
 
 
-def service_names(visit_ids: list[int]) -> dict[int, list[str]]:
-    """{visit id: its services' names in the order they were added}, in one query."""
+def service_names(visits) -> dict[int, list[str]]:
+    """{visit id: its services' names in the order they were added}, in one query; the
+    visits as a queryset (a subquery: a week's two thousand ids are not sent as values)."""
     names: dict[int, list[str]] = {}
     lines = (
-        AppointmentService.objects.filter(appointment_id__in=visit_ids)
+        AppointmentService.objects.filter(appointment__in=visits.values("pk"))
         .order_by("appointment_id", "pk")
         .values_list("appointment_id", "service__name")
     )
@@ -123,7 +124,7 @@ def appointment_events(
     if profession_id:
         visits = visits.filter(doctor__professions__id=profession_id)
     rows = list(visits.values_list(*EVENT_FIELDS))
-    services = service_names([row[0] for row in rows]) if rows else {}
+    services = service_names(visits.order_by()) if rows else {}
     styles = status_styles()
     zone = branch.zone
     locked = {StatusCode.COMPLETED, StatusCode.NO_SHOW}

@@ -10,11 +10,12 @@ class ClinicConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from clinic import registrations  # noqa: F401
-        from clinic.db import sqlite_unicode_functions
+        from clinic.db import fast_timestamps, sqlite_unicode_functions
 
         connection_created.connect(
             sqlite_unicode_functions, dispatch_uid="sqlite_unicode_functions"
         )
+        connection_created.connect(fast_timestamps, dispatch_uid="fast_timestamps")
         self.connect_rights_invalidation()
 
     @staticmethod

@@ -112,8 +112,10 @@ def test_the_calendar_day_reads_one_day_of_the_branch_index(busy_clinic):
             busy_clinic.branch, busy_clinic.day, busy_clinic.day + datetime.timedelta(days=1)
         )
     assert len(events) == 8
-    [sql] = queries_on(captured, "calendar_app_appointment")
-    assert_bounded_range(plan_of(sql), "appointment_branch_start_idx")
+    # The visits, then their services (the same visits as a subquery).
+    visits_sql, services_sql = queries_on(captured, "calendar_app_appointment")
+    assert_bounded_range(plan_of(visits_sql), "appointment_branch_start_idx")
+    assert_bounded_range(plan_of(services_sql), "appointment_branch_start_idx")
 
 
 def test_the_slot_finder_reads_the_doctor_indexes_of_the_window(busy_clinic):

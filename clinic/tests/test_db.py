@@ -1,14 +1,18 @@
 """clinic.db on SQLite (the quickstart), checked on a bare in-memory SQLite connection so
-that the PostgreSQL suite runs it too; the quickstart stage walks the rest."""
+that the PostgreSQL suite runs it too (the quickstart stage walks the rest); and the fast
+timestamp loader of PostgreSQL connections."""
 
+import datetime
 import sqlite3
+import zoneinfo
 from types import SimpleNamespace
 
+import psycopg
 import pytest
-from django.db import NotSupportedError
+from django.db import NotSupportedError, connection
 from django.db.models import Value
 
-from clinic.db import ByteOrder, sqlite_unicode_functions
+from clinic.db import ByteOrder, UtcTimestamptzLoader, sqlite_unicode_functions
 
 
 @pytest.fixture
@@ -64,3 +68,41 @@ def test_byte_order_is_c_on_postgresql_binary_on_sqlite_and_refused_elsewhere():
     assert sql("sqlite") == '%s COLLATE "BINARY"'
     with pytest.raises(NotSupportedError):
         sql("oracle")
+
+
+# --- Timestamps on PostgreSQL -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_read_timestamps_with_the_fast_loader():
+    connection.ensure_connection()
+    oid = psycopg.adapters.types["timestamptz"].oid
+    loader = connection.connection.adapters.get_loader(oid, psycopg.pq.Format.TEXT)
+    assert loader is UtcTimestamptzLoader
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Moscow")),
+        datetime.datetime(2026, 10, 25, 2, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),
+        datetime.datetime(1900, 1, 1, 0, 0, tzinfo=datetime.UTC),
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(1, 1, 1, 0, 0, tzinfo=datetime.UTC),
+    ],
+)
+def test_timestamps_read_back_as_django_s_own_loader_reads_them(moment):
+    """The same instant, aware, in UTC, as Django's loader gives, microseconds included."""
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz", [moment])
+        fast = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        register_tzloader(connection.timezone, cursor.cursor)
+        cursor.execute("SELECT %s::timestamptz", [moment])
+        django_s = cursor.fetchone()[0]
+    assert fast == django_s == moment.astimezone(datetime.UTC)
+    assert fast.tzinfo is django_s.tzinfo is datetime.UTC
