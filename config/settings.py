@@ -290,6 +290,7 @@ FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+MESSAGE_STORAGE = "clinic.message_storage.SentenceStorage"
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "ru"
