@@ -109,7 +109,8 @@ def _describe(entry: AuditEntry, names: "_Names", default_zone: zoneinfo.ZoneInf
                 _value(field, new, names, zone),
             )
         )
-    patient = names.patient(entry.patient_id) if entry.patient_id else ""
+    about_the_patient = model is _patient_model() and entry.object_id == str(entry.patient_id)
+    patient = names.patient(entry.patient_id) if entry.patient_id and not about_the_patient else ""
     return EntryDisplay(
         time=entry.created_at.astimezone(default_zone).strftime(TIME_FORMAT),
         title=_title(entry, zone),

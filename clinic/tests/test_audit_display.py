@@ -80,7 +80,8 @@ def test_a_patient_edit_names_the_doctors_and_the_document_type_and_hides_search
     )
     assert "last name" in rows
     assert not {"search name", "search_name", "search phones", "search_phones"} & set(rows)
-    assert shown.patient == str(Patient.objects.get(pk=patient.pk))
+    assert shown.title == str(Patient.objects.get(pk=patient.pk))
+    assert shown.patient == ""  # the object is the patient: not named twice
 
 
 @translation.override("en")
@@ -99,6 +100,7 @@ def test_a_status_change_shows_labels_and_the_visit_at_its_local_time(
         str(StatusCode.CONFIRMED.label),
     )
     assert shown.title.endswith("26.11.2026 18:00")
+    assert shown.patient == str(visit.patient)
 
 
 @pytest.mark.parametrize(
