@@ -235,11 +235,17 @@ def seed_references() -> None:
 # --- Organization, branches, staff ----------------------------------------------------
 
 
+DEMO_BRANCH_RENAMES = {
+    "Одонта на Тверской": "Odonta на Тверской",
+    "Одонта в Екатеринбурге": "Odonta в Екатеринбурге",
+}
+
+
 def seed_organization() -> list[Branch]:
     Organization.objects.update_or_create(
         pk=1,
         defaults={
-            "name": "Одонта",
+            "name": "Odonta",
             "legal_name": "ООО «Одонта»",
             "inn": "7707083893",
             "kpp": "770701001",
@@ -258,8 +264,11 @@ def seed_organization() -> list[Branch]:
         },
     )
     Organization.forget_cached()
+    # The brand is spelt "Odonta" in both languages; rename what an earlier demo seeded.
+    for old, new in DEMO_BRANCH_RENAMES.items():
+        Branch.objects.filter(name=old).update(name=new)
     moscow, _c = Branch.objects.get_or_create(
-        name="Одонта на Тверской",
+        name="Odonta на Тверской",
         defaults={
             "address": "г. Москва, ул. Тверская, д. 12",
             "phone": "+74951234567",
@@ -270,7 +279,7 @@ def seed_organization() -> list[Branch]:
         },
     )
     yekaterinburg, _c = Branch.objects.get_or_create(
-        name="Одонта в Екатеринбурге",
+        name="Odonta в Екатеринбурге",
         defaults={
             "address": "г. Екатеринбург, ул. Малышева, д. 51",
             "phone": "+73432345678",

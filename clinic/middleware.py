@@ -4,6 +4,7 @@ import time
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse, QueryDict
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 
@@ -193,3 +194,19 @@ class ApiErrorsAsJsonMiddleware:
             if header in response:
                 converted[header] = response[header]
         return converted
+
+
+class UserLanguageMiddleware:
+    """The language a signed-in user chose, whatever the browser's cookie says (after the
+    authentication middleware; the locale middleware then labels the response with it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user and user.is_authenticated else ""
+        if language and language in dict(settings.LANGUAGES):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -154,6 +154,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -290,6 +291,7 @@ FORM_RENDERER = "clinic.forms.ClinicFormRenderer"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+MESSAGE_STORAGE = "clinic.message_storage.SentenceStorage"
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "ru"

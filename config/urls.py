@@ -4,6 +4,7 @@ from django.views.i18n import JavaScriptCatalog
 from clinic.modules import MODULES
 from clinic.permissions import public_view
 from clinic.views.home import coming_soon_view, favicon
+from clinic.views.language import language_set
 from config.api import api
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", public_view(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("favicon.ico", favicon),

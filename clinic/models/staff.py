@@ -14,6 +14,10 @@ from .references import Profession, ProfessionKind
 class User(AbstractUser):
     """A login account. Who the person is at the clinic lives on ``Employee``."""
 
+    # The interface language the person chose; empty: the browser's. Applied on every
+    # request (``UserLanguageMiddleware``), so it follows them to any computer.
+    language = models.CharField(_("interface language"), max_length=10, blank=True)
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 

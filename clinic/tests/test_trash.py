@@ -77,6 +77,26 @@ def test_the_trash_search_narrows_a_section(admin_client, admin_persona):
     assert [str(obj) for obj in page.context["page"].object_list] == ["Кресло у окна"]
 
 
+def test_the_bin_opens_on_the_first_section_that_holds_something(
+    admin_client, admin_persona, django_assert_max_num_queries
+):
+    chair = ChairFactory(name="Кресло у окна")
+    services.object_soft_delete(obj=chair, by=admin_persona.user)
+    keys = [entry["section"].key for entry in admin_client.get(TRASH).context["sections"]]
+    assert keys[0] != "chairs"  # the first section is empty: the bin skips it
+    admin_client.get(TRASH)  # warm the shell's caches
+    with django_assert_max_num_queries(len(keys) + 20):
+        page = admin_client.get(TRASH)
+    assert page.context["current"].key == "chairs"
+    assert [obj.pk for obj in page.context["page"].object_list] == [chair.pk]
+    assert admin_client.get(TRASH, {"section": keys[0]}).context["current"].key == keys[0]
+
+
+def test_an_empty_bin_opens_on_its_first_section(admin_client):
+    page = admin_client.get(TRASH)
+    assert page.context["current"].key == page.context["sections"][0]["section"].key
+
+
 def test_deleting_twice_is_harmless_and_audited_once(admin_persona):
     chair = ChairFactory()
     services.object_soft_delete(obj=chair, by=admin_persona.user)

@@ -1,39 +1,13 @@
 import json
 
-from django.core.exceptions import FieldDoesNotExist
-from django.db.models import ForeignObjectRel
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
+from clinic.audit_display import describe_entries
 from clinic.forms import AuditFilter
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.models import AuditEntry
 from clinic.permissions import AuthedRequest, module_required
-
-
-def field_label(model, name: str) -> str:
-    """The model's own wording for a field; a reverse relation (a patient's
-    ``portal_account``) is named by the related model; anything else keeps its name."""
-    if model is None:
-        return name
-    try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return name
-    if isinstance(field, ForeignObjectRel):
-        return str(field.related_model._meta.verbose_name)
-    return str(getattr(field, "verbose_name", None) or name)
-
-
-def change_rows(entry: AuditEntry) -> list[tuple[str, object, object]]:
-    """(field label, old, new) with the model's own wording for the field."""
-    model = entry.content_type.model_class() if entry.content_type else None
-    rows = []
-    for name, values in entry.changes.items():
-        label = field_label(model, name)
-        old, new = [*values, None, None][:2] if isinstance(values, list) else (None, values)
-        rows.append((label, old, new))
-    return rows
 
 
 @module_required("audit", "view")
@@ -74,11 +48,13 @@ def audit_list(request: AuthedRequest) -> HttpResponseBase:
             ),
         )
     page = paginate(request, entries, per_page=50)
-    for entry in page:
-        entry.change_rows = change_rows(entry)  # type: ignore[attr-defined]
+    page.object_list = list(page.object_list)
+    branch = request.branch
+    displays = describe_entries(page.object_list, default_zone=branch.zone if branch else None)
     context = {
         "filter": audit_filter,
         "page": page,
+        "entries": list(zip(page.object_list, displays, strict=True)),
         "query_string": query_without_page(request),
     }
     return render(request, "clinic/audit.html", context)

@@ -91,9 +91,11 @@ def _sections_for(user) -> list[trash.TrashSection]:
 @module_required("trash", "view")
 def trash_index(request: AuthedRequest) -> HttpResponse:
     sections = _sections_for(request.user)
-    key = request.GET.get("section") or (sections[0].key if sections else "")
-    current = next((s for s in sections if s.key == key), None)
     counts = {s.key: s.deleted_for(request.user).count() for s in sections}
+    # Without a choice, the first section that holds something (else the first one).
+    first = next((s for s in sections if counts[s.key]), sections[0] if sections else None)
+    key = request.GET.get("section") or (first.key if first else "")
+    current = next((s for s in sections if s.key == key), None)
     page = None
     query = request.GET.get("q", "").strip()
     if current:

@@ -274,6 +274,13 @@
       url.searchParams.set("date", day);
       url.searchParams.set("branch", config.branch);
       window.history.replaceState({}, "", url);
+      // The schedule dialog opens on the day being viewed, not on today.
+      const addShift = document.querySelector("[data-add-shift]");
+      if (addShift) {
+        const shiftUrl = new URL(addShift.dataset.dialogUrl, window.location.origin);
+        shiftUrl.searchParams.set("date", day);
+        addShift.dataset.dialogUrl = shiftUrl.pathname + shiftUrl.search;
+      }
       subscribeVisibleDays(info.start, info.end);
     },
   });
@@ -345,12 +352,14 @@
     const first = new Date(miniMonth);
     const shift = (first.getDay() + 6) % 7;
     first.setDate(first.getDate() - shift);
-    const monthName = miniMonth.toLocaleDateString(document.documentElement.lang || "ru", { month: "long", year: "numeric" });
+    // The month alone, then the year: {month, year} adds "г." in Russian.
+    const month = miniMonth.toLocaleDateString(document.documentElement.lang || "ru", { month: "long" });
+    const monthName = `${month.charAt(0).toUpperCase()}${month.slice(1)} ${y}`;
     const weekdays = [...Array(7)].map((_, i) =>
       new Date(2024, 0, 1 + i).toLocaleDateString(document.documentElement.lang || "ru", { weekday: "short" }));
     let html = `<div class="d-flex justify-content-between align-items-center mb-1">
       <button type="button" class="btn btn-sm btn-link" data-mini-prev aria-label="${gettext("Previous month")}"><i class="bi bi-chevron-left"></i></button>
-      <span class="fw-medium text-capitalize">${monthName}</span>
+      <span class="fw-medium" data-mini-title>${monthName}</span>
       <button type="button" class="btn btn-sm btn-link" data-mini-next aria-label="${gettext("Next month")}"><i class="bi bi-chevron-right"></i></button></div>
       <table class="w-100 text-center small"><thead><tr>${weekdays.map((w) => `<th>${w}</th>`).join("")}</tr></thead><tbody>`;
     const cursor = new Date(first);
