@@ -295,12 +295,13 @@
       fitWidth();
     });
 
-  // A week of many chairs is too wide for the screen: give every chair-day a readable
-  // column and let the calendar pane scroll sideways instead of squeezing them.
+  // Many chairs (a week of them above all) are too wide for the screen: give every column
+  // room for a surname and let the calendar pane scroll sideways instead of squeezing them.
+  const COLUMN_MIN_WIDTH = 100;
   function fitWidth() {
-    const week = ec.getView().type === "resourceTimeGridWeek";
+    const days = ec.getView().type === "resourceTimeGridWeek" ? 7 : 1;
     el.querySelectorAll(".ec-header, .ec-body").forEach((part) => {
-      part.style.minWidth = week ? `${60 + chairCount * 7 * 64}px` : "";
+      part.style.minWidth = `${60 + chairCount * days * COLUMN_MIN_WIDTH}px`;
     });
   }
 
