@@ -303,26 +303,51 @@ def owner_in_first_ten(param: tuple[int, str], response: httpx.Response) -> bool
     return f'data-quick-result="{param[0]}"' in response.text
 
 
+LIST_CAP = 1000  # patients.selectors.LIST_CANDIDATES: the count's cap and the bound
+LIST_SELECT = (
+    "SELECT p.id, p.card_number, p.last_name, p.first_name, p.middle_name, p.birth_date, "
+    "p.phone, p.is_active, d.last_name, d.first_name, d.middle_name, c.last_name, "
+    "c.first_name, c.middle_name, b.name FROM patients_patient p "
+    "LEFT JOIN clinic_employee d ON d.id = p.attending_doctor_id "
+    "LEFT JOIN clinic_employee c ON c.id = p.coordinator_id "
+    "LEFT JOIN clinic_branch b ON b.id = p.branch_id "
+)
+
+
 def floor_patient_list(db: psycopg.Connection, query: str) -> Any:
-    """The list's page of 25 with the names it shows, and its count capped at 10,001."""
+    """The list's page of 25 with the names it shows, and its count capped at 1,001: for a
+    name, the surnames that start with the word in index order, then the other matches
+    among 1,000 candidates (``patients.selectors.ranked_in_parts``)."""
     search = search_sql(query)
     count = db.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM patients_patient p WHERE deleted_at IS NULL "
-        f"AND {search.where} LIMIT 10001) t",
+        f"AND {search.where} LIMIT {LIST_CAP + 1}) t",
         search.where_params,
         prepare=True,
     ).fetchone()
+    if not search.order_params:
+        rows = db.execute(
+            f"{LIST_SELECT} WHERE p.deleted_at IS NULL AND {search.where} "
+            "ORDER BY p.search_name, p.id LIMIT 25",
+            search.where_params,
+            prepare=True,
+        ).fetchall()
+        return count, rows
+    starting = 'p.search_name COLLATE "C" LIKE %s'
+    in_order = 'ORDER BY p.search_name COLLATE "C", p.id LIMIT %s'
     rows = db.execute(
-        "SELECT p.id, p.card_number, p.last_name, p.first_name, p.middle_name, p.birth_date, "
-        "p.phone, p.is_active, d.last_name, d.first_name, d.middle_name, c.last_name, "
-        "c.first_name, c.middle_name, b.name FROM patients_patient p "
-        "LEFT JOIN clinic_employee d ON d.id = p.attending_doctor_id "
-        "LEFT JOIN clinic_employee c ON c.id = p.coordinator_id "
-        "LEFT JOIN clinic_branch b ON b.id = p.branch_id "
-        f"WHERE p.deleted_at IS NULL AND {search.where} ORDER BY {search.order} LIMIT 25",
-        [*search.where_params, *search.order_params],
+        f"{LIST_SELECT} WHERE p.deleted_at IS NULL AND {search.where} AND {starting} {in_order}",
+        [*search.where_params, *search.order_params, 25],
         prepare=True,
     ).fetchall()
+    if len(rows) < 25 and len(search.order_params[0]) > 3:
+        rows += db.execute(
+            f"{LIST_SELECT} WHERE p.id IN (SELECT id FROM patients_patient p WHERE "
+            f"deleted_at IS NULL AND {search.where} AND NOT {starting} LIMIT {LIST_CAP}) "
+            f"{in_order}",
+            [*search.where_params, *search.order_params, 25 - len(rows)],
+            prepare=True,
+        ).fetchall()
     return count, rows
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -39,7 +38,8 @@ class Concatenation:
     (bounded by the page's offset).
     """
 
-    def __init__(self, *parts: QuerySet) -> None:
+    def __init__(self, *parts) -> None:
+        # Querysets, or sequences that slice into lists and have ``count_up_to(limit)``.
         self.parts = parts
 
     def __getitem__(self, index: slice) -> list:
@@ -54,7 +54,7 @@ class Concatenation:
             if got:
                 start = 0
             elif start:
-                start -= part[:start].count()
+                start -= count_up_to(part, start)
         return rows
 
     def count_up_to(self, limit: int) -> int:
@@ -62,16 +62,17 @@ class Concatenation:
         for part in self.parts:
             if total >= limit:
                 break
-            total += part[: limit - total].count()
+            total += count_up_to(part, limit - total)
         return total
 
 
 def count_up_to(items, limit: int) -> int:
     """``min(len(items), limit)`` without counting past ``limit`` rows of a queryset."""
-    if isinstance(items, Concatenation):
+    if hasattr(items, "count_up_to"):
         return items.count_up_to(limit)
     if hasattr(items, "query"):
-        return items[:limit].count()
+        # Without its order: a sliced count keeps it, and would sort every row to count some.
+        return items.order_by()[:limit].count()
     return min(len(items), limit)
 
 

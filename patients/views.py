@@ -135,12 +135,13 @@ def patient_quick_search(request: AuthedRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     results = selectors.patient_search(query, limit=10) if len(query) >= 2 else []
     # Counted only when the lines are full, and only up to the cap: never every match.
-    matches = selectors.patient_search_count(query) if len(results) == 10 else len(results)
+    cap = selectors.SEARCH_COUNT_CAP
+    matches = selectors.patient_search_count(query, cap=cap) if len(results) == 10 else len(results)
     context = {
         "results": results,
         "query": query,
         "more": max(matches - len(results), 0),
-        "more_than": selectors.SEARCH_COUNT_CAP if matches > selectors.SEARCH_COUNT_CAP else 0,
+        "more_than": cap if matches > cap else 0,
     }
     return render(request, "patients/quick_search.html", context)
 
