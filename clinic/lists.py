@@ -43,14 +43,15 @@ class Concatenation:
         self.parts = parts
 
     def __getitem__(self, index: slice) -> list:
-        start, stop = index.start or 0, index.stop
+        start = index.start or 0
+        wanted = index.stop - start
         rows: list = []
         for part in self.parts:
-            wanted = stop - start - len(rows)
             if wanted <= 0:
                 break
             got = list(part[start : start + wanted])
             rows += got
+            wanted -= len(got)
             if got:
                 start = 0
             elif start:
