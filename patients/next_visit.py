@@ -9,9 +9,10 @@ patient has no next visit and the search falls back to the last activity.
 import datetime
 from collections.abc import Callable
 
-from django.db.models import DateTimeField, Expression, Value
+from django.db.models import DateTimeField, Value
+from django.db.models.expressions import BaseExpression
 
-NextVisitStart = Callable[[datetime.datetime], Expression]
+NextVisitStart = Callable[[datetime.datetime], BaseExpression]
 """Given a moment, the start of the patient's first visit from that moment on, or NULL."""
 
 _next_visit_start: NextVisitStart | None = None
@@ -22,7 +23,7 @@ def register(expression: NextVisitStart) -> None:
     _next_visit_start = expression
 
 
-def next_visit_start(since: datetime.datetime) -> Expression:
+def next_visit_start(since: datetime.datetime) -> BaseExpression:
     if _next_visit_start is None:
         return Value(None, output_field=DateTimeField())
     return _next_visit_start(since)

@@ -181,8 +181,8 @@ def patient_search(query: str, *, limit: int = 10) -> list[Patient]:
     starting = Q(name_in_c__startswith=words[0])
     results = list(found.filter(starting).order_by("name_in_c", "id")[:limit])
     if len(results) < limit and len(words[0]) >= MIN_CONTAINED_WORD:
-        rest = NameOrderedCandidates(found.exclude(starting), bound=SEARCH_CANDIDATES)
-        results += rest[: limit - len(results)]
+        others = NameOrderedCandidates(found.exclude(starting), bound=SEARCH_CANDIDATES)
+        results += others[: limit - len(results)]
     return results
 
 
