@@ -38,6 +38,12 @@ def assess(result: dict) -> dict:
     checks = {"p95": verdict(result["app_ms"]["p95"], result["target_ms"])}
     if result["kind"] == "read":
         checks["ratio"] = verdict(result["ratio"], RATIO_TARGET, unit="")
+    if quality := result.get("quality"):
+        share, target = quality["share"], quality["target"]
+        checks["quality"] = (
+            f"{quality['title']} {quality['good']}/{quality['of']} = {share:.1%} "
+            f"(target {target:.0%}: {'pass' if share >= target else 'miss'})"
+        )
     if result["errors"]:
         checks["errors"] = f"{result['errors']} unexpected responses {result['statuses']}"
     result["verdict"] = checks
@@ -56,8 +62,7 @@ def assess_load(load: dict) -> dict:
 def result_cell(result: dict) -> str:
     parts = []
     for name, value in result["verdict"].items():
-        label = {"p95": "p95", "ratio": "ratio", "errors": "errors"}[name]
-        parts.append(f"{label} {value}")
+        parts.append(value if name == "quality" else f"{name} {value}")
     return "; ".join(parts)
 
 

@@ -87,6 +87,7 @@ def measure(ctx: Context, scenario: Scenario, *, requests: int, warmup: int) -> 
 
     floor_ms = floor() if scenario.kind == "write" else []
     app_ms, client_ms, queries, errors, statuses = [], [], [], 0, {}
+    good = 0
     for index, param in enumerate(params):
         started = time.perf_counter()
         response = scenario.call(ctx.client, param)
@@ -96,6 +97,8 @@ def measure(ctx: Context, scenario: Scenario, *, requests: int, warmup: int) -> 
             errors += 1
             if errors <= 3:
                 print(f"    {scenario.name}: {response.status_code} for {param!r}")
+        if scenario.quality and response.status_code in scenario.expect:
+            good += scenario.quality(param, response)
         if index < warmup:
             continue
         app, count = server_timing(response)
@@ -106,7 +109,17 @@ def measure(ctx: Context, scenario: Scenario, *, requests: int, warmup: int) -> 
         floor_ms = floor()
     app, floor_summary = summary(app_ms), summary(floor_ms)
     ratio = app["p50"] / floor_summary["p50"] if floor_summary["p50"] else float("nan")
+    quality = None
+    if scenario.quality:
+        quality = {
+            "title": scenario.quality_title,
+            "good": good,
+            "of": len(params),
+            "share": good / len(params) if params else float("nan"),
+            "target": scenario.quality_target,
+        }
     return {
+        "quality": quality,
         "name": scenario.name,
         "title": scenario.title,
         "kind": scenario.kind,
@@ -143,7 +156,9 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=300, help="Measured per scenario.")
     parser.add_argument("--warmup", type=int, default=30, help="Discarded per scenario.")
-    parser.add_argument("--only", default="", help="Scenarios whose name contains this.")
+    parser.add_argument(
+        "--only", default="", help="Scenarios whose name contains this (several: a,b)."
+    )
     parser.add_argument("--no-load", action="store_true", help="Skip the load test.")
     parser.add_argument("--load-only", action="store_true", help="Only the load test.")
     parser.add_argument("--users", type=int, default=100, help="Load test: concurrent users.")
@@ -200,7 +215,8 @@ def main() -> int:
             facts["branch"] = {"name": ctx.branch_name, "chairs": len(ctx.chairs)}
             if not args.load_only:
                 for scenario in scenarios(ctx):
-                    if args.only and args.only not in scenario.name:
+                    wanted = [part for part in args.only.split(",") if part]
+                    if wanted and not any(part in scenario.name for part in wanted):
                         continue
                     print(f"  {scenario.name}...", flush=True)
                     result = measure(ctx, scenario, requests=args.requests, warmup=args.warmup)

@@ -66,6 +66,11 @@ class Scenario:
     kind: str = "read"  # "read" or "write"; the app/floor target applies to reads
     expect: tuple[int, ...] = (200,)
     note: str = ""
+    # A quality measure besides the time: whether a response is what it should be for its
+    # parameter (the owner of the digits among the first ten), and the share to reach.
+    quality: Callable[[Any, httpx.Response], bool] | None = None
+    quality_title: str = ""
+    quality_target: float = 0.0
 
 
 def load_context(db: psycopg.Connection, client: Client, seed: int) -> Context:
@@ -210,26 +215,141 @@ def floor_quick_search(db: psycopg.Connection, query: str) -> Any:
     return rows
 
 
+# Fragments inside a first name or patronymic that very many cards share.
+INNER_FRAGMENTS = ["ихайл", "лексан", "ладимир", "ергеев", "ндреев", "митри"]
+
+
+def fragment_queries(ctx: Context, count: int) -> list[str]:
+    return [ctx.rng.choice(INNER_FRAGMENTS) for _ in range(count)]
+
+
+def common_surname_queries(ctx: Context, count: int) -> list[str]:
+    """The issue's "Иван": the most common surnames' prefix, as typed or in lower case."""
+    return [ctx.rng.choice(["Иван", "иван"]) for _ in range(count)]
+
+
+# A quick search ranks at most this many candidates of a part (patients.selectors).
+SEARCH_CANDIDATES = 200
+NEXT_VISIT = (
+    "(SELECT a.start FROM calendar_app_appointment a WHERE a.patient_id = p.id "
+    "AND a.deleted_at IS NULL AND a.status NOT IN ('cancelled', 'no_show') "
+    "AND a.start >= date_trunc('day', now()) ORDER BY a.start LIMIT 1)"
+)
+QUICK_COLUMNS = "p.id, card_number, last_name, first_name, middle_name, phone, birth_date"
+
+
+def floor_bounded_quick_search(db: psycopg.Connection, query: str) -> Any:
+    """The reads of ``patients.selectors.patient_search`` since the ranking: names, the
+    prefix in index order, then the others ranked among 200 candidates; digits, the numbers
+    ending with them, then those containing them, each ranked among 200 candidates by the
+    next visit and the last activity."""
+    search = search_sql(query)
+    if search.order_params:
+        starting = 'search_name COLLATE "C" LIKE %s'
+        select = f"SELECT {QUICK_COLUMNS} FROM patients_patient p WHERE deleted_at IS NULL "
+        rows = db.execute(
+            f'{select} AND {search.where} AND {starting} ORDER BY search_name COLLATE "C", p.id '
+            "LIMIT 10",
+            [*search.where_params, *search.order_params],
+            prepare=True,
+        ).fetchall()
+        if len(rows) < 10 and len(search.order_params[0]) > 3:
+            rows += db.execute(
+                f"{select} AND p.id IN (SELECT id FROM patients_patient WHERE deleted_at IS NULL "
+                f"AND {search.where} AND NOT {starting} LIMIT {SEARCH_CANDIDATES}) "
+                f'ORDER BY search_name COLLATE "C", p.id LIMIT %s',
+                [*search.where_params, *search.order_params, 10 - len(rows)],
+                prepare=True,
+            ).fetchall()
+        return rows
+    digits = re.sub(r"\D", "", query)
+    ending = "(search_phones LIKE %s OR search_phones LIKE %s OR card_number = %s)"
+    ending_params = [f"%{digits} %", f"%{digits}", int(digits)]
+    ranked = (
+        f"SELECT {QUICK_COLUMNS}, {NEXT_VISIT} AS next_visit FROM patients_patient p "
+        "WHERE p.id IN (SELECT id FROM patients_patient WHERE deleted_at IS NULL AND {part} "
+        f"LIMIT {SEARCH_CANDIDATES}) ORDER BY next_visit NULLS LAST, "
+        'last_activity_at DESC NULLS LAST, search_name COLLATE "C", p.id LIMIT %s'
+    )
+    rows = db.execute(
+        ranked.format(part=f"{search.where} AND {ending}"),
+        [*search.where_params, *ending_params, 10],
+        prepare=True,
+    ).fetchall()
+    if len(rows) < 10:
+        rows += db.execute(
+            ranked.format(part=f"{search.where} AND NOT {ending}"),
+            [*search.where_params, *ending_params, 10 - len(rows)],
+            prepare=True,
+        ).fetchall()
+    return rows
+
+
+def owners_with_visits_ahead(ctx: Context, count: int) -> list[tuple[int, str]]:
+    """200 patients with a visit in the coming two weeks and the last four digits of their
+    phone (the same sample whatever ``count``: it is a quality measure, not only a time)."""
+    if "owners" not in ctx.cache:
+        ctx.cache["owners"] = ctx.db.execute(
+            "SELECT p.id, right(p.phone, 4) FROM patients_patient p "
+            "WHERE p.deleted_at IS NULL AND p.phone <> '' AND EXISTS ("
+            "SELECT 1 FROM calendar_app_appointment a WHERE a.patient_id = p.id "
+            "AND a.deleted_at IS NULL AND a.status NOT IN ('cancelled', 'no_show') "
+            "AND a.start >= now() AND a.start < now() + interval '14 days') "
+            "ORDER BY md5(p.id::text || %s) LIMIT 200",
+            [str(ctx.rng.random())],
+        ).fetchall()
+    return ctx.cache["owners"]
+
+
+def owner_in_first_ten(param: tuple[int, str], response: httpx.Response) -> bool:
+    return f'data-quick-result="{param[0]}"' in response.text
+
+
+LIST_CAP = 1000  # patients.selectors.LIST_CANDIDATES: the count's cap and the bound
+LIST_SELECT = (
+    "SELECT p.id, p.card_number, p.last_name, p.first_name, p.middle_name, p.birth_date, "
+    "p.phone, p.is_active, d.last_name, d.first_name, d.middle_name, c.last_name, "
+    "c.first_name, c.middle_name, b.name FROM patients_patient p "
+    "LEFT JOIN clinic_employee d ON d.id = p.attending_doctor_id "
+    "LEFT JOIN clinic_employee c ON c.id = p.coordinator_id "
+    "LEFT JOIN clinic_branch b ON b.id = p.branch_id "
+)
+
+
 def floor_patient_list(db: psycopg.Connection, query: str) -> Any:
-    """The list's page of 25 with the names it shows, and its count capped at 10,001."""
+    """The list's page of 25 with the names it shows, and its count capped at 1,001: for a
+    name, the surnames that start with the word in index order, then the other matches
+    among 1,000 candidates (``patients.selectors.ranked_in_parts``)."""
     search = search_sql(query)
     count = db.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM patients_patient p WHERE deleted_at IS NULL "
-        f"AND {search.where} LIMIT 10001) t",
+        f"AND {search.where} LIMIT {LIST_CAP + 1}) t",
         search.where_params,
         prepare=True,
     ).fetchone()
+    if not search.order_params:
+        rows = db.execute(
+            f"{LIST_SELECT} WHERE p.deleted_at IS NULL AND {search.where} "
+            "ORDER BY p.search_name, p.id LIMIT 25",
+            search.where_params,
+            prepare=True,
+        ).fetchall()
+        return count, rows
+    starting = 'p.search_name COLLATE "C" LIKE %s'
+    in_order = 'ORDER BY p.search_name COLLATE "C", p.id LIMIT %s'
     rows = db.execute(
-        "SELECT p.id, p.card_number, p.last_name, p.first_name, p.middle_name, p.birth_date, "
-        "p.phone, p.is_active, d.last_name, d.first_name, d.middle_name, c.last_name, "
-        "c.first_name, c.middle_name, b.name FROM patients_patient p "
-        "LEFT JOIN clinic_employee d ON d.id = p.attending_doctor_id "
-        "LEFT JOIN clinic_employee c ON c.id = p.coordinator_id "
-        "LEFT JOIN clinic_branch b ON b.id = p.branch_id "
-        f"WHERE p.deleted_at IS NULL AND {search.where} ORDER BY {search.order} LIMIT 25",
-        [*search.where_params, *search.order_params],
+        f"{LIST_SELECT} WHERE p.deleted_at IS NULL AND {search.where} AND {starting} {in_order}",
+        [*search.where_params, *search.order_params, 25],
         prepare=True,
     ).fetchall()
+    if len(rows) < 25 and len(search.order_params[0]) > 3:
+        rows += db.execute(
+            f"{LIST_SELECT} WHERE p.id IN (SELECT id FROM patients_patient p WHERE "
+            f"deleted_at IS NULL AND {search.where} AND NOT {starting} LIMIT {LIST_CAP}) "
+            f"{in_order}",
+            [*search.where_params, *search.order_params, 25 - len(rows)],
+            prepare=True,
+        ).fetchall()
     return count, rows
 
 
@@ -582,6 +702,35 @@ def scenarios(ctx: Context) -> list[Scenario]:
             "Patient list searched by phone (/patients/?q=)",
             50,
             phone_queries,
+            lambda client, q: client.get("/patients/", params={"q": q}),
+            floor_patient_list,
+        ),
+        Scenario(
+            "search.fragment",
+            "Quick search by a fragment inside a name that very many cards share",
+            50,
+            fragment_queries,
+            lambda client, q: client.get("/patients/search/", params={"q": q}),
+            floor_bounded_quick_search,
+        ),
+        Scenario(
+            "search.owner",
+            "Quick search by the last four digits of a patient with a visit ahead",
+            50,
+            owners_with_visits_ahead,
+            lambda client, owner: client.get("/patients/search/", params={"q": owner[1]}),
+            lambda db, owner: floor_bounded_quick_search(db, owner[1]),
+            quality=owner_in_first_ten,
+            quality_title="owner in the first ten",
+            quality_target=0.9,
+            note="200 patients with a visit in the coming two weeks, the last four digits "
+            "of their phone",
+        ),
+        Scenario(
+            "list.surname",
+            "Patient list searched by a common surname prefix (Иван)",
+            100,
+            common_surname_queries,
             lambda client, q: client.get("/patients/", params={"q": q}),
             floor_patient_list,
         ),

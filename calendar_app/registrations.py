@@ -4,17 +4,24 @@ the patient timeline's wording, demo data."""
 import datetime
 
 from django import forms
+from django.db.models import OuterRef, Subquery
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from calendar_app import selectors, services
-from calendar_app.models import Appointment, AppointmentStatus, WaitingListEntry, WorkShift
+from calendar_app.models import (
+    Appointment,
+    AppointmentStatus,
+    StatusCode,
+    WaitingListEntry,
+    WorkShift,
+)
 from clinic import demo, dependents, live, preferences, references, trash
 from clinic.bounds import parse_id
 from clinic.models import Branch, Chair, Employee
 from clinic.permissions import has_module_perm
-from patients import timeline
+from patients import next_visit, timeline
 from patients.models import Patient
 
 references.register(
@@ -182,3 +189,19 @@ def _seed(log) -> None:
 
 
 demo.register_seeder(20, "calendar", _seed)
+
+
+def _next_visit_start(since: datetime.datetime) -> Subquery:
+    """The patient's first visit from ``since`` on that they are expected at (the
+    (patient, start) index: one short range per patient ranked)."""
+    visits = (
+        Appointment.objects.occupying()
+        .exclude(status=StatusCode.NO_SHOW)
+        .filter(patient=OuterRef("pk"), start__gte=since)
+        .order_by("start")
+        .values("start")[:1]
+    )
+    return Subquery(visits)
+
+
+next_visit.register(_next_visit_start)

@@ -29,21 +29,72 @@ def page_size(request: HttpRequest, default: int = 25) -> int:
     return min(max(size, 5), MAX_PAGE_SIZE)
 
 
+class Concatenation:
+    """Ordered querysets read one after another as one list.
+
+    A ranked list ("surnames that start with the word, then the other matches") becomes
+    parts that each read in their own index order, instead of one sort of every match.
+    A page costs its own rows, plus an exact count of a part that lies wholly before it
+    (bounded by the page's offset).
+    """
+
+    def __init__(self, *parts) -> None:
+        # Querysets, or sequences that slice into lists and have ``count_up_to(limit)``.
+        self.parts = parts
+
+    def __getitem__(self, index: slice) -> list:
+        start = index.start or 0
+        wanted = index.stop - start
+        rows: list = []
+        for part in self.parts:
+            if wanted <= 0:
+                break
+            got = list(part[start : start + wanted])
+            rows += got
+            wanted -= len(got)
+            if got:
+                start = 0
+            elif start:
+                start -= count_up_to(part, start)
+        return rows
+
+    def count_up_to(self, limit: int) -> int:
+        total = 0
+        for part in self.parts:
+            if total >= limit:
+                break
+            total += count_up_to(part, limit - total)
+        return total
+
+
+def count_up_to(items, limit: int) -> int:
+    """``min(len(items), limit)`` without counting past ``limit`` rows of a queryset."""
+    if hasattr(items, "count_up_to"):
+        return items.count_up_to(limit)
+    if hasattr(items, "query"):
+        # Without its order: a sliced count keeps it, and would sort every row to count some.
+        return items.order_by()[:limit].count()
+    return min(len(items), limit)
+
+
 class CappedPaginator(Paginator):
     """Counts at most ``cap`` rows: a list of 500,000 patients must not COUNT(*) them all.
 
-    Past the cap the page shows "10,000+" and the last page is the cap's; filters narrow it.
+    Past the cap the page says "more than <cap>" and the last page is the cap's; filters
+    narrow it. The items may be a ``Concatenation``.
     """
 
     cap = 10_000
 
+    def __init__(self, object_list, per_page, *args, cap: int | None = None, **kwargs) -> None:
+        super().__init__(object_list, per_page, *args, **kwargs)
+        if cap is not None:
+            self.cap = cap
+
     @property
     def count(self) -> int:
         if not hasattr(self, "_capped_count"):
-            if hasattr(self.object_list, "query"):
-                self._capped_count = self.object_list[: self.cap + 1].count()  # type: ignore[attr-defined]
-            else:
-                self._capped_count = min(len(self.object_list), self.cap + 1)
+            self._capped_count = count_up_to(self.object_list, self.cap + 1)
         return self._capped_count
 
     @property
@@ -52,10 +103,19 @@ class CappedPaginator(Paginator):
 
 
 def paginate(
-    request: HttpRequest, items, per_page: int | None = None, *, capped: bool = False
+    request: HttpRequest,
+    items,
+    per_page: int | None = None,
+    *,
+    capped: bool = False,
+    cap: int | None = None,
 ) -> Page:
-    paginator_class = CappedPaginator if capped else Paginator
-    paginator = paginator_class(items, per_page or page_size(request))
+    """A page of ``items``; ``capped`` (or a ``cap``) counts at most that many rows."""
+    size = per_page or page_size(request)
+    if capped or cap is not None:
+        paginator: Paginator = CappedPaginator(items, size, cap=cap)
+    else:
+        paginator = Paginator(items, size)
     return paginator.get_page(request.GET.get("page"))
 
 

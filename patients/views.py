@@ -65,14 +65,15 @@ def patient_list(request: AuthedRequest) -> HttpResponseBase:
     patient_filter = PatientFilter(request.GET or None, queryset=selectors.patients_for_list())
     # The valid filters apply even if one is stale (a doctor since deleted): the search
     # must not silently widen to every patient; the form shows the bad one.
-    patients = patient_filter.qs
+    patients = rows = patient_filter.qs
     if not request.GET.get("ordering"):
         patients = selectors.ranked(patients, request.GET.get("q", ""))
+        rows = selectors.ranked_in_parts(rows, request.GET.get("q", ""))
     if fmt := export_requested(request):
         return _export(request, patients, fmt)
     context = {
         "filter": patient_filter,
-        "page": paginate(request, patients, capped=True),
+        "page": paginate(request, rows, cap=selectors.LIST_CANDIDATES),
         "query_string": query_without_page(request),
     }
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
@@ -133,7 +134,16 @@ def patient_quick_search(request: AuthedRequest) -> HttpResponse:
     # Stripped here, so the template's own "at least 2 characters" agrees with the search.
     query = request.GET.get("q", "").strip()
     results = selectors.patient_search(query, limit=10) if len(query) >= 2 else []
-    return render(request, "patients/quick_search.html", {"results": results, "query": query})
+    # Counted only when the lines are full, and only up to the cap: never every match.
+    cap = selectors.SEARCH_COUNT_CAP
+    matches = selectors.patient_search_count(query, cap=cap) if len(results) == 10 else len(results)
+    context = {
+        "results": results,
+        "query": query,
+        "more": max(matches - len(results), 0),
+        "more_than": cap if matches > cap else 0,
+    }
+    return render(request, "patients/quick_search.html", context)
 
 
 @module_required("patients", "change")

@@ -141,8 +141,8 @@ def test_the_quick_search_fills_up_with_names_that_contain_the_word(many_patient
     assert [p.card_number - 1 for p in patient_search("иванов", limit=12)] == sorted(
         range(0, 2000, 200), key=lambda i: f"иванов{i}"
     )
-    # "ергеевич" starts no surname: the second read finds them all, in name order.
-    results = patient_search("ергеевич", limit=5)
-    assert [p.search_name for p in results] == sorted(
-        Patient.objects.values_list("search_name", flat=True), key=lambda n: n.encode()
-    )[:5]
+    # "ергеевич" starts no surname and is in every card: the second read ranks a bounded
+    # set of candidates (SEARCH_CANDIDATES of the 2,000), in name order.
+    results = [p.search_name for p in patient_search("ергеевич", limit=5)]
+    assert len(results) == 5 and results == sorted(results, key=lambda n: n.encode())
+    assert all("ергеевич" in name for name in results)
