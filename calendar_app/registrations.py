@@ -14,7 +14,7 @@ from clinic import demo, dependents, live, preferences, references, trash
 from clinic.bounds import parse_id
 from clinic.models import Branch, Chair, Employee
 from clinic.permissions import has_module_perm
-from patients import timeline
+from patients import card_panels, timeline
 from patients.models import Patient
 
 references.register(
@@ -182,3 +182,13 @@ def _seed(log) -> None:
 
 
 demo.register_seeder(20, "calendar", _seed)
+
+# The patient card shows the patient's visits, with booking, moving and cancelling.
+card_panels.register(
+    card_panels.CardPanel(
+        "visits",
+        "calendar:patient-visits",
+        right=("calendar", "view"),
+        refresh_on=("calendarChanged",),
+    )
+)
