@@ -21,7 +21,7 @@ from clinic import demo, dependents, live, preferences, references, trash
 from clinic.bounds import parse_id
 from clinic.models import Branch, Chair, Employee
 from clinic.permissions import has_module_perm
-from patients import next_visit, timeline
+from patients import card_panels, next_visit, timeline
 from patients.models import Patient
 
 references.register(
@@ -205,3 +205,13 @@ def _next_visit_start(since: datetime.datetime) -> Subquery:
 
 
 next_visit.register(_next_visit_start)
+
+# The patient card shows the patient's visits, with booking, moving and cancelling.
+card_panels.register(
+    card_panels.CardPanel(
+        "visits",
+        "calendar:patient-visits",
+        right=("calendar", "view"),
+        refresh_on=("calendarChanged",),
+    )
+)

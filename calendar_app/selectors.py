@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from calendar_app.models import (
     DEFAULT_STATUS_COLORS,
@@ -23,7 +24,7 @@ from calendar_app.models import (
     WorkShift,
 )
 from clinic.bounds import parse_local_datetime
-from clinic.models import Branch, Chair, Employee
+from clinic.models import Branch, Chair, Employee, sees_every_branch
 from clinic.models.people import full_name, short_name
 from clinic.phones import format_phone
 from clinic.tz import local_day_bounds
@@ -261,3 +262,51 @@ def doctor_days_with_visits(
         .values_list("start", flat=True)
     )
     return {moment.astimezone(zone).date() for moment in starts}
+
+
+# --- A patient's visits (the patient card's panel) -------------------------------------
+
+
+class VisitList:
+    UPCOMING = "upcoming"
+    HISTORY = "history"
+    PARTS = (UPCOMING, HISTORY)
+
+
+def patient_visits(
+    patient_id: int, *, user, part: str, offset: int, limit: int
+) -> tuple[list[Appointment], bool]:
+    """One page of a patient's visits in the branches ``user`` sees, and whether more follow.
+
+    Upcoming: not cancelled and not yet over, soonest first. History: the rest (past visits
+    of any status, and cancelled ones), latest first. Three queries whatever the page: the
+    visits with their doctor, chair and branch, and their services.
+    """
+    now = timezone.now()
+    upcoming = Q(end__gt=now) & ~Q(status=StatusCode.CANCELLED)
+    visits = Appointment.objects.for_user(user).filter(patient_id=patient_id)
+    if part == VisitList.UPCOMING:
+        visits = visits.filter(upcoming).order_by("start", "pk")
+    else:
+        visits = visits.exclude(upcoming).order_by("-start", "-pk")
+    lines = AppointmentService.objects.select_related("service").only(
+        "appointment_id", "service__name"
+    )
+    page = list(
+        visits.select_related("doctor", "chair", "branch").prefetch_related(
+            Prefetch("service_lines", queryset=lines, to_attr="lines")
+        )[offset : offset + limit + 1]
+    )
+    return page[:limit], len(page) > limit
+
+
+def upcoming_visits_elsewhere(patient_id: int, *, user) -> int:
+    """How many of the patient's upcoming visits are in branches ``user`` does not see."""
+    if sees_every_branch(user):
+        return 0
+    return (
+        Appointment.objects.filter(patient_id=patient_id, end__gt=timezone.now())
+        .exclude(status=StatusCode.CANCELLED)
+        .exclude(branch__in=Branch.objects.for_user(user))
+        .count()
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calendar_app import views
+from calendar_app import views, views_visits
 
 app_name = "calendar"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("appointments/<int:pk>/status/", views.appointment_status, name="appointment-status"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment-cancel"),
     path("appointments/<int:pk>/delete/", views.appointment_delete, name="appointment-delete"),
+    path("patients/<int:pk>/visits/", views_visits.patient_visits, name="patient-visits"),
     path("shifts/new/", views.shift_create, name="shift-create"),
     path("shifts/<int:pk>/move/", views.shift_move, name="shift-move"),
     path("shifts/<int:pk>/delete/", views.shift_delete, name="shift-delete"),

@@ -223,8 +223,12 @@ def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
 def appointment_create(request: AuthedRequest) -> HttpResponse:
     branch = get_branch(request)
     if request.method != "POST":
-        form = AppointmentForm(initial=_booking_initial(request, branch), branch=branch)
-        return render(request, "calendar_app/booking.html", _booking_context(request, form, branch))
+        initial = _booking_initial(request, branch)
+        # Opened without a time (from the patient card): offer the first free ones.
+        free_times = _first_free_times(branch, initial) if "date" not in initial else {}
+        form = AppointmentForm(initial=initial, branch=branch)
+        context = _booking_context(request, form, branch, **free_times)
+        return render(request, "calendar_app/booking.html", context)
     form = AppointmentForm(request.POST, branch=branch)
     outside_shift = suggestions = None
     if form.is_valid():
@@ -261,6 +265,50 @@ def appointment_create(request: AuthedRequest) -> HttpResponse:
         request, form, branch, outside_shift=outside_shift, suggestions=suggestions
     )
     return render(request, "calendar_app/booking.html", context, status=422)
+
+
+FIRST_FREE_DAYS = 14
+
+
+def _first_free_times(branch: Branch, initial: dict) -> dict:
+    """The patient's attending doctor's nearest free times in this branch (the doctor is
+    preset too), or, when they have none or do not work here, any doctor's."""
+    today = timezone.localtime(timezone.now(), branch.zone).date()
+
+    def free(doctor_id: int | None, limit: int) -> list[Slot]:
+        return find_slots(
+            date_from=today,
+            date_to=today + datetime.timedelta(days=FIRST_FREE_DAYS - 1),
+            duration=datetime.timedelta(minutes=initial["duration_minutes"]),
+            branch_id=branch.pk,
+            doctor_id=doctor_id,
+            limit=limit,
+        )
+
+    doctor = None
+    if patient_id := initial.get("patient"):
+        doctor = (
+            Employee.objects.doctors()
+            .filter(branches=branch, attended_patients__pk=patient_id)
+            .first()
+        )
+    if doctor is not None:
+        initial["doctor"] = doctor.pk
+        slots = free(doctor.pk, 8)
+        if slots:
+            return {"suggestions": _offered(slots, branch), "suggestions_of": doctor}
+    first_per_time: list[Slot] = []
+    for slot in free(None, 50):  # sorted by start
+        if not first_per_time or first_per_time[-1].start != slot.start:
+            first_per_time.append(slot)
+    first_per_time = first_per_time[:8]
+    doctors = Employee.objects.filter(pk__in={slot.doctor_id for slot in first_per_time})
+    names = {employee.pk: employee.short_name for employee in doctors}
+    offered = [
+        {**slot, "doctor_name": names.get(slot["doctor_id"], "")}
+        for slot in _offered(first_per_time, branch)
+    ]
+    return {"suggestions": offered, "any_doctor": True, "first_free_days": FIRST_FREE_DAYS}
 
 
 def _nearest_slots(branch: Branch, data: dict) -> list[dict]:

@@ -249,6 +249,7 @@ SAMPLES = {
         f"calendar:appointment-{name}": lambda w: {"pk": w["appointment"].pk}
         for name in ("detail", "edit", "move", "reschedule", "status", "cancel", "delete")
     },
+    "calendar:patient-visits": lambda w: {"pk": w["patient"].pk},
     "calendar:shift-move": lambda w: {"pk": w["shift"].pk},
     "calendar:shift-delete": lambda w: {"pk": w["shift"].pk},
     "calendar:waitlist-remove": lambda w: {"pk": w["waiting"].pk},

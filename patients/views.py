@@ -16,7 +16,7 @@ from clinic.lists import export_requested, export_response, paginate, query_with
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinic.phones import format_phone
 from clinic.views.trash import delete_with_confirmation
-from patients import selectors, services, timeline
+from patients import card_panels, selectors, services, timeline
 from patients.forms import (
     FamilyCreateForm,
     FamilyJoinForm,
@@ -218,6 +218,7 @@ def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dic
         "family_members": selectors.family_members(patient),
         "timeline": [(entry, *timeline.render(entry)) for entry in entries],
         "portal": getattr(patient, "portal_account", None),
+        "panels": card_panels.shown_to(request.user, patient.pk),
     }
 
 

@@ -18,7 +18,6 @@
       dialog().classList.toggle("app-panel", !!event.detail.target.querySelector("[data-panel]"));
       if (!dialog().open) dialog().showModal();
     }
-    initWidgets(event.detail.target);
   });
 
   document.body.addEventListener("closeDialog", () => {
@@ -122,7 +121,8 @@
 
   // Toasts fade away by themselves, except errors.
   function autoDismiss(root) {
-    root.querySelectorAll(".app-toast:not(.alert-danger)").forEach((toast) => {
+    within(root, ".app-toast:not(.alert-danger):not([data-dismissing])").forEach((toast) => {
+      toast.dataset.dismissing = "1";
       setTimeout(() => toast.remove(), 8000);
     });
   }
@@ -176,17 +176,27 @@
     });
   }
 
+  // Every widget of new content is set up here, and only here: htmx fires htmx:load for the
+  // page itself and for every piece it swaps in (a dialog, a form re-rendered with its
+  // errors, a list's next rows). Each initialiser skips what is already set up, so running
+  // it twice over the same element binds nothing twice.
+  function within(root, selector) {
+    const found = [...root.querySelectorAll(selector)];
+    return root.matches && root.matches(selector) ? [root, ...found] : found;
+  }
+
   function initWidgets(root) {
-    root.querySelectorAll("select[data-tom-select]:not(.tomselected)").forEach((select) => {
+    within(root, "select[data-tom-select]:not(.tomselected)").forEach((select) => {
       new TomSelect(select, { plugins: select.multiple ? ["remove_button"] : [], maxOptions: 500 });
     });
-    root.querySelectorAll("select[data-patient-picker]:not(.tomselected)").forEach(patientPicker);
-    root.querySelectorAll("select[data-autosubmit]:not([data-autosubmit-ready])").forEach((select) => {
+    within(root, "select[data-patient-picker]:not(.tomselected)").forEach(patientPicker);
+    within(root, "select[data-service-picker]:not(.tomselected)").forEach(servicePicker);
+    within(root, "select[data-autosubmit]:not([data-autosubmit-ready])").forEach((select) => {
       select.dataset.autosubmitReady = "1";
       select.addEventListener("change", () => select.form.requestSubmit());
     });
-    root.querySelectorAll("[data-sortable-url]").forEach((list) => {
-      if (list.dataset.sortableReady || typeof Sortable === "undefined") return;
+    within(root, "[data-sortable-url]:not([data-sortable-ready])").forEach((list) => {
+      if (typeof Sortable === "undefined") return;
       list.dataset.sortableReady = "1";
       Sortable.create(list, {
         handle: ".app-drag-handle",
@@ -199,6 +209,64 @@
     autoDismiss(root);
   }
 
+  // The services of a visit (the booking dialog): their durations add up to the visit's.
+  function servicePicker(select) {
+    const form = select.form;
+    const durationsNode = form && form.querySelector("#service-durations");
+    const durations = durationsNode ? JSON.parse(durationsNode.textContent) : {};
+    const picker = new TomSelect(select, { plugins: ["remove_button"], maxOptions: 300 });
+    picker.on("change", () => {
+      const total = picker.getValue().reduce((sum, id) => sum + (durations[id] || 0), 0);
+      const duration = form && form.querySelector("[name=duration_minutes]");
+      if (total && duration) duration.value = total;
+    });
+  }
+
+  // A free time offered in a dialog (booking, moving a patient) fills the form's fields.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-pick-slot]");
+    if (!button || !button.form) return;
+    const form = button.form;
+    form.querySelector("[name=date]").value = button.dataset.date;
+    form.querySelector("[name=time]").value = button.dataset.time;
+    for (const name of ["chair", "doctor"]) {
+      const field = form.querySelector(`[name=${name}]`);
+      if (field && button.dataset[name]) field.value = button.dataset[name];
+    }
+    form.querySelectorAll("[data-pick-slot]").forEach((other) => other.classList.toggle("active", other === button));
+  });
+
+  // A reason offered in the cancel dialog fills its field.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-cancel-reason]");
+    if (!button || !button.form) return;
+    button.form.querySelector("[name=reason]").value = button.dataset.cancelReason;
+  });
+
+  // The quick new patient panel replaces a dialog's form (booking, waiting list); keep that
+  // form aside and put it back with the new patient chosen.
+  let parkedForm = null;
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-quick-patient]");
+    if (!button) return;
+    parkedForm = document.querySelector("#app-dialog-body > form");
+    if (parkedForm) parkedForm.remove();
+    htmx.ajax("GET", button.dataset.quickPatient, { target: "#app-dialog-body", swap: "innerHTML" });
+  });
+  document.body.addEventListener("patientCreated", (event) => {
+    if (!parkedForm) return;
+    const body = document.getElementById("app-dialog-body");
+    body.replaceChildren(parkedForm);
+    const select = parkedForm.querySelector("select[data-patient-picker]");
+    if (select && select.tomselect) {
+      select.tomselect.addOption({ id: event.detail.id, label: `${event.detail.name} · № ${event.detail.card}` });
+      select.tomselect.setValue(event.detail.id);
+    }
+    parkedForm = null;
+    dialog().classList.remove("app-panel");
+    setTimeout(() => dialog().showModal(), 0);
+  });
+
   document.addEventListener("alpine:init", () => {
     Alpine.data("globalSearch", () => ({
       open: false,
@@ -206,5 +274,5 @@
     }));
   });
 
-  document.addEventListener("DOMContentLoaded", () => initWidgets(document));
+  htmx.onLoad(initWidgets);
 })();
