@@ -61,31 +61,30 @@ class FoundTimes:
 @module_required("calendar", "change")
 def find_time(request: AuthedRequest) -> HttpResponse:
     patient = _patient_asked(request)
-    branches = user_branches(request.user).order_by("position", "pk")
+    branches = list(user_branches(request.user).order_by("position", "pk"))
     today = timezone.localdate(timezone=request.branch.zone if request.branch else None)
     searched = any(name in request.GET for name in FindTimeForm.base_fields)
     form = FindTimeForm(
         request.GET if searched else None,
         doctors=Employee.objects.doctors().for_user(request.user).order_by("last_name", "pk"),
-        branches=branches,
+        branches=user_branches(request.user).order_by("position", "pk"),
         today=today,
     )
     found, status = None, 200
     if searched and form.is_valid():
-        found = _find(request, form.cleaned_data, patient)
+        found = _find(request, form.cleaned_data, patient, {b.pk: b for b in branches})
     elif searched:
         # A doctor or a branch the user does not see is not found, as anywhere else.
         if form.has_error("doctor", "invalid_choice") or form.has_error("branch", "invalid_choice"):
             raise Http404
         status = 422
-    branch_list = list(branches)
     context = {
         "form": form,
         "found": found,
         "patient": patient,
-        "branches": branch_list,
+        "branches": branches,
         # Times are the branch's wall clock: name the zone when the branches differ in it.
-        "show_zones": len({b.time_zone for b in branch_list}) > 1,
+        "show_zones": len({b.time_zone for b in branches}) > 1,
         "service_durations": dict(Service.objects.values_list("pk", "duration_minutes")),
     }
     template = "calendar_app/find_time.html"
@@ -103,7 +102,9 @@ def _patient_asked(request: AuthedRequest) -> Patient | None:
     return get_object_or_404(Patient.objects.all(), pk=patient_id)
 
 
-def _find(request: AuthedRequest, data: dict, patient: Patient | None) -> FoundTimes:
+def _find(
+    request: AuthedRequest, data: dict, patient: Patient | None, branches: dict[int, Branch]
+) -> FoundTimes:
     doctor, branch = data["doctor"], data["branch"]
     one_doctor_day = doctor is not None and data["date_from"] == data["date_to"]
     time_from, time_to = data["window"]
@@ -121,17 +122,22 @@ def _find(request: AuthedRequest, data: dict, patient: Patient | None) -> FoundT
         per_doctor_day=None if one_doctor_day else TIMES_PER_DOCTOR_DAY + 1,
     )
     query = _query(data, patient)
-    days, later = _group(slots, data, query, patient)
+    cap = None if one_doctor_day else TIMES_PER_DOCTOR_DAY
+    days, later = _group(slots, data, query, patient, cap, branches)
     later_url = _url(query, date_from=later) if later else ""
     return FoundTimes(days, data["duration"], later_url)
 
 
 def _group(
-    slots: list[Slot], data: dict, query: dict, patient: Patient | None
+    slots: list[Slot],
+    data: dict,
+    query: dict,
+    patient: Patient | None,
+    cap: int | None,
+    branches: dict[int, Branch],
 ) -> tuple[list[Day], datetime.date | None]:
     """The days with free times, each with its doctors' times; and the first day left for
     "later days" when there are more doctor-days than a page shows."""
-    branches = Branch.objects.in_bulk({s.branch_id for s in slots})
     chairs = Chair.objects.in_bulk({s.chair_id for s in slots})
     doctors = Employee.objects.in_bulk({s.doctor_id for s in slots})
     booking_query = {"services": ",".join(str(s.pk) for s in data["services"])}
@@ -162,8 +168,8 @@ def _group(
                 **booking_query,
             }
             times.append((local, chairs[slot.chair_id], f"{book_url}?{urlencode(params)}"))
-        doctor_day = DoctorDay(doctors[doctor_id], branch, times[:TIMES_PER_DOCTOR_DAY])
-        if len(times) > TIMES_PER_DOCTOR_DAY:
+        doctor_day = DoctorDay(doctors[doctor_id], branch, times[:cap])
+        if cap and len(times) > cap:
             doctor_day.more_url = _url(
                 query, doctor=doctor_id, branch=branch_id, date_from=date, date_to=date
             )
