@@ -52,10 +52,6 @@ class FoundTimes:
     duration: int
     later_url: str = ""
 
-    @property
-    def count(self) -> int:
-        return sum(len(doctor_day.times) for day in self.days for doctor_day in day.doctors)
-
 
 @require_GET
 @module_required("calendar", "change")
