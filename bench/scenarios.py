@@ -784,6 +784,18 @@ def scenarios(ctx: Context) -> list[Scenario]:
             floor_slots,
         ),
         Scenario(
+            "find.branch",
+            "Find a time: the branch over 7 days, grouped by day and doctor (/calendar/find/)",
+            200,
+            branch_slot_params,
+            lambda client, q: client.get(
+                f"/calendar/find/?branch={q.branch}&duration={q.duration}"
+                f"&date_from={q.date_from}&date_to={q.date_to}"
+            ),
+            floor_slots,
+            note="the page keeps 9 times per doctor-day (slots.per_doctor_day) and renders 8",
+        ),
+        Scenario(
             "booking",
             "Book an appointment (POST /calendar/appointments/new/)",
             20,

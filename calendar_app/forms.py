@@ -13,7 +13,7 @@ from calendar_app.models import (
     WaitingListEntry,
 )
 from calendar_app.selectors import parse_local
-from clinic.bounds import ID_MAX, parse_id
+from clinic.bounds import CALENDAR_DATES, ID_MAX, DateWindowValidator, parse_id
 from clinic.forms import DateInput, Form, ModelForm, TimeInput
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from patients.models import Patient
@@ -321,3 +321,153 @@ class WaitlistForm(BranchBoundMixin, ModelForm):
         if time_from and time_to and time_to <= time_from:
             self.add_error("preferred_time_to", _("The time range ends before it starts."))
         return cleaned
+
+
+class FindTimeForm(Form):
+    """The "find a time" search (a GET form): what for, with whom, where, when.
+
+    Missing dates mean the coming week; an empty length means the services' durations added
+    up; hours, when given, take the place of the part of the day."""
+
+    MAX_DAYS = 31
+    ANY, MORNING, AFTERNOON, EVENING, HOURS = "any", "morning", "afternoon", "evening", "hours"
+    # The whole visit lies within the part of the day (as the slot finder's hours do).
+    PARTS_OF_DAY = {
+        ANY: (None, None),
+        MORNING: (None, datetime.time(12)),
+        AFTERNOON: (datetime.time(12), datetime.time(17)),
+        EVENING: (datetime.time(17), None),
+    }
+
+    services = forms.ModelMultipleChoiceField(
+        label=_("services"),
+        required=False,
+        queryset=Service.objects.select_related("category").order_by(
+            "category__position", "position"
+        ),
+        widget=forms.SelectMultiple(attrs={"data-find-services": ""}),
+    )
+    duration = forms.IntegerField(
+        label=_("duration, minutes"),
+        required=False,
+        min_value=VISIT_MINUTES[0],
+        max_value=VISIT_MINUTES[1],
+        help_text=_("Empty: the services' durations add up."),
+    )
+    doctor = forms.ModelChoiceField(
+        label=_("doctor"), required=False, queryset=Employee.objects.none()
+    )
+    profession = forms.ModelChoiceField(
+        label=_("or a profession"),
+        required=False,
+        queryset=Profession.objects.filter(kind=ProfessionKind.DOCTOR),
+    )
+    branch = forms.ModelChoiceField(
+        label=_("branch"), required=False, queryset=Branch.objects.none()
+    )
+    date_from = forms.DateField(
+        label=_("from"),
+        required=False,
+        widget=DateInput(),
+        validators=[DateWindowValidator(CALENDAR_DATES)],
+    )
+    date_to = forms.DateField(
+        label=_("to"),
+        required=False,
+        widget=DateInput(),
+        validators=[DateWindowValidator(CALENDAR_DATES)],
+    )
+    part_of_day = forms.ChoiceField(
+        label=_("time of day"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            (ANY, _("any time")),
+            (MORNING, _("morning (until 12:00)")),
+            (AFTERNOON, _("afternoon (12:00–17:00)")),
+            (EVENING, _("evening (from 17:00)")),
+            (HOURS, _("these hours")),
+        ],
+    )
+    hours_from = forms.TimeField(label=_("from"), required=False, widget=TimeInput())
+    hours_to = forms.TimeField(label=_("to"), required=False, widget=TimeInput())
+
+    def __init__(self, data=None, *, doctors, branches, today: datetime.date, **kwargs):
+        if data is not None and not (data.get("date_from") and data.get("date_to")):
+            # A short shared link ("?profession=3&services=5") searches the coming week,
+            # and the form shows the dates it searched.
+            data = data.copy()
+            first = data.get("date_from") or today.isoformat()
+            data["date_from"] = first
+            if not data.get("date_to"):
+                try:
+                    last = datetime.date.fromisoformat(first) + datetime.timedelta(days=6)
+                except (ValueError, OverflowError):
+                    last = today + datetime.timedelta(days=6)
+                data["date_to"] = last.isoformat()
+        super().__init__(data, **kwargs)
+        self.today = today
+        self.fields["doctor"].queryset = doctors  # type: ignore[attr-defined]
+        self.fields["doctor"].empty_label = _("anyone")  # type: ignore[attr-defined]
+        self.fields["profession"].empty_label = _("any profession")  # type: ignore[attr-defined]
+        self.fields["branch"].queryset = branches  # type: ignore[attr-defined]
+        self.fields["branch"].empty_label = _("all my branches")  # type: ignore[attr-defined]
+        self.fields["part_of_day"].initial = self.ANY
+        self.fields["date_from"].initial = today
+        self.fields["date_to"].initial = today + datetime.timedelta(days=6)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("doctor") and cleaned.get("profession"):
+            self.add_error("profession", _("Choose a doctor or a profession, not both."))
+        self._clean_dates(cleaned)
+        self._clean_duration(cleaned)
+        self._clean_hours(cleaned)
+        return cleaned
+
+    def _clean_dates(self, cleaned: dict) -> None:
+        if self.has_error("date_from") or self.has_error("date_to"):
+            return
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if not (date_from and date_to):
+            return
+        if date_to < date_from:
+            self.add_error("date_to", _("The last day is before the first."))
+        elif (date_to - date_from).days >= self.MAX_DAYS:
+            self.add_error(
+                "date_to",
+                _("Search at most %(days)s days at once.") % {"days": self.MAX_DAYS},
+            )
+
+    def _clean_duration(self, cleaned: dict) -> None:
+        if self.has_error("duration") or self.has_error("services"):
+            return
+        if cleaned.get("duration"):
+            return
+        services = cleaned.get("services") or []
+        if not services:
+            self.add_error("duration", _("Choose services or give the visit's length."))
+            return
+        minutes = sum(service.duration_minutes for service in services)
+        if not VISIT_MINUTES[0] <= minutes <= VISIT_MINUTES[1]:
+            self.add_error(
+                "duration",
+                _("The services take %(minutes)s minutes; give a length from %(min)s to %(max)s.")
+                % {"minutes": minutes, "min": VISIT_MINUTES[0], "max": VISIT_MINUTES[1]},
+            )
+            return
+        cleaned["duration"] = minutes
+
+    def _clean_hours(self, cleaned: dict) -> None:
+        hours_from, hours_to = cleaned.get("hours_from"), cleaned.get("hours_to")
+        part = cleaned.get("part_of_day") or self.ANY
+        if hours_from or hours_to:
+            part = self.HOURS
+            if hours_from and hours_to and hours_to <= hours_from:
+                self.add_error("hours_to", _("The time range ends before it starts."))
+            cleaned["window"] = (hours_from, hours_to)
+        elif part == self.HOURS:
+            self.add_error("hours_from", _("Give the hours, or choose a part of the day."))
+        else:
+            cleaned["window"] = self.PARTS_OF_DAY[part]
+        cleaned["part_of_day"] = part

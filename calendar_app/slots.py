@@ -141,7 +141,10 @@ class Availability:
         time_from: datetime.time | None = None,
         time_to: datetime.time | None = None,
         limit: int | None = None,
+        per_doctor_day: int | None = None,
     ) -> list[Slot]:
+        """``per_doctor_day`` keeps each doctor's earliest N starts of each local day (a wide
+        search shows a few per doctor and day, and does not build the thousands it hides)."""
         if duration <= datetime.timedelta(0):
             raise ValueError("duration must be positive")
         if profession_id and self.professions is None:
@@ -150,6 +153,7 @@ class Availability:
         professions = self.professions or {}
         slots: list[Slot] = []
         zones: dict[str, zoneinfo.ZoneInfo] = {}
+        kept_per_doctor_day: dict[tuple[int, datetime.date], int] = defaultdict(int)
         for shift in self.shifts:
             shift_doctor, shift_chair, shift_branch, shift_start, shift_end, zone_name = shift
             if doctor_id and shift_doctor != doctor_id:
@@ -181,6 +185,11 @@ class Availability:
                         local_end.date() > local_start.date() or local_end.time() > time_to
                     ):
                         continue
+                    if per_doctor_day:
+                        doctor_day = (shift_doctor, local_start.date())
+                        if kept_per_doctor_day[doctor_day] >= per_doctor_day:
+                            continue
+                        kept_per_doctor_day[doctor_day] += 1
                     slots.append(
                         Slot(start, start + duration, shift_doctor, shift_chair, shift_branch)
                     )
@@ -280,11 +289,13 @@ def find_slots(
     time_from: datetime.time | None = None,
     time_to: datetime.time | None = None,
     limit: int | None = None,
+    per_doctor_day: int | None = None,
 ) -> list[Slot]:
     """Free start times from ``date_from`` to ``date_to`` (inclusive, local dates).
 
     ``weekdays`` (0 = Monday) and ``time_from``/``time_to`` narrow the result to a
-    patient's preferences. Past times are never offered.
+    patient's preferences (the whole visit lies within the hours). Past times are never
+    offered. ``per_doctor_day``: see ``Availability.slots``.
     """
     if duration <= datetime.timedelta(0):
         raise ValueError("duration must be positive")
@@ -307,4 +318,5 @@ def find_slots(
         time_from=time_from,
         time_to=time_to,
         limit=limit,
+        per_doctor_day=per_doctor_day,
     )

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from calendar_app import views, views_visits
+from calendar_app import views, views_find, views_visits
 
 app_name = "calendar"
 
 urlpatterns = [
     path("", views.calendar_page, name="calendar"),
+    path("find/", views_find.find_time, name="find-time"),
     path("feed/resources/", views.feed_resources, name="feed-resources"),
     path("feed/events/", views.feed_events, name="feed-events"),
     path("appointments/new/", views.appointment_create, name="appointment-create"),

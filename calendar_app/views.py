@@ -1,3 +1,4 @@
+import contextlib
 import datetime
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from calendar_app.forms import (
 )
 from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
 from calendar_app.slots import Slot, find_slots, load_availability, step_minutes
-from clinic.bounds import date_param, parse_id
+from clinic.bounds import date_param, parse_id, parse_id_list
 from clinic.htmx import close_dialog
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
@@ -206,6 +207,8 @@ def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
                 initial["doctor"] = doctor.pk
     if patient_id := parse_id(request.GET.get("patient")):
         initial["patient"] = patient_id
+    with contextlib.suppress(ValueError):  # a garbled list preselects nothing
+        initial["services"] = parse_id_list(request.GET.get("services", ""))
     if waitlist_id := parse_id(request.GET.get("waitlist")):
         entry = get_waitlist_entry_for_user(request, waitlist_id, branch=branch)
         initial.update(

@@ -270,6 +270,12 @@ QUERY_SAMPLES = {
         "waitlist": w["waiting"].pk,
     },
     "schedule:day": lambda w: {"doctor": w["doctor"].pk},
+    "calendar:find-time": lambda w: {
+        "branch": w["branch"].pk,
+        "doctor": w["appointment"].doctor_id,
+        "patient": w["patient"].pk,
+        "duration": 30,
+    },
     "api:slots": lambda w: {
         "doctor": w["doctor"].pk,
         "duration": 30,

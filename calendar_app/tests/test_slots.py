@@ -568,3 +568,32 @@ def test_no_slot_overlaps_a_booking_or_falls_outside_a_shift(
             midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=zone)
             assert (slot.start - midnight) % (step * MIN) == datetime.timedelta(0)
         transaction.set_rollback(True)
+
+
+def test_per_doctor_day_keeps_each_doctors_earliest_times_of_each_day(clinic):
+    tuesday = clinic.day + datetime.timedelta(days=1)
+    WorkShiftFactory(
+        doctor=clinic.doctor,
+        chair=clinic.chair1,
+        start=clinic.at(14, day=tuesday),
+        end=clinic.at(16, day=tuesday),
+    )
+    slots = find_slots(
+        date_from=clinic.day,
+        date_to=tuesday,
+        duration=datetime.timedelta(minutes=30),
+        branch_id=clinic.branch.pk,
+        per_doctor_day=3,
+    )
+    local = [(s.doctor_id, s.start.astimezone(clinic.branch.zone)) for s in slots]
+    assert local == [
+        (clinic.doctor.pk, clinic.at(9)),
+        (clinic.doctor.pk, clinic.at(9, 15)),
+        (clinic.doctor.pk, clinic.at(9, 30)),
+        (clinic.doctor2.pk, clinic.at(12)),
+        (clinic.doctor2.pk, clinic.at(12, 15)),
+        (clinic.doctor2.pk, clinic.at(12, 30)),
+        (clinic.doctor.pk, clinic.at(14, day=tuesday)),
+        (clinic.doctor.pk, clinic.at(14, 15, day=tuesday)),
+        (clinic.doctor.pk, clinic.at(14, 30, day=tuesday)),
+    ]
