@@ -70,8 +70,12 @@ class AppointmentStatus(ReferenceItem):
 
 
 class VisitType(models.TextChoices):
-    PRIMARY = "primary", _("Primary")
-    RETURNING = "returning", _("Returning")
+    """What a visit is (the first one, or a follow-up): not the patient's status (primary
+    through the first course of treatment, returning after a long pause), which the card
+    shows; a primary patient's second visit is a follow-up."""
+
+    PRIMARY = "primary", _("First visit")
+    RETURNING = "returning", _("Follow-up visit")
 
 
 class WorkShiftQuerySet(BranchScopedQuerySet):

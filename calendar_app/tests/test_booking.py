@@ -430,3 +430,18 @@ def test_write_paths_never_lock_rows_against_foreign_key_checks(clinic, registra
         assert lock.startswith(" FOR NO KEY UPDATE"), sql
         if " JOIN " in sql:
             assert " OF " in lock, sql
+
+
+def test_a_visits_type_reads_differently_from_the_patients_status():
+    """The card's "primary" badge is the patient's status; a visit is a first one or a
+    follow-up: a primary patient's second visit must not read as "returning"."""
+    from django.utils import translation
+
+    from calendar_app.models import VisitType
+    from patients.models import PatientStatus
+
+    for language in ("ru", "en"):
+        with translation.override(language):
+            visit_labels = {str(label) for label in VisitType.labels}
+            status_labels = {str(label) for label in PatientStatus.labels}
+            assert not visit_labels & status_labels
