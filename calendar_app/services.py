@@ -197,11 +197,7 @@ def _announce(
         f"schedule.{doctor_id}.{day.isoformat()}" for day in days for doctor_id in doctor_ids
     }
 
-    def send() -> None:
-        for topic in sorted(topics):
-            live.broadcast(topic, payload)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: live.broadcast_many(topics, payload))
 
 
 def _announce_visit(appointment: Appointment) -> None:

@@ -7,7 +7,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from clinic.db import ByteOrder
-from clinic.lists import Concatenation, count_up_to
+from clinic.lists import Concatenation
 from clinic.phones import phone_digits
 from patients.models import Patient, PatientEvent
 from patients.next_visit import next_visit_start
@@ -97,8 +97,10 @@ def candidate_ids(queryset: QuerySet[Patient], *, bound: int = SEARCH_CANDIDATES
     that more match. The ids are read first and the rows then by primary key: a bounded
     subquery inside the ranking query lets the planner join it against the whole table.
     """
-    # No order: the model's default one would sort every match.
-    return list(queryset.order_by().values_list("pk", flat=True)[:bound])
+    # In primary-key order (not the model's, which would sort every match): the database
+    # walks the key and stops at ``bound``; left free it may walk the name index, which
+    # reads every row before the first match where the matches cluster under one letter.
+    return list(queryset.order_by("pk").values_list("pk", flat=True)[:bound])
 
 
 class NameOrderedCandidates:
@@ -113,7 +115,8 @@ class NameOrderedCandidates:
 
     def ids(self) -> list[int]:
         if self._ids is None:
-            keyed = self.queryset.order_by().values_list("search_name", "pk")[: self.bound]
+            # The first ``bound`` by primary key (see ``candidate_ids``), ordered here.
+            keyed = self.queryset.order_by("pk").values_list("search_name", "pk")[: self.bound]
             self._ids = [pk for _name, pk in sorted(keyed, key=lambda r: (r[0].encode(), r[1]))]
         return self._ids
 
@@ -191,7 +194,9 @@ def patient_search_count(query: str, *, cap: int = SEARCH_COUNT_CAP) -> int:
     condition = search_condition(query)
     if condition is None:
         return 0
-    return count_up_to(Patient.objects.filter(condition), cap + 1)
+    # In primary-key order, as ``candidate_ids`` reads (left free, the count may walk the
+    # name index past every row before the first match of a fragment inside a word).
+    return Patient.objects.filter(condition).order_by("pk")[: cap + 1].count()
 
 
 def patients_for_list(queryset: QuerySet[Patient] | None = None) -> QuerySet[Patient]:
