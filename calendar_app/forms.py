@@ -65,6 +65,19 @@ class PatientPicker(forms.Select):
         return super().optgroups(name, value, attrs)
 
 
+def services_field(marker: str) -> forms.ModelMultipleChoiceField:
+    """Services of the price list in its order, for a picker the page's script finds by
+    the ``marker`` attribute."""
+    return forms.ModelMultipleChoiceField(
+        label=_("services"),
+        required=False,
+        queryset=Service.objects.select_related("category").order_by(
+            "category__position", "position"
+        ),
+        widget=forms.SelectMultiple(attrs={marker: ""}),
+    )
+
+
 class PatientChoiceField(forms.ModelChoiceField):
     """A patient picked through the search API (Tom Select loads options as you type).
     Validation checks the value against every live patient."""
@@ -93,14 +106,7 @@ class AppointmentForm(BranchBoundMixin, Form):
         max_value=VISIT_MINUTES[1],
         initial=30,
     )
-    services = forms.ModelMultipleChoiceField(
-        label=_("services"),
-        required=False,
-        queryset=Service.objects.select_related("category").order_by(
-            "category__position", "position"
-        ),
-        widget=forms.SelectMultiple(attrs={"data-service-picker": ""}),
-    )
+    services = services_field("data-service-picker")
     visit_type = forms.ChoiceField(
         label=_("visit"),
         choices=[("", _("by the patient's status")), *VisitType.choices],
@@ -339,14 +345,7 @@ class FindTimeForm(Form):
         EVENING: (datetime.time(17), None),
     }
 
-    services = forms.ModelMultipleChoiceField(
-        label=_("services"),
-        required=False,
-        queryset=Service.objects.select_related("category").order_by(
-            "category__position", "position"
-        ),
-        widget=forms.SelectMultiple(attrs={"data-find-services": ""}),
-    )
+    services = services_field("data-find-services")
     duration = forms.IntegerField(
         label=_("duration, minutes"),
         required=False,
