@@ -371,7 +371,17 @@ def test_booking_moving_status_change_and_cancel(
     last_event = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     slots = _free_slots(front_desk, branch)
     assert len(slots) > 10, "the demo leaves free time in the week ahead"
-    first = slots[0]
+    # A time whose chair and doctor are free again later, to move the visit there below
+    # (the demo's free times differ by the hour it is built at).
+    first = next(
+        slot
+        for slot in slots
+        if any(
+            (later["chair_id"], later["doctor_id"]) == (slot["chair_id"], slot["doctor_id"])
+            and _local(later["start"], branch) >= _local(slot["end"], branch)
+            for later in slots
+        )
+    )
 
     response = _post(
         front_desk,
