@@ -20,9 +20,16 @@ class Persona:
     employee: Employee
 
 
-def make_persona(role: str, branch: Branch, *, username: str | None = None) -> Persona:
+def make_persona(
+    role: str, branch: Branch, *, username: str | None = None, password: str | None = None
+) -> Persona:
+    """A user with the demo role's rights group and an employee card in ``branch``; with a
+    ``password``, one that signs in through the login form (browser tests)."""
     groups = demo.ensure_rights_groups()
     user = UserFactory(username=username or role)
+    if password is not None:
+        user.set_password(password)
+        user.save(update_fields=["password"])
     user.groups.set([groups[role].group])
     kind = ProfessionKind.DOCTOR if role == "doctor" else ProfessionKind.STAFF
     profession = ProfessionFactory(
@@ -38,8 +45,8 @@ def make_persona(role: str, branch: Branch, *, username: str | None = None) -> P
     return Persona(role, user, employee)
 
 
-def make_admin(branch: Branch) -> Persona:
-    persona = make_persona("management", branch, username="admin")
+def make_admin(branch: Branch, *, password: str | None = None) -> Persona:
+    persona = make_persona("management", branch, username="admin", password=password)
     persona.user.is_superuser = persona.user.is_staff = True
     persona.user.save()
     return persona

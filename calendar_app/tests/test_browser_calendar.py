@@ -34,9 +34,7 @@ FIND_CELL = """([title, minutes]) => {
 @pytest.fixture
 def front_desk(db):
     branch = testing.main_branch()
-    registrar = testing.make_persona("registrar", branch)
-    registrar.user.set_password("registrar")
-    registrar.user.save()
+    registrar = testing.make_persona("registrar", branch, password="registrar")
     chair1 = ChairFactory(branch=branch, name="Кресло 1", position=1)
     chair2 = ChairFactory(branch=branch, name="Кресло 2", position=2)
     doctor = EmployeeFactory(
@@ -241,9 +239,7 @@ def test_status_from_the_context_menu(page, asgi_live_server, front_desk):
 
 
 def test_a_second_window_sees_a_booking_without_reloading(browser, asgi_live_server, front_desk):
-    admin = testing.make_admin(front_desk["branch"])
-    admin.user.set_password("admin")
-    admin.user.save()
+    testing.make_admin(front_desk["branch"], password="admin")
     watcher_context = browser.new_context(locale="ru-RU", viewport={"width": 1400, "height": 900})
     booker_context = browser.new_context(locale="ru-RU", viewport={"width": 1400, "height": 900})
     watcher, booker = watcher_context.new_page(), booker_context.new_page()

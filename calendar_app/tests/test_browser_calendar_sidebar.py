@@ -17,9 +17,7 @@ DAY = datetime.date.today() + datetime.timedelta(days=10)
 @pytest.fixture
 def registrar_on_the_calendar(page, asgi_live_server):
     branch = testing.main_branch()
-    registrar = testing.make_persona("registrar", branch)
-    registrar.user.set_password("registrar")
-    registrar.user.save()
+    testing.make_persona("registrar", branch, password="registrar")
     ChairFactory(branch=branch, name="Кресло 1")
     page.goto(f"{asgi_live_server.url}/accounts/login/")
     page.fill("input[name=login]", "registrar")

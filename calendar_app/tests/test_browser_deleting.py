@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def clinic_day(db):
     branch = testing.main_branch()
-    admin = testing.make_admin(branch)
-    admin.user.set_password("admin")
-    admin.user.save()
+    testing.make_admin(branch, password="admin")
     chair1 = ChairFactory(branch=branch, name="Кресло 1", position=1)
     chair2 = ChairFactory(branch=branch, name="Кресло 2", position=2)
     therapist = ProfessionFactory(name="Терапевт")

@@ -21,9 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def front_desk(db):
     branch = testing.main_branch()
-    registrar = testing.make_persona("registrar", branch)
-    registrar.user.set_password("registrar")
-    registrar.user.save()
+    testing.make_persona("registrar", branch, password="registrar")
     hygienist = ProfessionFactory(name="Гигиенист", kind=ProfessionKind.DOCTOR)
     chair1 = ChairFactory(branch=branch, name="Кресло 1", position=1)
     chair2 = ChairFactory(branch=branch, name="Кресло 2", position=2)

@@ -40,9 +40,7 @@ def busy_day(db):
     """One branch with six chairs, a doctor in each, and a full day of visits by patients
     and doctors with long names, in every status that offers the doctor a button."""
     branch = testing.main_branch()
-    admin = testing.make_admin(branch)
-    admin.user.set_password("admin")
-    admin.user.save()
+    testing.make_admin(branch, password="admin")
     profession = ProfessionFactory(name="Стоматолог-терапевт")
     service = ServiceFactory(
         name="Лечение кариеса постоянного зуба с пломбой из светоотверждаемого композита",

@@ -9,9 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo_admin(db):
     branch = testing.main_branch()
-    persona = testing.make_admin(branch)
-    persona.user.set_password("admin")
-    persona.user.save()
+    persona = testing.make_admin(branch, password="admin")
     return persona
 
 
@@ -35,9 +33,7 @@ def test_admin_logs_in_and_opens_every_module(page, asgi_live_server, demo_admin
 
 
 def test_registrar_sidebar_shows_only_allowed_modules(page, asgi_live_server, db):
-    persona = testing.make_persona("registrar", testing.main_branch())
-    persona.user.set_password("registrar")
-    persona.user.save()
+    testing.make_persona("registrar", testing.main_branch(), password="registrar")
     log_in(page, asgi_live_server, "registrar", "registrar")
     modules = page.locator(".app-menu-link").evaluate_all("els => els.map(e => e.dataset.module)")
     assert "patients" in modules and "calendar" in modules

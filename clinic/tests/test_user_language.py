@@ -26,9 +26,7 @@ def home_language(client: Client) -> str:
 def person(branch):
     from clinic import testing
 
-    persona = testing.make_persona("registrar", branch, username="polyglot")
-    persona.user.set_password("secret")
-    persona.user.save()
+    persona = testing.make_persona("registrar", branch, username="polyglot", password="secret")
     return persona.user
 
 

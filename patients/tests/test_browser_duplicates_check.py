@@ -13,9 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_the_live_duplicate_check_url_carries_no_csrf_token(page, live_server):
     branch = testing.main_branch()
-    registrar = testing.make_persona("registrar", branch)
-    registrar.user.set_password("registrar")
-    registrar.user.save()
+    testing.make_persona("registrar", branch, password="registrar")
     existing = PatientFactory(phone="+79161234567", branch=branch)
     log_in(page, live_server, "registrar", "registrar")
     page.goto(f"{live_server.url}/patients/")

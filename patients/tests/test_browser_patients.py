@@ -17,9 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def front_desk(db):
     branch = testing.main_branch()
-    registrar = testing.make_persona("registrar", branch)
-    registrar.user.set_password("registrar")
-    registrar.user.save()
+    registrar = testing.make_persona("registrar", branch, password="registrar")
     testing.make_persona("doctor", branch)  # the demo gives patients attending doctors
     seed_patients(lambda line: None, count=60)
     return registrar
