@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from clinic import audit
 from clinic.audit import json_value
+from clinic.courier import courier
 from clinic.models import AuditAction, OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def publish(
         payload=json_value(payload or {}),
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    transaction.on_commit(lambda: courier.deliver(lambda: _enqueue(event.pk)))
     return event
 
 
@@ -112,7 +113,7 @@ def publish_many(
         ]
     )
     event_ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: _enqueue_many(event_ids))
+    transaction.on_commit(lambda: courier.deliver(lambda: _enqueue_many(event_ids)))
     return event_ids
 
 

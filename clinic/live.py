@@ -17,8 +17,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from clinic.courier import courier
 
 logger = logging.getLogger(__name__)
 
@@ -46,28 +47,27 @@ def broadcast(topic: str, data: dict) -> None:
 
 
 def broadcast_many(topics: Iterable[str], data: dict) -> None:
-    """The same message to several topics, in one hop into the event loop: each hop from a
-    request's thread costs milliseconds (a booking tells its calendar day and its doctor's
-    schedule)."""
+    """The same message to several topics (a booking tells its calendar day and its doctor's
+    schedule), sent by the courier: the request does not wait for Redis."""
     layer = get_channel_layer()
     topics = sorted(set(topics))
     if layer is None or not topics:
         return
 
     async def send_all() -> None:
-        await asyncio.gather(
-            *(
-                layer.group_send(
-                    group_name(topic), {"type": "live.message", "topic": topic, "data": data}
+        try:
+            await asyncio.gather(
+                *(
+                    layer.group_send(
+                        group_name(topic), {"type": "live.message", "topic": topic, "data": data}
+                    )
+                    for topic in topics
                 )
-                for topic in topics
             )
-        )
+        except Exception:  # a live update is a courtesy; the change itself is committed
+            logger.warning("Live broadcast to %s failed", ", ".join(topics), exc_info=True)
 
-    try:
-        async_to_sync(send_all)()
-    except Exception:  # a live update is a courtesy; the change itself is committed
-        logger.warning("Live broadcast to %s failed", ", ".join(topics), exc_info=True)
+    courier.deliver(send_all)
 
 
 register_topic("user", lambda user, rest: rest == str(user.pk))

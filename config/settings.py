@@ -234,7 +234,7 @@ AUTH_PASSWORD_VALIDATORS = [
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "clinic.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "odonta"),
         }
@@ -403,6 +403,11 @@ ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
 # A domain event whose handlers still fail after this many attempts (about five hours of
 # doubling backoff for 12) is marked failed and waits in Settings -> Failed events.
 ODONTA_OUTBOX_MAX_ATTEMPTS = env_int("ODONTA_OUTBOX_MAX_ATTEMPTS", 12)
+# Live updates and outbox nudges leave the request through one background thread per
+# process (clinic.courier); tests and the broker-less quickstart deliver them in place.
+ODONTA_COURIER_THREAD = env_bool(
+    "ODONTA_COURIER_THREAD", PRODUCTION and not CELERY_TASK_ALWAYS_EAGER
+)
 # /healthz answers 503 when the workers' heartbeat or the oldest pending domain event is
 # older than this many seconds (clinic.health).
 ODONTA_HEALTH_WORKER_MAX_AGE = env_int("ODONTA_HEALTH_WORKER_MAX_AGE", 300)

@@ -121,3 +121,22 @@ async def test_malformed_requests_and_unknown_topics_are_answered_with_an_error(
         }
     finally:
         await communicator.disconnect()
+
+
+async def test_a_broadcast_sent_by_the_courier_thread_arrives(settings):
+    """Production hands broadcasts to the courier's thread and event loop (clinic.courier)."""
+    settings.ODONTA_COURIER_THREAD = True
+    user = await database_sync_to_async(UserFactory)()
+    cookie = await database_sync_to_async(session_cookie_for)(user)
+    communicator, connected, _code = await connect(ORIGIN, cookie)
+    assert connected
+    try:
+        topic = f"user.{user.pk}"
+        await communicator.send_json_to({"subscribe": topic})
+        assert await communicator.receive_json_from(timeout=5) == {"subscribed": topic}
+        for number in range(3):
+            await database_sync_to_async(live.broadcast)(topic, {"number": number})
+        received = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+        assert [message["data"]["number"] for message in received] == [0, 1, 2]
+    finally:
+        await communicator.disconnect()
