@@ -9,11 +9,12 @@ tells the open calendars of that branch and day to refresh.
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +34,7 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live
 from clinic import services as clinic_services
+from clinic.db import lock_rows
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
@@ -64,22 +66,19 @@ def _lock_resources(
     Returns the locked rows that are in the recycle bin, as (model, id), read under the
     lock: ``_refuse_removed`` turns them into a message.
     """
-    removed: set[tuple[type, int]] = set()
-    locks: list[tuple[type, set[int]]] = [
-        (Chair, {chair.pk for chair in chairs}),
-        (Employee, {doctor.pk for doctor in doctors}),
+    locks: list[tuple[type, list[int]]] = [
+        (Chair, [chair.pk for chair in chairs]),
+        (Employee, [doctor.pk for doctor in doctors]),
     ]
     if patient is not None:
-        locks.append((Patient, {patient.pk}))
-    for model, ids in locks:
-        rows = (
-            model.all_objects.select_for_update(no_key=True)  # type: ignore[attr-defined]
-            .filter(pk__in=sorted(ids))
-            .order_by("pk")
-            .values_list("pk", "deleted_at")
-        )
-        removed |= {(model, pk) for pk, deleted_at in rows if deleted_at is not None}
-    return removed
+        locks.append((Patient, [patient.pk]))
+    rows = lock_rows(locks, fields=("id", "deleted_at"))
+    return {
+        (model, pk)
+        for (model, _ids), locked in zip(locks, rows, strict=True)
+        for pk, deleted_at in locked
+        if deleted_at is not None
+    }
 
 
 def _refuse_removed(
@@ -101,6 +100,92 @@ def _refuse_removed(
     raise ValidationError(message, code="removed")
 
 
+@dataclass(frozen=True)
+class SlotReading:
+    works_here: bool  # the doctor works in the chair's branch
+    clash_id: int | None  # a visit that occupies the chair or the doctor then
+    covered: bool  # a shift of this doctor on this chair covers the time
+    attended: bool  # the patient has a completed visit (when asked about a patient)
+
+
+def _read_slot(
+    *,
+    chair: Chair,
+    doctor: Employee,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    exclude_pk: int | None = None,
+    patient: Patient | None = None,
+) -> SlotReading:
+    """What a booking checks about its time, read in one query (under the caller's locks)."""
+    clashes = (
+        Appointment.objects.occupying()
+        .overlapping(start, end)
+        .filter(Q(chair=chair) | Q(doctor=doctor))
+    )
+    if exclude_pk:
+        clashes = clashes.exclude(pk=exclude_pk)
+    shifts = WorkShift.objects.filter(
+        doctor=doctor, chair=chair, start__lte=start, end__gte=end, start__gte=end - LONGEST
+    )
+    memberships = Employee.branches.through.objects.filter(
+        employee_id=doctor.pk, branch_id=chair.branch_id, branch__deleted_at__isnull=True
+    )
+    attended = (
+        Exists(Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED))
+        if patient is not None
+        else Value(False)
+    )
+    works_here, clash_id, covered, was_attended = (
+        Chair._base_manager.filter(pk=chair.pk)
+        .annotate(
+            works_here=Exists(memberships),
+            clash_id=Subquery(clashes.values("pk")[:1]),
+            covered=Exists(shifts),
+            attended=attended,
+        )
+        .values_list("works_here", "clash_id", "covered", "attended")
+        .get()
+    )
+    return SlotReading(bool(works_here), clash_id, bool(covered), bool(was_attended))
+
+
+def _check_slot(
+    *,
+    chair: Chair,
+    doctor: Employee,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    exclude_pk: int | None = None,
+    allow_outside_shift: bool = False,
+    patient: Patient | None = None,
+) -> SlotReading:
+    """Refuse a doctor from another branch, a taken time and, unless allowed, a time outside
+    the doctor's shift on this chair."""
+    reading = _read_slot(
+        chair=chair, doctor=doctor, start=start, end=end, exclude_pk=exclude_pk, patient=patient
+    )
+    if not reading.works_here:
+        raise ValidationError(
+            _("%(doctor)s does not work in %(branch)s.")
+            % {"doctor": doctor.short_name, "branch": chair.branch},
+            code="invalid",
+        )
+    if reading.clash_id is not None:
+        _refuse_clash(reading.clash_id, chair=chair, doctor=doctor)
+    if not allow_outside_shift and not reading.covered:
+        _refuse_outside_shift(chair=chair, doctor=doctor)
+    return reading
+
+
+def _refuse_outside_shift(*, chair: Chair, doctor: Employee) -> None:
+    raise OutsideShift(
+        _("%(doctor)s has no shift on %(chair)s at this time. Book anyway?")
+        % {"doctor": doctor.short_name, "chair": chair},
+        code="outside_shift",
+    )
+
+
 def _check_free(
     *,
     chair: Chair,
@@ -109,16 +194,13 @@ def _check_free(
     end: datetime.datetime,
     exclude_pk: int | None = None,
 ) -> None:
-    clashes = (
-        Appointment.objects.occupying()
-        .overlapping(start, end)
-        .filter(Q(chair=chair) | Q(doctor=doctor))
-    )
-    if exclude_pk:
-        clashes = clashes.exclude(pk=exclude_pk)
-    clash = clashes.select_related("patient").first()
-    if clash is None:
-        return
+    reading = _read_slot(chair=chair, doctor=doctor, start=start, end=end, exclude_pk=exclude_pk)
+    if reading.clash_id is not None:
+        _refuse_clash(reading.clash_id, chair=chair, doctor=doctor)
+
+
+def _refuse_clash(clash_id: int, *, chair: Chair, doctor: Employee) -> None:
+    clash = Appointment.objects.select_related("patient").get(pk=clash_id)
     local = timezone.localtime(clash.start, chair.branch.zone)
     if clash.chair_id == chair.pk:
         message = _("%(chair)s is taken at %(time)s (%(patient)s).")
@@ -134,20 +216,6 @@ def _check_free(
         },
         code="taken",
     )
-
-
-def _check_shift(
-    *, chair: Chair, doctor: Employee, start: datetime.datetime, end: datetime.datetime
-) -> None:
-    covered = WorkShift.objects.filter(
-        doctor=doctor, chair=chair, start__lte=start, end__gte=end, start__gte=end - LONGEST
-    ).exists()
-    if not covered:
-        raise OutsideShift(
-            _("%(doctor)s has no shift on %(chair)s at this time. Book anyway?")
-            % {"doctor": doctor.short_name, "chair": chair},
-            code="outside_shift",
-        )
 
 
 def _validate_times(
@@ -173,9 +241,10 @@ def _validate_times(
 
 
 def _save_or_conflict(obj, **save_kwargs) -> None:
-    """Save; the exclusion constraints (the second line of defence) become ``SlotTaken``."""
+    """Save; the exclusion constraints (the second line of defence) become ``SlotTaken``.
+    No savepoint (two round trips): the conflict ends the caller's transaction anyway."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             obj.save(**save_kwargs)
     except IntegrityError as exc:
         if "overlap" in str(exc):
@@ -247,11 +316,14 @@ def event_payload(
     }
 
 
-def suggested_visit_type(patient: Patient) -> str:
+def suggested_visit_type(patient: Patient, *, attended: bool | None = None) -> str:
+    """Returning for a returning patient or one who has completed a visit (``attended``,
+    when the caller has read it already), else primary."""
     status = patient.status_at(timezone.now(), returning_after_months())
     if status == PatientStatus.RETURNING:
         return VisitType.RETURNING
-    attended = Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED).exists()
+    if attended is None:
+        attended = Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED).exists()
     return VisitType.RETURNING if attended else VisitType.PRIMARY
 
 
@@ -293,17 +365,16 @@ def appointment_book(
     _validate_times(start, end)
     if doctor.kind != ProfessionKind.DOCTOR:
         raise ValidationError(_("Only doctors take appointments."), code="invalid")
-    if not doctor.branches.filter(pk=chair.branch_id).exists():
-        raise ValidationError(
-            _("%(doctor)s does not work in %(branch)s.")
-            % {"doctor": doctor.short_name, "branch": chair.branch},
-            code="invalid",
-        )
     removed = _lock_resources([chair], [doctor], patient)
     _refuse_removed(removed, chair=chair, doctor=doctor, patient=patient)
-    _check_free(chair=chair, doctor=doctor, start=start, end=end)
-    if not allow_outside_shift:
-        _check_shift(chair=chair, doctor=doctor, start=start, end=end)
+    reading = _check_slot(
+        chair=chair,
+        doctor=doctor,
+        start=start,
+        end=end,
+        allow_outside_shift=allow_outside_shift,
+        patient=None if visit_type else patient,
+    )
     appointment = Appointment(
         patient=patient,
         doctor=doctor,
@@ -312,7 +383,7 @@ def appointment_book(
         start=start,
         end=end,
         note=note,
-        visit_type=visit_type or suggested_visit_type(patient),
+        visit_type=visit_type or suggested_visit_type(patient, attended=reading.attended),
         created_by=by,
         source=source,
     )
@@ -358,20 +429,20 @@ def appointment_move(
         )
     chair = chair or current.chair
     doctor = doctor or current.doctor
-    if (
-        chair.branch_id != current.branch_id
-        and not doctor.branches.filter(pk=chair.branch_id).exists()
-    ):
+    removed = _lock_resources({current.chair, chair}, {current.doctor, doctor})
+    _refuse_removed(removed, chair=chair, doctor=doctor)
+    reading = _read_slot(chair=chair, doctor=doctor, start=start, end=end, exclude_pk=current.pk)
+    # A visit stays where it is even if its doctor has since left the branch.
+    if chair.branch_id != current.branch_id and not reading.works_here:
         raise ValidationError(
             _("%(doctor)s does not work in %(branch)s.")
             % {"doctor": doctor.short_name, "branch": chair.branch},
             code="invalid",
         )
-    removed = _lock_resources({current.chair, chair}, {current.doctor, doctor})
-    _refuse_removed(removed, chair=chair, doctor=doctor)
-    _check_free(chair=chair, doctor=doctor, start=start, end=end, exclude_pk=current.pk)
-    if not allow_outside_shift:
-        _check_shift(chair=chair, doctor=doctor, start=start, end=end)
+    if reading.clash_id is not None:
+        _refuse_clash(reading.clash_id, chair=chair, doctor=doctor)
+    if not allow_outside_shift and not reading.covered:
+        _refuse_outside_shift(chair=chair, doctor=doctor)
     before = audit.snapshot(current, ["start", "end", "chair", "doctor", "branch"])
     old_days = {local_day(current.start, current.branch)}
     old_branch_id, old_doctor_id = current.branch_id, current.doctor_id

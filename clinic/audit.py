@@ -147,7 +147,8 @@ def record(
         ip_address=stored_ip(ip_address),
         key_id=current_audit_key_id(),
     )
-    with transaction.atomic():
+    # No savepoint of its own (two round trips): a failure here fails the caller's write.
+    with transaction.atomic(savepoint=False):
         lock_chain()
         last_hash = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
         entry.prev_hash = last_hash or GENESIS_HASH
