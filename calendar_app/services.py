@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q, Subquery, Value
+from django.db.models import Exists, Model, Q, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -66,7 +66,7 @@ def _lock_resources(
     Returns the locked rows that are in the recycle bin, as (model, id), read under the
     lock: ``_refuse_removed`` turns them into a message.
     """
-    locks: list[tuple[type, list[int]]] = [
+    locks: list[tuple[type[Model], list[int]]] = [
         (Chair, [chair.pk for chair in chairs]),
         (Employee, [doctor.pk for doctor in doctors]),
     ]

@@ -8,10 +8,12 @@ locks and overlap queries) still refuse conflicts, only the second line of defen
 import datetime
 import functools
 import re
+from collections.abc import Sequence
 
 import psycopg
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.db import NotSupportedError, connection, migrations
+from django.db.models import Model
 from django.db.models.functions import Collate
 from psycopg import abc as psycopg_abc
 from psycopg.abc import AdaptContext
@@ -157,7 +159,9 @@ def fast_timestamps(sender, connection, **kwargs) -> None:
         connection.connection.adapters.register_loader("timestamptz", UtcTimestamptzLoader)
 
 
-def lock_rows(targets: list[tuple[type, list[int]]], *, fields: tuple[str, ...]) -> list[list]:
+def lock_rows(
+    targets: Sequence[tuple[type[Model], list[int]]], *, fields: tuple[str, ...]
+) -> list[list]:
     """Lock the rows of several tables (FOR NO KEY UPDATE, in the order given: the callers'
     fixed order keeps them free of deadlocks) and read ``fields`` of each, in one round trip
     on PostgreSQL; per table elsewhere (SQLite has one writer at a time and no row locks).
@@ -171,11 +175,11 @@ def lock_rows(targets: list[tuple[type, list[int]]], *, fields: tuple[str, ...])
     # parameters.
     parts, params = [], []
     for index, (model, ids) in enumerate(targets):
-        table = connection.ops.quote_name(model._meta.db_table)
-        columns = ", ".join(
-            connection.ops.quote_name(model._meta.get_field(name).column) for name in fields
-        )
-        pk = connection.ops.quote_name(model._meta.pk.column)
+        quote = connection.ops.quote_name
+        column_of = {field.name: str(field.column) for field in model._meta.concrete_fields}
+        table = quote(model._meta.db_table)
+        columns = ", ".join(quote(column_of[name]) for name in fields)
+        pk = quote(column_of[model._meta.pk.name])
         parts.append(
             f"t{index} AS (SELECT {index} AS target, {columns} FROM {table} "  # noqa: S608
             f"WHERE {pk} = ANY(%s::bigint[]) ORDER BY {pk} FOR NO KEY UPDATE)"
