@@ -27,6 +27,7 @@ from clinic.bounds import date_param, parse_id, parse_id_list
 from clinic.htmx import close_dialog
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
+from clinic.responses import json_response
 from clinic.views.trash import undo_tag
 
 CHANGED = "calendarChanged"
@@ -144,7 +145,7 @@ def feed_resources(request: AuthedRequest) -> JsonResponse:
 
 @require_GET
 @module_required("calendar", "view")
-def feed_events(request: AuthedRequest) -> JsonResponse:
+def feed_events(request: AuthedRequest) -> HttpResponse:
     branch = get_branch(request)
     today = timezone.localtime(timezone.now(), branch.zone).date()
     start = date_param(request, "start", today)
@@ -164,7 +165,7 @@ def feed_events(request: AuthedRequest) -> JsonResponse:
         events += selectors.appointment_events(
             branch, start, end, profession_id=profession_id, editable=editable
         )
-    return JsonResponse(events, safe=False)
+    return json_response(events)
 
 
 # --- Appointments ----------------------------------------------------------------------

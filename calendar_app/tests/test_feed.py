@@ -39,3 +39,12 @@ def test_a_visit_event_carries_the_names_phone_status_and_services_in_order(
     assert props["note"] == "Боль справа"
     assert events[f"a{nameless.pk}"]["title"] == nameless.patient.short_name
     assert events[f"a{nameless.pk}"]["extendedProps"]["services"] == []
+
+
+def test_the_feed_is_utf8_json_with_letters_as_they_are(registrar_client, clinic):
+    """Two thousand events a week: six-byte escapes of every Cyrillic letter would double it."""
+    visit(clinic, 10, patient=PatientFactory(last_name="Соколова"))
+    response = feed(registrar_client, clinic)
+    assert response["Content-Type"] == "application/json"
+    assert "Соколова".encode() in response.content
+    assert b"\\u04" not in response.content
