@@ -1,3 +1,5 @@
+import functools
+from html import escape as html_escape
 from typing import TYPE_CHECKING
 
 import django_filters
@@ -6,10 +8,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import TemplatesSetting
 from django.forms.utils import flatatt
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from clinic.bounds import SANE_DATES, DateWindowValidator, parse_id, parse_id_list
@@ -73,6 +75,29 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
+class ListedChoiceIterator(ModelChoiceIterator):
+    """A select's objects read in one query. Django reads them with ``.iterator()``, which
+    on PostgreSQL is a server-side cursor (DECLARE, FETCH, CLOSE: three round trips per
+    select) meant for streaming big results; a select lists a few hundred rows at most."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+@functools.cache
+def listed(iterator: type[ModelChoiceIterator]) -> type[ModelChoiceIterator]:
+    """``iterator`` reading its objects as ``ListedChoiceIterator`` does (django-filter's
+    iterator adds a "null" choice on top of Django's)."""
+    if issubclass(iterator, ListedChoiceIterator):
+        return iterator
+    if iterator is ModelChoiceIterator:
+        return ListedChoiceIterator
+    return type(f"Listed{iterator.__name__}", (iterator, ListedChoiceIterator), {})
+
+
 def bound_input(field: forms.Field) -> None:
     """The project's bounds on a form field: a date within ``clinic.bounds.SANE_DATES``
     (unless the field has a window of its own, a ``DateWindowValidator``), since year 1 or
@@ -81,6 +106,9 @@ def bound_input(field: forms.Field) -> None:
         isinstance(validator, DateWindowValidator) for validator in field.validators
     ):
         field.validators = [*field.validators, DateWindowValidator(SANE_DATES)]
+    if isinstance(field, forms.ModelChoiceField):
+        field.iterator = listed(field.iterator)
+        field.widget.choices = field.choices  # the widget holds the iterator it was given
     if type(field) is forms.ModelMultipleChoiceField:
         field.__class__ = IdsChoiceField  # same field, one check more (as QuickSelect below)
 
@@ -480,26 +508,39 @@ class FailedEventFilter(django_filters.FilterSet):
 
 
 class QuickSelect(forms.Select):
-    """A ``<select>`` written in Python. Django renders every option through a template,
-    about 30 µs an option: a filter form listing a network's hundreds of doctors and staff
-    spent most of the list page's time there."""
+    """A ``<select>`` written in Python, option by option from its choices. Django renders
+    every option through a template, and even its own option dictionaries and
+    ``format_html`` cost some 30 µs an option: a filter form listing a network's hundreds
+    of doctors and staff spent most of the list page's time there. Same markup as
+    ``forms.Select``: one selected option, optgroups for grouped choices."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        html = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
-        for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                html.append(format_html('<optgroup label="{}">', group_name))
-            html.extend(
-                format_html(
-                    '<option value="{}"{}>{}</option>',
-                    "" if option["value"] is None else option["value"],
-                    flatatt(option["attrs"]),
-                    option["label"],
-                )
-                for option in options
-            )
-            if group_name:
+        wanted = set(self.format_value(value))
+        html = [f'<select name="{_text(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>']
+        for option_value, label in self.choices:
+            if isinstance(label, list | tuple):
+                html.append(f'<optgroup label="{_text(option_value)}">')
+                html.extend(self._option(value, text, wanted) for value, text in label)
                 html.append("</optgroup>")
+            else:
+                html.append(self._option(option_value, label, wanted))
         html.append("</select>")
         return mark_safe("".join(html))  # noqa: S308 - every part above is escaped
+
+    @staticmethod
+    def _option(value, label, wanted: set[str]) -> str:
+        text = "" if value is None else str(value)
+        selected = text in wanted
+        if selected:
+            wanted.clear()  # a single select marks its first match only
+        return (
+            f'<option value="{_text(text)}"{" selected" if selected else ""}>'
+            f"{_text(label)}</option>"
+        )
+
+
+def _text(value) -> str:
+    """``conditional_escape`` without its lazy-string wrapper (a hot loop above)."""
+    if isinstance(value, SafeData):
+        return str(value)
+    return html_escape(str(value), quote=True)

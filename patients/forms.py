@@ -291,6 +291,10 @@ class ImportUploadForm(Form):
         return upload
 
 
+# What a select of a network's hundreds of employees needs to name them.
+EMPLOYEE_NAME_FIELDS = ("last_name", "first_name", "middle_name")
+
+
 class PatientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     branch = django_filters.ModelChoiceFilter(
@@ -299,12 +303,14 @@ class PatientFilter(django_filters.FilterSet):
     attending_doctor = django_filters.ModelChoiceFilter(
         label=_("attending doctor"),
         empty_label=_("All doctors"),
-        queryset=Employee.objects.filter(kind=ProfessionKind.DOCTOR).order_by("last_name"),
+        queryset=Employee.objects.filter(kind=ProfessionKind.DOCTOR)
+        .order_by("last_name")
+        .only(*EMPLOYEE_NAME_FIELDS),
     )
     coordinator = django_filters.ModelChoiceFilter(
         label=_("coordinator"),
         empty_label=_("All coordinators"),
-        queryset=Employee.objects.order_by("last_name", "first_name"),
+        queryset=Employee.objects.order_by("last_name", "first_name").only(*EMPLOYEE_NAME_FIELDS),
     )
     marketing_channel = django_filters.ModelChoiceFilter(
         label=_("marketing channel"),

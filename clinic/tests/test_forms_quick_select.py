@@ -41,3 +41,18 @@ def test_the_markup_is_what_django_renders(name):
     assert "selected" in html
     if name == "plain":
         assert "Кабинет &quot;А&quot; &lt;1&gt;" in html  # labels are escaped
+
+
+@pytest.mark.django_db
+def test_a_select_reads_its_objects_in_one_query_not_through_a_server_side_cursor():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from patients.forms import PatientFilter
+
+    EmployeeFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as queries:
+        str(Choices()["doctor"])
+        str(PatientFilter({}).form["coordinator"])  # django-filter's own iterator too
+    assert len(queries) == 2
+    assert not [query for query in queries if "DECLARE" in query["sql"]]
