@@ -1,4 +1,3 @@
-import functools
 from html import escape as html_escape
 from typing import TYPE_CHECKING
 
@@ -87,7 +86,9 @@ class ListedChoiceIterator(ModelChoiceIterator):
             yield self.choice(obj)
 
 
-@functools.cache
+_listed: dict[str, type[ModelChoiceIterator]] = {}
+
+
 def listed(iterator: type[ModelChoiceIterator]) -> type[ModelChoiceIterator]:
     """``iterator`` reading its objects as ``ListedChoiceIterator`` does (django-filter's
     iterator adds a "null" choice on top of Django's)."""
@@ -95,7 +96,10 @@ def listed(iterator: type[ModelChoiceIterator]) -> type[ModelChoiceIterator]:
         return iterator
     if iterator is ModelChoiceIterator:
         return ListedChoiceIterator
-    return type(f"Listed{iterator.__name__}", (iterator, ListedChoiceIterator), {})
+    key = f"{iterator.__module__}.{iterator.__qualname__}"
+    if key not in _listed:
+        _listed[key] = type(f"Listed{iterator.__name__}", (iterator, ListedChoiceIterator), {})
+    return _listed[key]
 
 
 def bound_input(field: forms.Field) -> None:
