@@ -240,6 +240,7 @@ SAMPLES = {
         )
     },
     "patients:section": lambda w: {"pk": w["patient"].pk, "section": "diagnostics"},
+    "patients:timeline": lambda w: {"pk": w["patient"].pk},
     "patients:import-detail": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-confirm": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-cancel": lambda w: {"pk": w["patient_import"].pk},

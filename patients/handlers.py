@@ -2,8 +2,10 @@
 
 import datetime
 
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from clinic import live
 from clinic.events import subscriber
 from clinic.models import OutboxEvent
 from patients.models import Patient, PatientEvent
@@ -54,6 +56,9 @@ def timeline_record(event: OutboxEvent) -> None:
         ],
         ignore_conflicts=True,
     )
+    # An open card shows its events as they come (the handler runs after the change commits,
+    # in a worker: a page cannot know when).
+    transaction.on_commit(lambda: live.broadcast(f"patient.{patient_id}", {"timeline": True}))
 
 
 # Statuses of a visit that mean the patient was at the clinic.

@@ -4,9 +4,15 @@ file kinds."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clinic import demo, files, preferences, trash
+from clinic import demo, files, live, preferences, trash
+from clinic.permissions import has_module_perm
 from patients import handlers, timeline  # noqa: F401  (handlers subscribe on import)
 from patients.models import Patient, PatientImport
+
+# "patient.<id>": the card's events changed (patients are shared by the whole network).
+live.register_topic(
+    "patient", lambda user, rest: rest.isdigit() and has_module_perm(user, "patients", "view")
+)
 
 trash.register(
     trash.TrashSection(

@@ -25,5 +25,6 @@ urlpatterns = [
     path("<int:pk>/family/leave/", views.family_leave, name="family-leave"),
     path("<int:pk>/portal/activate/", views.portal_activate, name="portal-activate"),
     path("<int:pk>/portal/deactivate/", views.portal_deactivate, name="portal-deactivate"),
+    path("<int:pk>/timeline/", views.patient_timeline, name="timeline"),
     path("<int:pk>/<slug:section>/", views.patient_section, name="section"),
 ]

@@ -209,17 +209,27 @@ def patient_duplicates(request: AuthedRequest) -> HttpResponse:
 def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dict:
     months = int(preferences.get("patients.returning_after_months"))
     status = patient.status_at(timezone.now(), months)
-    entries = selectors.timeline_for(patient)
     return {
         "patient": patient,
         "section": section,
         "sections": SECTIONS,
         "status": PatientStatus(status),
         "family_members": selectors.family_members(patient),
-        "timeline": [(entry, *timeline.render(entry)) for entry in entries],
+        "timeline": _timeline(patient),
         "portal": getattr(patient, "portal_account", None),
         "panels": card_panels.shown_to(request.user, patient.pk),
     }
+
+
+def _timeline(patient: Patient) -> list:
+    return [(entry, *timeline.render(entry)) for entry in selectors.timeline_for(patient)]
+
+
+@module_required("patients", "view")
+def patient_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The card's events again (the card reloads them when told of a new one)."""
+    patient = get_patient_for_user(request, pk)
+    return render(request, "patients/card.html#timeline-entries", {"timeline": _timeline(patient)})
 
 
 @module_required("patients", "view")

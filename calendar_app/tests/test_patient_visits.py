@@ -77,6 +77,7 @@ def test_only_upcoming_visits_offer_moving_and_cancelling(registrar_client, clin
     assert reverse("calendar:appointment-cancel", args=[past.pk]) not in html
     assert reverse("calendar:appointment-reschedule", args=[past.pk]) not in html
     assert "data-book-visit" in html
+    assert f'{reverse("calendar:find-time")}?patient={clinic.patient.pk}' in html
 
 
 def test_without_the_right_to_change_the_calendar_the_panel_only_lists(doctor_client, clinic):
@@ -86,7 +87,7 @@ def test_without_the_right_to_change_the_calendar_the_panel_only_lists(doctor_cl
     html = response.content.decode()
     assert shown_ids(response, "upcoming") == [upcoming.pk]
     assert "data-visit-cancel" not in html and "data-visit-reschedule" not in html
-    assert "data-book-visit" not in html
+    assert "data-book-visit" not in html and "data-find-time" not in html
 
 
 def test_the_panel_needs_the_calendar_right(accountant, client, clinic):

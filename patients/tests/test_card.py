@@ -421,3 +421,19 @@ def test_the_card_runs_the_same_queries_however_long_its_timeline_and_family(
         response = doctor_client.get(card_url(patient))
     assert len(response.context["family_members"]) == 7
     assert len(response.context["timeline"]) == 31
+
+
+def test_the_card_reloads_its_events_from_their_own_url(doctor_client, patient):
+    """The card's events refresh in place when told (its live topic, or a booking)."""
+    card = doctor_client.get(card_url(patient)).content.decode()
+    url = reverse("patients:timeline", args=[patient.pk])
+    assert f'hx-get="{url}"' in card
+    assert f'data-live-topic="patient.{patient.pk}"' in card
+    PatientEventFactory(patient=patient, name="family.joined", payload={"family": "Ивановы"})
+    response = doctor_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert 'data-timeline-entry="family.joined"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+
+
+def test_the_cards_events_need_the_patients_right(outsider_client, patient):
+    assert outsider_client.get(reverse("patients:timeline", args=[patient.pk])).status_code == 403

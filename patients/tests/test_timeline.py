@@ -150,3 +150,25 @@ def test_apps_add_their_own_wording(patient):
 
 def test_a_field_that_no_longer_exists_still_reads():
     assert timeline.field_label("removed_field") == "removed_field"
+
+
+def test_a_new_entry_tells_the_open_cards_after_commit(patient, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    event = events.publish("patient.updated", patient, {"patient_id": patient.pk})
+    with (
+        mock.patch("clinic.live.broadcast") as broadcast,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        handlers.timeline_record(event)
+    broadcast.assert_called_once_with(f"patient.{patient.pk}", {"timeline": True})
+
+
+def test_only_users_who_see_patients_may_listen_to_a_card(patient):
+    from clinic import live
+    from clinic.tests.factories import UserFactory, user_with_rights
+
+    reader = user_with_rights("patients_view")
+    assert live.may_listen(reader, f"patient.{patient.pk}")
+    assert not live.may_listen(reader, "patient.abc")
+    assert not live.may_listen(UserFactory(), f"patient.{patient.pk}")

@@ -185,6 +185,8 @@
     return root.matches && root.matches(selector) ? [root, ...found] : found;
   }
 
+  const liveTopics = new Set();
+
   function initWidgets(root) {
     within(root, "select[data-tom-select]:not(.tomselected)").forEach((select) => {
       new TomSelect(select, { plugins: select.multiple ? ["remove_button"] : [], maxOptions: 500 });
@@ -204,6 +206,15 @@
           const ids = [...list.querySelectorAll("[data-id]")].map((el) => el.dataset.id).join(",");
           htmx.ajax("POST", list.dataset.sortableUrl, { values: { chair_ids: ids }, swap: "none" });
         },
+      });
+    });
+    // A block that reloads itself (hx-trigger="liveRefresh") when its live topic speaks.
+    within(root, "[data-live-topic]").forEach((block) => {
+      const topic = block.dataset.liveTopic;
+      if (typeof Live === "undefined" || liveTopics.has(topic)) return;
+      liveTopics.add(topic); // once a page: the blocks of the topic are found when it speaks
+      Live.subscribe(topic, () => {
+        document.querySelectorAll(`[data-live-topic="${CSS.escape(topic)}"]`).forEach((node) => htmx.trigger(node, "liveRefresh"));
       });
     });
     autoDismiss(root);
