@@ -40,7 +40,10 @@ def patient_id_of(event: OutboxEvent) -> int | None:
 @subscriber(*TIMELINE_EVENTS)
 def timeline_record(event: OutboxEvent) -> None:
     patient_id = patient_id_of(event)
-    if patient_id is None or not Patient.all_objects.filter(pk=patient_id).exists():
+    if patient_id is None:
+        return
+    found = list(Patient.all_objects.filter(pk=patient_id).values_list("deleted_at", flat=True))
+    if not found:
         return
     actor = event.actor
     PatientEvent.objects.bulk_create(
@@ -57,8 +60,9 @@ def timeline_record(event: OutboxEvent) -> None:
         ignore_conflicts=True,
     )
     # An open card shows its events as they come (the handler runs after the change commits,
-    # in a worker: a page cannot know when).
-    transaction.on_commit(lambda: live.broadcast(f"patient.{patient_id}", {"timeline": True}))
+    # in a worker: a page cannot know when). A deleted card has no page to refresh.
+    if found[0] is None:
+        transaction.on_commit(lambda: live.broadcast(f"patient.{patient_id}", {"timeline": True}))
 
 
 # Statuses of a visit that mean the patient was at the clinic.

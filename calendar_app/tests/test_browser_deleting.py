@@ -70,37 +70,37 @@ def confirm_in_dialog(page, name: str, expected_rows: int) -> None:
     dialog.locator("[data-delete-confirm]").click()
 
 
-def test_the_three_delete_dialogs_list_and_cancel_what_is_booked(page, live_server, clinic_day):
-    watcher = ConsoleWatcher(page, live_server.url)
-    log_in(page, live_server, "admin", "admin")
+def test_the_three_delete_dialogs_list_and_cancel_what_is_booked(page, asgi_live_server, clinic_day):
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    log_in(page, asgi_live_server, "admin", "admin")
     world = clinic_day
 
     # The patient's card: one upcoming visit.
-    page.goto(f"{live_server.url}/patients/{world['patient'].pk}/")
+    page.goto(f"{asgi_live_server.url}/patients/{world['patient'].pk}/")
     page.click("[data-card-actions]")
     page.click("[data-delete-patient]")
     expect(page.locator("[data-dependents]")).to_contain_text("Терапевтова")
     confirm_in_dialog(page, "delete-patient-dialog", 1)
-    page.wait_for_url(f"{live_server.url}/patients/")
+    page.wait_for_url(f"{asgi_live_server.url}/patients/")
     assert Patient.all_objects.get(pk=world["patient"].pk).is_deleted
     visit = Appointment.objects.get(pk=world["visits"]["patient"].pk)
     assert visit.status == StatusCode.CANCELLED
 
     # A chair in Settings: its visit and its doctor's shift.
-    page.goto(f"{live_server.url}/settings/branches/{world['branch'].pk}/")
+    page.goto(f"{asgi_live_server.url}/settings/branches/{world['branch'].pk}/")
     page.click(f"[data-id='{world['chair2'].pk}'] [data-delete-chair]")
     expect(page.locator("[data-dependents]")).to_contain_text("Грустнов")
     confirm_in_dialog(page, "delete-chair-dialog", 2)
-    page.wait_for_url(f"{live_server.url}/settings/branches/{world['branch'].pk}/")
+    page.wait_for_url(f"{asgi_live_server.url}/settings/branches/{world['branch'].pk}/")
     expect(page.locator(f"[data-id='{world['chair2'].pk}']")).to_have_count(0)
     assert Chair.all_objects.get(pk=world["chair2"].pk).is_deleted
     assert not WorkShift.objects.filter(chair=world["chair2"]).exists()
 
     # A doctor in Staff: the visit left and the shift.
-    page.goto(f"{live_server.url}/staff/{world['doctor'].pk}/")
+    page.goto(f"{asgi_live_server.url}/staff/{world['doctor'].pk}/")
     page.click("[data-delete-employee]")
     confirm_in_dialog(page, "delete-doctor-dialog", 2)
-    page.wait_for_url(f"{live_server.url}/staff/")
+    page.wait_for_url(f"{asgi_live_server.url}/staff/")
     assert Employee.all_objects.get(pk=world["doctor"].pk).is_deleted
     visit = Appointment.objects.get(pk=world["visits"]["doctor"].pk)
     assert visit.status == StatusCode.CANCELLED

@@ -25,12 +25,12 @@ def still_the_same_page(page) -> bool:
     return page.evaluate("window.stillTheSamePage === true")
 
 
-def test_book_from_the_card(page, live_server, front_desk):  # noqa: F811
+def test_book_from_the_card(page, asgi_live_server, front_desk):  # noqa: F811
     patient = front_desk["patient"]
     patient.attending_doctor = front_desk["doctor"]
     patient.save(update_fields=["attending_doctor"])
-    watcher = ConsoleWatcher(page, live_server.url)
-    open_card(page, live_server, patient)
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    open_card(page, asgi_live_server, patient)
     expect(page.locator("[data-visits=upcoming] [data-visits-empty]")).to_be_visible()
 
     page.click("[data-book-visit]")
@@ -49,6 +49,8 @@ def test_book_from_the_card(page, live_server, front_desk):  # noqa: F811
     expect(row).to_have_count(1)
     expect(row).to_contain_text("09:30")
     expect(page.locator("#app-dialog")).not_to_be_visible()
+    # The card's events show the booking without a reload.
+    expect(page.locator("[data-timeline-entry='appointment.created']")).to_have_count(1)
     booked = Appointment.objects.get()
     assert booked.patient == patient and booked.start == front_desk["at"](9, 30)
     assert booked.doctor == front_desk["doctor"] and booked.chair == front_desk["chair1"]
@@ -57,14 +59,14 @@ def test_book_from_the_card(page, live_server, front_desk):  # noqa: F811
     assert watcher.errors == []
 
 
-def test_cancel_from_the_card_asks_first(page, live_server, front_desk):  # noqa: F811
+def test_cancel_from_the_card_asks_first(page, asgi_live_server, front_desk):  # noqa: F811
     visit = AppointmentFactory(
         patient=front_desk["patient"],
         doctor=front_desk["doctor"],
         chair=front_desk["chair1"],
         start=front_desk["at"](11),
     )
-    open_card(page, live_server, front_desk["patient"])
+    open_card(page, asgi_live_server, front_desk["patient"])
     page.click(f"[data-visit='{visit.pk}'] [data-visit-cancel]")
     form = page.locator("[data-cancel-form]")
     expect(form).to_be_visible()
@@ -82,14 +84,14 @@ def test_cancel_from_the_card_asks_first(page, live_server, front_desk):  # noqa
     assert still_the_same_page(page)
 
 
-def test_reschedule_from_the_card(page, live_server, front_desk):  # noqa: F811
+def test_reschedule_from_the_card(page, asgi_live_server, front_desk):  # noqa: F811
     visit = AppointmentFactory(
         patient=front_desk["patient"],
         doctor=front_desk["doctor"],
         chair=front_desk["chair1"],
         start=front_desk["at"](11),
     )
-    open_card(page, live_server, front_desk["patient"])
+    open_card(page, asgi_live_server, front_desk["patient"])
     page.click(f"[data-visit='{visit.pk}'] [data-visit-reschedule]")
     form = page.locator("[data-reschedule-form]")
     expect(form).to_be_visible()

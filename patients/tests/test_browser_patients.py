@@ -24,11 +24,11 @@ def front_desk(db):
 
 
 def test_registrar_finds_a_demo_patient_from_the_top_bar_and_opens_the_card(
-    page, live_server, front_desk
+    page, asgi_live_server, front_desk
 ):
     patient = Patient.objects.order_by("card_number")[7]
-    watcher = ConsoleWatcher(page, live_server.url)
-    log_in(page, live_server, "registrar", "registrar")
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    log_in(page, asgi_live_server, "registrar", "registrar")
 
     fragment = patient.last_name[1:5].lower()
     page.fill("[data-global-search]", fragment)
@@ -38,7 +38,7 @@ def test_registrar_finds_a_demo_patient_from_the_top_bar_and_opens_the_card(
     screenshot(page, "patients-quick-search")
 
     result.click()
-    page.wait_for_url(f"{live_server.url}{patient.get_absolute_url()}")
+    page.wait_for_url(f"{asgi_live_server.url}{patient.get_absolute_url()}")
     expect(page.locator("[data-patient-name]")).to_have_text(patient.full_name)
     expect(page.locator("[data-card-number]")).to_contain_text(str(patient.card_number))
     screenshot(page, "patients-card")
@@ -46,14 +46,14 @@ def test_registrar_finds_a_demo_patient_from_the_top_bar_and_opens_the_card(
 
 
 def test_registrar_adds_a_patient_with_a_taken_phone_after_the_duplicate_warning(
-    page, live_server, front_desk
+    page, asgi_live_server, front_desk
 ):
     existing = Patient.objects.order_by("card_number")[3]
     digits = existing.phone[2:]  # +7 9XX XXX-XX-XX typed the Russian way: 8 9XX ...
     typed_phone = f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}"
-    watcher = ConsoleWatcher(page, live_server.url)
-    log_in(page, live_server, "registrar", "registrar")
-    page.goto(f"{live_server.url}/patients/")
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    log_in(page, asgi_live_server, "registrar", "registrar")
+    page.goto(f"{asgi_live_server.url}/patients/")
 
     page.click("[data-add-patient]")
     form = page.locator("dialog[open] [data-patient-form]")
@@ -73,18 +73,20 @@ def test_registrar_adds_a_patient_with_a_taken_phone_after_the_duplicate_warning
     assert not Patient.objects.filter(last_name="Новикова").exists()
 
     page.locator("dialog[open] [data-save-patient]").click()
-    page.wait_for_url(re.compile(rf"{re.escape(live_server.url)}/patients/\d+/$"))
+    page.wait_for_url(re.compile(rf"{re.escape(asgi_live_server.url)}/patients/\d+/$"))
     created = Patient.objects.get(last_name="Новикова")
-    assert page.url == f"{live_server.url}{created.get_absolute_url()}"
+    assert page.url == f"{asgi_live_server.url}{created.get_absolute_url()}"
     assert created.phone == existing.phone
     expect(page.locator("[data-patient-name]")).to_have_text("Новикова Алиса Игоревна")
     screenshot(page, "patients-new-card")
     assert watcher.errors == []
 
 
-def test_a_failed_top_bar_search_says_so_instead_of_nobody_found(page, live_server, front_desk):
+def test_a_failed_top_bar_search_says_so_instead_of_nobody_found(
+    page, asgi_live_server, front_desk
+):
     patient = Patient.objects.order_by("card_number")[7]
-    log_in(page, live_server, "registrar", "registrar")
+    log_in(page, asgi_live_server, "registrar", "registrar")
     results = page.locator("#global-search-results")
     searches = "**/patients/search/?**"
 
