@@ -237,6 +237,8 @@ SAMPLES = {
             "family-leave",
             "portal-activate",
             "portal-deactivate",
+            "representative-edit",
+            "representative-remove",
         )
     },
     "patients:section": lambda w: {"pk": w["patient"].pk, "section": "diagnostics"},

@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "ninja",
     "clinic",
     "patients",
+    "documents",
     "billing",
     "calendar_app",
     "integrations",
