@@ -57,13 +57,15 @@ class VisitNotFound(LookupError):
 
 @dataclass
 class DocumentContext:
-    patient: Patient
+    patient: Patient | None
     organization: Organization
     branch: Branch | None
     doctor: Employee | None
     today: datetime.date
     visit: Any = None
     subjects: dict[str, Any] = field(default_factory=dict)
+    # A template's preview: placeholders print their samples (a made-up patient and visit).
+    use_samples: bool = False
     # Printed values by placeholder key, filled as they are first needed.
     values: dict[str, SafeString | None] = field(default_factory=dict)
 
@@ -103,4 +105,16 @@ def build_context(
         today=timezone.localdate(timezone=zone),
         visit=visit,
         subjects=dict(subjects or {}),
+    )
+
+
+def sample_context(branch: Branch | None = None) -> DocumentContext:
+    """A made-up patient (and visit) with the clinic's real data: how a template prints."""
+    return DocumentContext(
+        patient=None,
+        organization=Organization.load(),
+        branch=branch,
+        doctor=None,
+        today=timezone.localdate(timezone=branch.zone if branch else None),
+        use_samples=True,
     )

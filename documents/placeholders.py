@@ -70,6 +70,8 @@ class Placeholder:
     label_en: str
     description: Promise | str
     value: Callable[["DocumentContext"], Any]
+    # What it prints for the sample patient of a template's preview.
+    sample: str = ""
     # The value is HTML built by code (a table), not text to escape.
     is_html: bool = False
 
@@ -179,10 +181,14 @@ class Filled:
 
 def value_of(placeholder: Placeholder, context: "DocumentContext") -> SafeString | None:
     """The placeholder's printed value, escaped; None when it has none. Computed once per
-    context (a pack prints the patient's name in every document)."""
+    context (a pack prints the patient's name in every document). A sample context (a
+    template's preview) prints the placeholder's sample where it has one."""
     if placeholder.key in context.values:
         return context.values[placeholder.key]
-    raw = placeholder.value(context)
+    if context.use_samples and placeholder.sample:
+        raw: Any = placeholder.sample
+    else:
+        raw = placeholder.value(context)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         result = None
     elif placeholder.is_html:

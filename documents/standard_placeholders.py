@@ -53,8 +53,8 @@ for group in (
     register_group(group)
 
 
-def _add(key, group, label_ru, label_en, description, value, **kwargs) -> None:
-    register(Placeholder(key, group, label_ru, label_en, description, value, **kwargs))
+def _add(key, group, label_ru, label_en, description, value, sample="", **kwargs) -> None:
+    register(Placeholder(key, group, label_ru, label_en, description, value, sample, **kwargs))
 
 
 # --- General ---------------------------------------------------------------------------
@@ -94,27 +94,27 @@ def _document_name(ctx: DocumentContext) -> str:
 
 
 PATIENT = [
-    ("fio", "ФИО", "Full name", gettext_lazy("The patient's full name."), lambda c: c.patient.full_name),
-    ("fio_short", "Фамилия И. О.", "Surname and initials", gettext_lazy("The patient's surname and initials: Иванова А. П."), lambda c: c.patient.short_name),
-    ("birth_date", "Дата рождения", "Date of birth", gettext_lazy("The patient's date of birth."), lambda c: short_date(c.patient.birth_date)),
-    ("gender", "Пол", "Gender", gettext_lazy("The patient's gender."), lambda c: str(c.patient.gender or "")),
-    ("phone", "Телефон", "Phone", gettext_lazy("The patient's mobile phone."), lambda c: format_phone(c.patient.phone)),
-    ("email", "Email", "Email", gettext_lazy("The patient's email."), lambda c: c.patient.email),
-    ("address", "Адрес", "Address", gettext_lazy("The registration address, else the actual one."), lambda c: c.patient.registration_address or c.patient.actual_address),
-    ("actual_address", "Фактический адрес", "Actual address", gettext_lazy("Where the patient lives."), lambda c: c.patient.actual_address),
-    ("doc_name", "Документ", "Identity document", gettext_lazy("The kind of identity document (a passport), or the document described on the card."), _document_name),
-    ("doc_series", "Серия документа", "Document series", gettext_lazy("The passport's series."), lambda c: _passport(c, "passport_series")),
-    ("doc_number", "Номер документа", "Document number", gettext_lazy("The passport's number."), lambda c: _passport(c, "passport_number")),
-    ("doc_issued_by", "Кем выдан", "Issued by", gettext_lazy("Who issued the passport."), lambda c: _passport(c, "passport_issued_by")),
-    ("doc_issued_date", "Дата выдачи", "Issue date", gettext_lazy("When the passport was issued."), lambda c: _passport(c, "passport_issued_on")),
-    ("doc_department_code", "Код подразделения", "Department code", gettext_lazy("The passport's department code: 770-001."), lambda c: _passport(c, "passport_department_code")),
-    ("snils", "СНИЛС", "SNILS", gettext_lazy("SNILS as printed: 123-456-789 01."), lambda c: snils(c.patient.snils)),
-    ("inn", "ИНН", "INN", gettext_lazy("The patient's INN."), lambda c: c.patient.inn),
-    ("oms_policy", "Полис ОМС", "OMS policy", gettext_lazy("The OMS policy number."), lambda c: c.patient.oms_policy),
-    ("card_number", "Номер карты", "Card number", gettext_lazy("The number of the patient's card."), lambda c: str(c.patient.card_number)),
+    ("fio", "ФИО", "Full name", gettext_lazy("The patient's full name."), lambda c: c.patient.full_name, "Иванова Анна Петровна"),
+    ("fio_short", "Фамилия И. О.", "Surname and initials", gettext_lazy("The patient's surname and initials: Иванова А. П."), lambda c: c.patient.short_name, "Иванова А. П."),
+    ("birth_date", "Дата рождения", "Date of birth", gettext_lazy("The patient's date of birth."), lambda c: short_date(c.patient.birth_date), "17.05.1985"),
+    ("gender", "Пол", "Gender", gettext_lazy("The patient's gender."), lambda c: str(c.patient.gender or ""), "Женский"),
+    ("phone", "Телефон", "Phone", gettext_lazy("The patient's mobile phone."), lambda c: format_phone(c.patient.phone), "+7 912 345-67-89"),
+    ("email", "Email", "Email", gettext_lazy("The patient's email."), lambda c: c.patient.email, "ivanova@example.ru"),
+    ("address", "Адрес", "Address", gettext_lazy("The registration address, else the actual one."), lambda c: c.patient.registration_address or c.patient.actual_address, "г. Москва, ул. Ленина, д. 1, кв. 2"),
+    ("actual_address", "Фактический адрес", "Actual address", gettext_lazy("Where the patient lives."), lambda c: c.patient.actual_address, "г. Москва, ул. Ленина, д. 1, кв. 2"),
+    ("doc_name", "Документ", "Identity document", gettext_lazy("The kind of identity document (a passport), or the document described on the card."), _document_name, "Паспорт гражданина РФ"),
+    ("doc_series", "Серия документа", "Document series", gettext_lazy("The passport's series."), lambda c: _passport(c, "passport_series"), "4510"),
+    ("doc_number", "Номер документа", "Document number", gettext_lazy("The passport's number."), lambda c: _passport(c, "passport_number"), "123456"),
+    ("doc_issued_by", "Кем выдан", "Issued by", gettext_lazy("Who issued the passport."), lambda c: _passport(c, "passport_issued_by"), "ГУ МВД России по г. Москве"),
+    ("doc_issued_date", "Дата выдачи", "Issue date", gettext_lazy("When the passport was issued."), lambda c: _passport(c, "passport_issued_on"), "20.06.2015"),
+    ("doc_department_code", "Код подразделения", "Department code", gettext_lazy("The passport's department code: 770-001."), lambda c: _passport(c, "passport_department_code"), "770-001"),
+    ("snils", "СНИЛС", "SNILS", gettext_lazy("SNILS as printed: 123-456-789 01."), lambda c: snils(c.patient.snils), "112-233-445 95"),
+    ("inn", "ИНН", "INN", gettext_lazy("The patient's INN."), lambda c: c.patient.inn, "500100732259"),
+    ("oms_policy", "Полис ОМС", "OMS policy", gettext_lazy("The OMS policy number."), lambda c: c.patient.oms_policy, "7700000000000000"),
+    ("card_number", "Номер карты", "Card number", gettext_lazy("The number of the patient's card."), lambda c: str(c.patient.card_number), "100245"),
 ]  # fmt: skip
-for key, label_ru, label_en, description, value in PATIENT:
-    _add(key, "patient", label_ru, label_en, description, value)
+for key, label_ru, label_en, description, value, sample in PATIENT:
+    _add(key, "patient", label_ru, label_en, description, value, sample)
 
 # --- Legal representative --------------------------------------------------------------
 
@@ -135,18 +135,18 @@ def _rep(field: str):
 
 
 REPRESENTATIVE = [
-    ("rep_fio", "ФИО представителя", "Representative's name", gettext_lazy("The legal representative's full name (of a child or a ward)."), "full_name"),
-    ("rep_relation", "Кем приходится", "Relation", gettext_lazy("Who the representative is to the patient: mother, guardian..."), "relation"),
-    ("rep_birth_date", "Дата рождения представителя", "Representative's date of birth", gettext_lazy("The representative's date of birth."), "birth_date"),
-    ("rep_phone", "Телефон представителя", "Representative's phone", gettext_lazy("The representative's phone."), "phone"),
-    ("rep_address", "Адрес представителя", "Representative's address", gettext_lazy("The representative's address."), "address"),
-    ("rep_doc_series", "Серия паспорта представителя", "Representative's passport series", gettext_lazy("The representative's passport series."), "passport_series"),
-    ("rep_doc_number", "Номер паспорта представителя", "Representative's passport number", gettext_lazy("The representative's passport number."), "passport_number"),
-    ("rep_doc_issued_by", "Кем выдан паспорт представителя", "Representative's passport issued by", gettext_lazy("Who issued the representative's passport."), "passport_issued_by"),
-    ("rep_doc_issued_date", "Дата выдачи паспорта представителя", "Representative's passport issue date", gettext_lazy("When the representative's passport was issued."), "passport_issued_on"),
+    ("rep_fio", "ФИО представителя", "Representative's name", gettext_lazy("The legal representative's full name (of a child or a ward)."), "full_name", "Иванов Пётр Сергеевич"),
+    ("rep_relation", "Кем приходится", "Relation", gettext_lazy("Who the representative is to the patient: mother, guardian..."), "relation", "отец"),
+    ("rep_birth_date", "Дата рождения представителя", "Representative's date of birth", gettext_lazy("The representative's date of birth."), "birth_date", "02.03.1980"),
+    ("rep_phone", "Телефон представителя", "Representative's phone", gettext_lazy("The representative's phone."), "phone", "+7 916 555-00-11"),
+    ("rep_address", "Адрес представителя", "Representative's address", gettext_lazy("The representative's address."), "address", "г. Москва, ул. Ленина, д. 1, кв. 2"),
+    ("rep_doc_series", "Серия паспорта представителя", "Representative's passport series", gettext_lazy("The representative's passport series."), "passport_series", "4505"),
+    ("rep_doc_number", "Номер паспорта представителя", "Representative's passport number", gettext_lazy("The representative's passport number."), "passport_number", "654321"),
+    ("rep_doc_issued_by", "Кем выдан паспорт представителя", "Representative's passport issued by", gettext_lazy("Who issued the representative's passport."), "passport_issued_by", "ОВД района Хамовники г. Москвы"),
+    ("rep_doc_issued_date", "Дата выдачи паспорта представителя", "Representative's passport issue date", gettext_lazy("When the representative's passport was issued."), "passport_issued_on", "15.03.2005"),
 ]  # fmt: skip
-for key, label_ru, label_en, description, field in REPRESENTATIVE:
-    _add(key, "representative", label_ru, label_en, description, _rep(field))
+for key, label_ru, label_en, description, field, sample in REPRESENTATIVE:
+    _add(key, "representative", label_ru, label_en, description, _rep(field), sample)
 
 # --- Clinic ----------------------------------------------------------------------------
 
@@ -206,6 +206,7 @@ _add(
     "Doctor's name",
     gettext_lazy("The visit's doctor, else the patient's attending doctor."),
     lambda c: c.doctor.full_name if c.doctor else "",
+    sample="Смирнова Анна Викторовна",
 )
 _add(
     "doctor_position",
@@ -214,4 +215,5 @@ _add(
     "Doctor's position",
     gettext_lazy("The doctor's professions: therapist, surgeon..."),
     _position,
+    sample="терапевт",
 )
