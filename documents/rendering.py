@@ -131,38 +131,33 @@ STYLESHEET = "documents/print/print.css"
 _local = threading.local()
 
 
-def _weasy() -> tuple[Any, Any]:
-    """WeasyPrint's font configuration and the parsed stylesheet, once per thread (parsing
-    them is a good part of a small document's time; neither is shared across threads)."""
+def _weasy() -> tuple[Any, Any, Any]:
+    """WeasyPrint's font configuration, the parsed stylesheet and the URL fetcher, once per
+    thread (parsing them is a good part of a small document's time; none of them is
+    shared across threads). The fetcher reads inline data only (the logo): a document
+    never reaches out, whatever its text says."""
     if not hasattr(_local, "stylesheet"):
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
+        from weasyprint.urls import URLFetcher
 
         fonts = FontConfiguration()
         css = render_to_string(STYLESHEET)
         _local.fonts, _local.stylesheet = fonts, CSS(string=css, font_config=fonts)
-    return _local.fonts, _local.stylesheet
-
-
-def _fetch_nothing(url: str, *args, **kwargs) -> dict:
-    """Only inline data (the logo) is read; a document never reaches out."""
-    if url.startswith("data:"):
-        from weasyprint import default_url_fetcher
-
-        return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError("Printed documents fetch nothing.")
+        _local.fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    return _local.fonts, _local.stylesheet, _local.fetcher
 
 
 def render(pieces: list[Piece], organization: Organization) -> list[Rendered]:
     """Each piece as a PDF of its own (its pages numbered from one)."""
     from weasyprint import HTML
 
-    fonts, stylesheet = _weasy()
+    fonts, stylesheet, fetcher = _weasy()
     rendered = []
     for piece in pieces:
-        document = HTML(
-            string=document_html(piece, organization), url_fetcher=_fetch_nothing
-        ).render(stylesheets=[stylesheet], font_config=fonts)
+        document = HTML(string=document_html(piece, organization), url_fetcher=fetcher).render(
+            stylesheets=[stylesheet], font_config=fonts
+        )
         rendered.append(Rendered(piece, document.write_pdf(), len(document.pages)))
     return rendered
 
