@@ -36,3 +36,37 @@ def make_template(
 def print_copies(patient, templates, *, by, branch=None, visit_id=None) -> list[PrintedDocument]:
     context = build_context(patient, user=by, branch=branch, visit_id=visit_id)
     return services.documents_print(patient=patient, templates=templates, context=context, by=by)
+
+
+# A PDF's shortest valid form is not needed here: the file is served as stored.
+PDF_SAMPLE = b"%PDF-1.4\n% Odonta test copy\n%%EOF\n"
+
+
+def printed_copy(patient, *, template: Template | None = None, by=None) -> PrintedDocument:
+    """A printed copy as a row with a small file, without rendering (the URL walks)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    version = template.current_version if template else None
+    copy = PrintedDocument(
+        patient=patient,
+        template_version=version,
+        title=version.name if version else "Справка",
+        sha256=hashlib.sha256(PDF_SAMPLE).hexdigest(),
+        printed_by=by,
+    )
+    copy.file.save("copy.pdf", ContentFile(PDF_SAMPLE), save=False)
+    copy.save()
+    return copy
+
+
+def signed_scan(copy: PrintedDocument, content: bytes, name: str = "Скан.png"):
+    from django.core.files.base import ContentFile
+
+    from documents.models import SignedScan
+
+    scan = SignedScan(document=copy, original_name=name, size=len(content), sha256="0" * 64)
+    scan.file.save(name, ContentFile(content), save=False)
+    scan.save()
+    return scan
