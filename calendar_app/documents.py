@@ -28,7 +28,12 @@ def _visits(user, patient):
 
 
 def load_visit(visit_id: int, patient, user) -> Appointment | None:
-    return _visits(user, patient).prefetch_related("service_lines__service").filter(pk=visit_id).first()
+    return (
+        _visits(user, patient)
+        .prefetch_related("service_lines__service")
+        .filter(pk=visit_id)
+        .first()
+    )
 
 
 def visit_choices(patient, user) -> list[VisitChoice]:

@@ -16,7 +16,7 @@ def format_money(value: Decimal | int | str) -> str:
     between thousands, a comma before the kopecks)."""
     amount = round_money(value)
     whole, cents = f"{abs(amount):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

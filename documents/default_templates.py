@@ -50,7 +50,9 @@ def read_defaults(directory: Path = DEFAULTS_DIR) -> list[DefaultTemplate]:
     defaults = []
     for entry in entries:
         if entry.get("type") not in TYPE_CODES:
-            raise ValueError(f"{index}: {entry.get('key')!r} has an unknown type {entry.get('type')!r}")
+            raise ValueError(
+                f"{index}: {entry.get('key')!r} has an unknown type {entry.get('type')!r}"
+            )
         defaults.append(
             DefaultTemplate(
                 key=entry["key"],
@@ -94,9 +96,7 @@ def ensure_default_templates(
             raise LookupError("The document types are not loaded (migration 0002).")
         body = stored_body(default.body)
         template = (
-            Template._base_manager.select_related("current_version")
-            .filter(key=default.key)
-            .first()
+            Template._base_manager.select_related("current_version").filter(key=default.key).first()
         )
         if template is None:
             template = Template._base_manager.create(
@@ -106,7 +106,11 @@ def ensure_default_templates(
                 page_size=default.page_size,
                 packs=list(default.packs),
             )
-        elif template.deleted_at is not None or _edited(template) or template.current_version.body == body:
+        elif (
+            template.deleted_at is not None
+            or _edited(template)
+            or template.current_version.body == body
+        ):
             counts["kept"] += 1
             continue
         created = template.current_version is None
@@ -126,8 +130,9 @@ def ensure_default_templates(
         counts["created" if created else "updated"] += 1
     if log and any(counts.values()):
         log(
-            "documents: default templates {created} created, {updated} updated, "
-            "{kept} kept".format(**counts)
+            "documents: default templates {created} created, {updated} updated, {kept} kept".format(
+                **counts
+            )
         )
     return counts
 

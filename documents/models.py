@@ -181,9 +181,7 @@ class PrintedDocument(models.Model):
 
     MUTABLE_FIELDS = frozenset({"status", "status_changed_at"})
 
-    patient = models.ForeignKey(
-        Patient, on_delete=models.PROTECT, related_name="printed_documents"
-    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="printed_documents")
     template_version = models.ForeignKey(
         TemplateVersion,
         null=True,

@@ -120,8 +120,10 @@ def template_update(
     )
     template.current_version = current
     version = None
-    if current is None or current.body != body or any(
-        getattr(current, name) != getattr(template, name) for name in VERSIONED_FIELDS
+    if (
+        current is None
+        or current.body != body
+        or any(getattr(current, name) != getattr(template, name) for name in VERSIONED_FIELDS)
     ):
         version = _add_version(template, body=body, by=by)
         events.publish(
@@ -267,9 +269,7 @@ def printed_set_status(*, document: PrintedDocument, by: User, status: str) -> P
 
 
 @transaction.atomic
-def printed_attach_scan(
-    *, document: PrintedDocument, by: User, upload: UploadedFile
-) -> SignedScan:
+def printed_attach_scan(*, document: PrintedDocument, by: User, upload: UploadedFile) -> SignedScan:
     """Keep the scan of the signed paper with its copy; a copy still "printed" becomes
     "signed"."""
     content = upload.read()

@@ -40,7 +40,9 @@ def template_list(request: AuthedRequest) -> HttpResponse:
         "query_string": query_without_page(request),
         "can_change": has_module_perm(request.user, "documents", "change"),
     }
-    template = "documents/template_list.html#results" if request.htmx else "documents/template_list.html"
+    template = (
+        "documents/template_list.html#results" if request.htmx else "documents/template_list.html"
+    )
     return render(request, template, context)
 
 
@@ -162,9 +164,8 @@ def pdf_response(pdf: bytes, filename: str, *, attachment: bool = False) -> Http
     from clinic.files import safe_filename
 
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        attachment, safe_filename(filename) or "document.pdf"
-    )
+    disposition = content_disposition_header(attachment, safe_filename(filename) or "document.pdf")
+    response["Content-Disposition"] = disposition or "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -130,7 +130,8 @@ def patient_print(request: AuthedRequest, pk: int) -> HttpResponse:
             {"patient": patient, "copies": copies, "first": copies[0]},
         )
         return trigger(response, "documentsChanged")
-    sheets, missing = [], {}
+    sheets: list = []
+    missing: dict[str, placeholders.Placeholder] = {}
     for template in templates:
         version = template.current_version
         filled = placeholders.fill(version.body, context, mark_missing=True)  # type: ignore[union-attr]
@@ -138,7 +139,7 @@ def patient_print(request: AuthedRequest, pk: int) -> HttpResponse:
         sheets.append(rendering.sheet_html(piece, context.organization))
         for placeholder in filled.missing:
             missing.setdefault(placeholder.key, placeholder)
-    query = [("template", t.pk) for t in templates]
+    query: list[tuple[str, int | str]] = [("template", t.pk) for t in templates]
     query.append(("visit", context.visit.pk if context.visit else ""))
     context_data = {
         "patient": patient,
@@ -162,8 +163,9 @@ def copy_pdf(request: AuthedRequest, pk: int) -> HttpResponse:
     copies = [document]
     if request.GET.get("batch"):
         copies = list(
-            PrintedDocument.objects.filter(batch=document.batch, patient=document.patient)
-            .order_by("position", "pk")
+            PrintedDocument.objects.filter(batch=document.batch, patient=document.patient).order_by(
+                "position", "pk"
+            )
         )
     pdf = rendering.combine([_read(copy) for copy in copies])
     for copy in copies:
@@ -202,7 +204,9 @@ def copy_status(request: AuthedRequest, pk: int) -> HttpResponse:
     form = StatusForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("Unknown status."), status=422)
-    services.printed_set_status(document=document, by=request.user, status=form.cleaned_data["status"])
+    services.printed_set_status(
+        document=document, by=request.user, status=form.cleaned_data["status"]
+    )
     messages.success(
         request,
         _("%(title)s: %(status)s.")
@@ -216,8 +220,12 @@ def copy_scan(request: AuthedRequest, pk: int) -> HttpResponse:
     document = _copy(pk)
     form = ScanForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        services.printed_attach_scan(document=document, by=request.user, upload=form.cleaned_data["file"])
-        messages.success(request, _("The signed scan is attached to %(title)s.") % {"title": document.title})
+        services.printed_attach_scan(
+            document=document, by=request.user, upload=form.cleaned_data["file"]
+        )
+        messages.success(
+            request, _("The signed scan is attached to %(title)s.") % {"title": document.title}
+        )
         return close_dialog("documentsChanged", request=request)
     context = {"document": document, "scan_form": form}
     return render(request, "documents/scan_form.html", context, status=422 if form.errors else 200)
@@ -225,7 +233,7 @@ def copy_scan(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def _read(document: PrintedDocument) -> bytes:
     try:
-        with document.file.storage.open(document.file.name, "rb") as handle:
+        with document.file.storage.open(str(document.file.name), "rb") as handle:
             return handle.read()
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise Http404 from exc

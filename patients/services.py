@@ -307,9 +307,7 @@ def representative_remove(*, patient: Patient, by: User) -> None:
         changes={"full_name": [representative.full_name, None]},
     )
     representative.delete()
-    events.publish(
-        "patient.representative_removed", patient, {"patient_id": patient.pk}, actor=by
-    )
+    events.publish("patient.representative_removed", patient, {"patient_id": patient.pk}, actor=by)
 
 
 # --- Portal account --------------------------------------------------------------------

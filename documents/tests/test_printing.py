@@ -28,7 +28,8 @@ CONTRACT = """
 <p style="text-align:right">{{today}}</p>
 <p>{{company_name}} и пациент {{fio}} ({{birth_date}}), СНИЛС {{snils}}, заключили договор.</p>
 <p>Законный представитель: {{rep_fio}}.</p>
-<table><tr><td colspan="2">Подписи</td></tr><tr><td>{{company_director}}</td><td>{{fio_short}}</td></tr></table>
+<table><tr><td colspan="2">Подписи</td></tr>
+<tr><td>{{company_director}}</td><td>{{fio_short}}</td></tr></table>
 """
 
 
@@ -127,7 +128,9 @@ def test_a_copy_records_what_it_was_printed_from(registrar, patient, branch):
         patient,
     )
     assert copy.title == template.name and copy.status == PrintedStatus.PRINTED
-    assert copy.file.name.startswith("documents/printed/") and patient.last_name not in copy.file.name
+    assert (
+        copy.file.name.startswith("documents/printed/") and patient.last_name not in copy.file.name
+    )
     entry = AuditEntry.objects.filter(content_type__model="printeddocument").latest("id")
     assert (entry.action, entry.patient_id) == ("create", patient.pk)
     event = OutboxEvent.objects.get(name="document.printed")
@@ -198,7 +201,9 @@ def test_a_signed_scan_is_kept_with_its_copy_and_marks_it_signed(registrar, pati
 # --- The renderer ----------------------------------------------------------------------
 
 
-def test_built_in_layouts_render_through_the_same_renderer(organization, patient, tmp_path, settings):
+def test_built_in_layouts_render_through_the_same_renderer(
+    organization, patient, tmp_path, settings
+):
     engine = {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}
     settings.TEMPLATES = [engine, *settings.TEMPLATES[1:]]
     (tmp_path / "plan_test.html").write_text(

@@ -47,7 +47,9 @@ def test_the_list_searches_filters_by_type_and_pages(registrar_client):
     htmx = registrar_client.get(
         reverse("documents:templates"), {"page": 2}, headers={"HX-Request": "true"}
     )
-    assert "<html" not in htmx.content.decode() and htmx.content.decode().count("data-template=") == 7
+    assert (
+        "<html" not in htmx.content.decode() and htmx.content.decode().count("data-template=") == 7
+    )
 
 
 def test_adding_a_template_stores_it_cleaned_with_its_placeholders(registrar_client):
@@ -239,14 +241,21 @@ def test_who_may_open_the_card_may_print_but_changing_a_copy_changes_the_card(ac
     assert client.post(url).status_code == 200
     copy = PrintedDocument.objects.get()
     assert client.get(reverse("documents:copy-pdf", args=[copy.pk])).status_code == 200
-    assert client.post(reverse("documents:copy-status", args=[copy.pk]), {"status": "signed"}).status_code == 403
+    assert (
+        client.post(
+            reverse("documents:copy-status", args=[copy.pk]), {"status": "signed"}
+        ).status_code
+        == 403
+    )
     assert client.get(reverse("documents:copy-scan", args=[copy.pk])).status_code == 403
 
 
 def test_a_user_who_may_not_open_the_card_cannot_download_its_documents(branch, patient):
     copy = printed_copy(patient)
     outsider = Client()
-    outsider.force_login(user_with_rights("home_view", "documents_view", "documents_change", branch=branch))
+    outsider.force_login(
+        user_with_rights("home_view", "documents_view", "documents_change", branch=branch)
+    )
     for url in (
         files.url_for(copy),
         reverse("documents:copy-pdf", args=[copy.pk]),

@@ -30,7 +30,9 @@ FORM = {
 
 @pytest.fixture
 def child():
-    return PatientFactory(last_name="Петров", first_name="Миша", birth_date=datetime.date(2018, 1, 2))
+    return PatientFactory(
+        last_name="Петров", first_name="Миша", birth_date=datetime.date(2018, 1, 2)
+    )
 
 
 def test_the_representative_is_added_edited_and_removed_on_the_card_with_audit(
@@ -48,7 +50,11 @@ def test_the_representative_is_added_edited_and_removed_on_the_card_with_audit(
         "4510",
     )
     created = AuditEntry.objects.filter(content_type__model="legalrepresentative").latest("id")
-    assert (created.action, created.patient_id, created.actor) == ("create", child.pk, registrar.user)
+    assert (created.action, created.patient_id, created.actor) == (
+        "create",
+        child.pk,
+        registrar.user,
+    )
     card = registrar_client.get(reverse("patients:card", args=[child.pk])).content.decode()
     assert "Петрова Мария Ивановна" in card and "data-representative-remove" in card
 
