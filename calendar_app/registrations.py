@@ -213,5 +213,6 @@ card_panels.register(
         "calendar:patient-visits",
         right=("calendar", "view"),
         refresh_on=("calendarChanged",),
+        order=10,
     )
 )

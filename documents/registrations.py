@@ -70,6 +70,7 @@ card_panels.register(
         "documents:patient-documents",
         right=("patients", "view"),
         refresh_on=("documentsChanged",),
+        order=20,
     )
 )
 

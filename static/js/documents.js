@@ -34,6 +34,10 @@
         "about", "powered-by-jodit", "spellcheck", "xpath",
       ],
       uploader: { insertImageAsBase64URI: false },
+      // Jodit would load Ace and js-beautify from a CDN for its source view: nothing is
+      // loaded from outside, so the source view is a plain text area.
+      sourceEditor: "area",
+      beautifyHTML: false,
       link: { noFollowCheckbox: false, openInNewTabCheckbox: false },
     });
     textarea.joditEditor = editor;
