@@ -28,7 +28,17 @@ from documents.sanitize import sanitize
 logger = logging.getLogger(__name__)
 
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
-TYPE_CODES = ("contract", "informed_consent", "pd_consent", "act", "certificate", "other")
+# The shipped document types (a reference book the clinic may rename and add to): the codes
+# are what index.json names; migration 0002 loads them.
+DOCUMENT_TYPES = (
+    ("contract", "Договор"),
+    ("informed_consent", "Информированное добровольное согласие"),
+    ("pd_consent", "Согласие на обработку персональных данных"),
+    ("act", "Акт"),
+    ("certificate", "Справка"),
+    ("other", "Прочее"),
+)
+TYPE_CODES = tuple(code for code, _name in DOCUMENT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,12 @@ def ensure_default_templates(
     Template = apps.get_model("documents", "Template")
     TemplateVersion = apps.get_model("documents", "TemplateVersion")
     counts = {"created": 0, "updated": 0, "kept": 0}
+    defaults = read_defaults(directory)
+    if defaults:
+        ensure_document_types(apps)
     types = {t.code: t for t in DocumentType._base_manager.exclude(code="")}
-    for default in read_defaults(directory):
-        document_type = types.get(default.type) or types.get("other")
-        if document_type is None:
-            raise LookupError("The document types are not loaded (migration 0002).")
+    for default in defaults:
+        document_type = types[default.type]
         body = stored_body(default.body)
         template = (
             Template._base_manager.select_related("current_version").filter(key=default.key).first()
@@ -135,6 +146,15 @@ def ensure_default_templates(
             )
         )
     return counts
+
+
+def ensure_document_types(apps=global_apps) -> None:
+    """The shipped document types, where they are missing (deleted ones stay deleted)."""
+    DocumentType = apps.get_model("documents", "DocumentType")
+    for position, (code, name) in enumerate(DOCUMENT_TYPES, start=1):
+        DocumentType._base_manager.get_or_create(
+            code=code, defaults={"name": name, "position": position}
+        )
 
 
 def _edited(template) -> bool:

@@ -83,8 +83,8 @@ def _chosen_templates(request: AuthedRequest) -> list[Template]:
             raise BadRequest(_("Unknown document."))
         if pk not in ids:
             ids.append(pk)
-    if not ids or len(ids) > MAX_AT_ONCE:
-        raise BadRequest(_("Choose from 1 to %(max)s documents.") % {"max": MAX_AT_ONCE})
+    if len(ids) > MAX_AT_ONCE:
+        raise BadRequest(_("Choose at most %(max)s documents.") % {"max": MAX_AT_ONCE})
     found = {t.pk: t for t in _templates() if t.pk in ids}
     if len(found) != len(ids):
         raise Http404
@@ -111,9 +111,15 @@ def _print_context(request: AuthedRequest, patient: Patient, visits: list):
 @module_required("patients", "view")
 def patient_print(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the preview of the chosen documents with the patient's data, what is missing
-    flagged. POST: print them (each kept as a copy) and offer the PDF."""
+    flagged (without a choice, the list to choose from). POST: print them (each kept as a
+    copy) and offer the PDF."""
     patient = _patient(pk)
     templates = _chosen_templates(request)
+    if not templates:
+        if request.method == "POST":
+            raise BadRequest(_("Choose at least one document."))
+        context = {"patient": patient, "templates": _templates()}
+        return render(request, "documents/print_choose.html", context)
     source = visit_source()
     visits = source.choices(patient, request.user) if source else []
     context = _print_context(request, patient, visits)

@@ -1,10 +1,9 @@
 """Templates and printed copies for tests, made through the services (so that each has its
 versions, its audit and its PDF as in the application)."""
 
-from importlib import import_module
-
 from documents import services
 from documents.context import build_context
+from documents.default_templates import ensure_document_types
 from documents.models import DocumentType, PrintedDocument, Template
 
 SIMPLE_BODY = "<h1>Справка</h1><p>Пациент {{fio}}, карта № {{card_number}}.</p>"
@@ -13,8 +12,8 @@ SIMPLE_BODY = "<h1>Справка</h1><p>Пациент {{fio}}, карта № 
 def document_type(code: str = "contract") -> DocumentType:
     """The shipped type (migration 0002 loads them; a transactional test's flush empties the
     table, so they are loaded again here when missing)."""
-    shipped = dict(import_module("documents.migrations.0002_document_types").TYPES)
-    return DocumentType.all_objects.get_or_create(code=code, defaults={"name": shipped[code]})[0]
+    ensure_document_types()
+    return DocumentType.all_objects.get(code=code)
 
 
 def make_template(

@@ -89,7 +89,9 @@ def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
     expect(row).to_have_attribute("data-copy-status", "printed")
     assert page.evaluate("window.stillTheSamePage === true")
     with copy.file.open("rb") as stored:
-        assert f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}" in pdf_text(stored.read())
+        assert f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}" in pdf_text(
+            stored.read()
+        )
 
     # The signed paper comes back: attach its scan.
     row.locator("[data-copy-detail]").click()

@@ -201,7 +201,12 @@ def test_a_print_request_names_known_templates_only(registrar, patient):
     client = client_of(registrar)
     url = reverse("documents:patient-print", args=[patient.pk])
     template = make_template()
-    assert client.get(url).status_code == 400
+    chooser = client.get(url)
+    assert (
+        chooser.status_code == 200
+        and f'data-template-choice="{template.pk}"' in chooser.content.decode()
+    )
+    assert client.post(url).status_code == 400
     assert client.get(url, {"template": "x1"}).status_code == 400
     assert client.get(url, {"template": "99999999999999999999"}).status_code == 400
     assert client.get(url, {"template": template.pk + 1000}).status_code == 404
