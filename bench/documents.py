@@ -227,7 +227,8 @@ def main() -> int:
     print(text)
     print(json.dumps({**facts, **result}, ensure_ascii=False, indent=2))
     if args.write:
-        stem = ROOT / "bench" / "results" / f"{datetime.date.today():%Y-%m-%d}-documents"
+        day = datetime.datetime.now().astimezone().date()
+        stem = ROOT / "bench" / "results" / f"{day:%Y-%m-%d}-documents"
         stem.with_suffix(".md").write_text(text, encoding="utf-8")
         stem.with_suffix(".json").write_text(
             json.dumps({**facts, **result}, ensure_ascii=False, indent=2), encoding="utf-8"
