@@ -125,19 +125,7 @@ def ensure_default_templates(
             counts["kept"] += 1
             continue
         created = template.current_version is None
-        number = (
-            TemplateVersion._base_manager.filter(template=template).aggregate(n=Max("number"))["n"]
-            or 0
-        ) + 1
-        version = TemplateVersion._base_manager.create(
-            template=template,
-            number=number,
-            name=template.name,
-            page_size=template.page_size,
-            body=body,
-            origin="default",
-        )
-        Template._base_manager.filter(pk=template.pk).update(current_version=version)
+        add_version(Template, TemplateVersion, template, body=body, origin="default")
         counts["created" if created else "updated"] += 1
     if log and any(counts.values()):
         log(
@@ -146,6 +134,24 @@ def ensure_default_templates(
             )
         )
     return counts
+
+
+def add_version(Template, TemplateVersion, template, *, body: str, origin: str, by=None):
+    """A template's next version, made current. The model classes are passed in: a
+    migration's historical ones here, the project's in ``documents.services``."""
+    last = TemplateVersion._base_manager.filter(template=template).aggregate(n=Max("number"))
+    version = TemplateVersion._base_manager.create(
+        template=template,
+        number=(last["n"] or 0) + 1,
+        name=template.name,
+        page_size=template.page_size,
+        body=body,
+        origin=origin,
+        created_by=by,
+    )
+    Template._base_manager.filter(pk=template.pk).update(current_version=version)
+    template.current_version = version
+    return version
 
 
 def ensure_document_types(apps=global_apps) -> None:

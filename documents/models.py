@@ -24,6 +24,21 @@ class ImmutableRecord(Exception):
     """Raised when code tries to change or delete what must stay as it was written."""
 
 
+class WrittenOnce(models.Model):
+    """Rows that are inserted and never changed or deleted (``ImmutableRecord``)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ImmutableRecord(f"A {self._meta.verbose_name} is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecord(f"A {self._meta.verbose_name} is never deleted.")
+
+
 class DocumentTypeCode(models.TextChoices):
     """The codes of the shipped document types (a clinic's own types have none)."""
 
@@ -116,7 +131,7 @@ class VersionOrigin(models.TextChoices):
     USER = "user", _("Edited")
 
 
-class TemplateVersion(models.Model):
+class TemplateVersion(WrittenOnce):
     """One text of a template, as it was saved; never changed afterwards."""
 
     template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="versions")
@@ -145,14 +160,6 @@ class TemplateVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.number}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ImmutableRecord("A template version is never changed: save a new one.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableRecord("A template version is never deleted.")
 
 
 class PrintedStatus(models.TextChoices):
@@ -240,7 +247,7 @@ class PrintedDocument(models.Model):
         raise ImmutableRecord("Printed copies are never deleted.")
 
 
-class PrintedStatusChange(models.Model):
+class PrintedStatusChange(WrittenOnce):
     document = models.ForeignKey(
         PrintedDocument, on_delete=models.PROTECT, related_name="status_changes"
     )
@@ -260,7 +267,7 @@ class PrintedStatusChange(models.Model):
         return f"{self.from_status} → {self.to_status}"
 
 
-class SignedScan(models.Model):
+class SignedScan(WrittenOnce):
     """A scan or photo of the signed paper, attached to its printed copy (one per page, or
     one file for all)."""
 
@@ -281,11 +288,3 @@ class SignedScan(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ImmutableRecord("A signed scan is never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableRecord("Signed scans are never deleted.")

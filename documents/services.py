@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +22,7 @@ from clinic.models import Branch, User
 from clinic.writes import save_changes, save_new
 from documents import placeholders, rendering
 from documents.context import DocumentContext
+from documents.default_templates import add_version
 from documents.models import (
     PrintedDocument,
     PrintedStatus,
@@ -52,18 +52,8 @@ def prepare_body(html: str) -> str:
 def _add_version(
     template: Template, *, body: str, by: User | None, origin: str = VersionOrigin.USER
 ) -> TemplateVersion:
-    number = (template.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    version = TemplateVersion.objects.create(
-        template=template,
-        number=number,
-        name=template.name,
-        page_size=template.page_size,
-        body=body,
-        origin=origin,
-        created_by=by,
-    )
-    Template.all_objects.filter(pk=template.pk).update(current_version=version)
-    template.current_version = version
+    version = add_version(Template, TemplateVersion, template, body=body, origin=origin, by=by)
+    number = version.number
     audit.record(
         actor=by,
         action="create",
@@ -141,10 +131,6 @@ def template_delete(*, template: Template, by: User) -> None:
 
 
 # --- Printing --------------------------------------------------------------------------
-
-
-def _download_title(template: Template) -> str:
-    return template.current_version.name if template.current_version else template.name
 
 
 def render_templates(

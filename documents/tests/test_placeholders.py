@@ -1,3 +1,4 @@
+import contextlib
 import datetime
 
 import pytest
@@ -123,6 +124,18 @@ def adult(branch):
     )
 
 
+@contextlib.contextmanager
+def registered(group: Group, placeholder: Placeholder):
+    """A group and a placeholder for one test, as a later app would register them."""
+    placeholders.register_group(group)
+    placeholders.register(placeholder)
+    try:
+        yield placeholder
+    finally:
+        placeholders._placeholders.pop(placeholder.key)
+        placeholders._groups.pop(group.key)
+
+
 def filled(body: str, patient, **kwargs) -> placeholders.Filled:
     return placeholders.fill(body, build_context(patient, **kwargs))
 
@@ -156,25 +169,20 @@ def test_registering_a_bad_key_or_a_group_nobody_registered_is_refused():
 
 
 def test_a_later_app_registers_its_group_and_placeholders_in_two_calls():
-    group = placeholders.register_group(Group("plan_test", "План", "Plan", order=80))
-    placeholder = placeholders.register(
-        Placeholder(
-            "plan_test_total",
-            "plan_test",
-            "Сумма плана",
-            "Plan total",
-            "The plan's total.",
-            lambda ctx: ctx.subject("plan")["total"],
-        )
+    group = Group("plan_test", "План", "Plan", order=80)
+    total = Placeholder(
+        "plan_test_total",
+        "plan_test",
+        "Сумма плана",
+        "Plan total",
+        "The plan's total.",
+        lambda ctx: ctx.subject("plan")["total"],
     )
-    try:
+    with registered(group, total):
         patient = PatientFactory()
         context = build_context(patient, subjects={"plan": {"total": "12 500,00"}})
         assert placeholders.fill("Итого {{plan_test_total}}", context).html == "Итого 12 500,00"
-        assert (group, [placeholder]) in placeholders.grouped()
-    finally:
-        placeholders._placeholders.pop("plan_test_total")
-        placeholders._groups.pop("plan_test")
+        assert (group, [total]) in placeholders.grouped()
 
 
 # --- Values --------------------------------------------------------------------------------
@@ -299,18 +307,14 @@ def test_values_are_escaped_and_nothing_is_evaluated():
 
 def test_a_value_is_computed_once_per_printing():
     calls = []
-    placeholders.register_group(Group("count_test", "Т", "T"))
-    placeholders.register(
-        Placeholder("count_test", "count_test", "Т", "T", "", lambda c: calls.append(1) or "x")
+    counted = Placeholder(
+        "count_test", "count_test", "Т", "T", "", lambda c: calls.append(1) or "x"
     )
-    try:
+    with registered(Group("count_test", "Т", "T"), counted):
         context = build_context(PatientFactory())
         placeholders.fill("{{count_test}} {{count_test}}", context)
         placeholders.fill("{{count_test}}", context)
         assert calls == [1]
-    finally:
-        placeholders._placeholders.pop("count_test")
-        placeholders._groups.pop("count_test")
 
 
 def test_the_sample_context_prints_samples_and_the_clinics_own_data(organization):

@@ -12,7 +12,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         counts = ensure_default_templates()
         self.stdout.write(
-            "Default templates: {created} created, {updated} updated, {kept} kept.".format(
-                **counts
-            )
+            "Default templates: {created} created, {updated} updated, {kept} kept.".format(**counts)
         )
