@@ -21,6 +21,7 @@ from pathlib import Path
 from django.apps import apps as global_apps
 from django.core.exceptions import ValidationError
 from django.db.models import Max
+from django.utils import timezone
 
 from documents import placeholders
 from documents.sanitize import sanitize
@@ -149,7 +150,9 @@ def add_version(Template, TemplateVersion, template, *, body: str, origin: str, 
         origin=origin,
         created_by=by,
     )
-    Template._base_manager.filter(pk=template.pk).update(current_version=version)
+    Template._base_manager.filter(pk=template.pk).update(
+        current_version=version, updated_at=timezone.now()
+    )
     template.current_version = version
     return version
 

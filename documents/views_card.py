@@ -118,7 +118,11 @@ def patient_print(request: AuthedRequest, pk: int) -> HttpResponse:
     if not templates:
         if request.method == "POST":
             raise BadRequest(_("Choose at least one document."))
-        context = {"patient": patient, "templates": _templates()}
+        context = {
+            "patient": patient,
+            "templates": _templates(),
+            "visit_param": parse_id(request.GET.get("visit", "")),
+        }
         return render(request, "documents/print_choose.html", context)
     source = visit_source()
     visits = source.choices(patient, request.user) if source else []

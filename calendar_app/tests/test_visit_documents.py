@@ -90,3 +90,15 @@ def test_the_print_dialog_offers_the_visits_and_takes_todays_by_default(visit, r
     assert 'data-missing-placeholder="visit_date"' in page
     client.post(f"{url}?template={template.pk}&visit={visit.pk}")
     assert visit.patient.printed_documents.get().visit_id == visit.pk
+
+
+def test_a_visit_on_the_card_offers_its_documents(visit, registrar):
+    template = make_template()
+    client = Client()
+    client.force_login(registrar.user)
+    panel = client.get(reverse("calendar:patient-visits", args=[visit.patient.pk])).content.decode()
+    print_url = reverse("documents:patient-print", args=[visit.patient.pk]) + f"?visit={visit.pk}"
+    assert f'data-dialog-url="{print_url}"' in panel
+    chooser = client.get(print_url).content.decode()
+    assert f'<input type="hidden" name="visit" value="{visit.pk}">' in chooser
+    assert f"?template={template.pk}&amp;visit={visit.pk}" in chooser
