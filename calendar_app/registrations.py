@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from calendar_app import selectors, services
+from calendar_app import documents, selectors, services  # noqa: F401  (documents registers on import)
 from calendar_app.models import (
     Appointment,
     AppointmentStatus,
@@ -213,5 +213,6 @@ card_panels.register(
         "calendar:patient-visits",
         right=("calendar", "view"),
         refresh_on=("calendarChanged",),
+        order=10,
     )
 )

@@ -190,6 +190,8 @@ class OrganizationForm(ModelForm):
             "kpp",
             "ogrn",
             "medical_license",
+            "license_issued_on",
+            "license_issued_by",
             "legal_address",
             "phone",
             "email",
@@ -204,6 +206,7 @@ class OrganizationForm(ModelForm):
             "currency",
             "time_zone",
         ]
+        widgets = {"license_issued_on": DateInput()}
 
     def clean_phone(self) -> str:
         return clean_phone_value(self.cleaned_data["phone"])

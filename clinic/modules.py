@@ -174,7 +174,7 @@ MODULES: tuple[Module, ...] = (
         _("Documents"),
         "file-earmark-text",
         "documents/",
-        coming_soon=True,
+        "documents:templates",
         description=_("Document templates with placeholders, printed as PDF."),
     ),
     Module(

@@ -105,10 +105,15 @@ def build_world(branch, media_root) -> dict:
     gender = Gender.objects.create(name="Образец")
     deleted_gender = Gender.objects.create(name="Удалённый", deleted_at="2026-01-01T00:00Z")
     groups = demo.ensure_rights_groups()
+    from documents.tests.factories import make_template, printed_copy
     from patients.tests.factories import PatientFactory, PatientImportFactory
 
+    patient = PatientFactory()
+    template = make_template()
     shared = {
-        "patient": PatientFactory(),
+        "patient": patient,
+        "document_template": template,
+        "printed_document": printed_copy(patient, template=template),
         "patient_import": PatientImportFactory(),
         "gender": gender,
         "deleted_gender": deleted_gender,
@@ -237,10 +242,23 @@ SAMPLES = {
             "family-leave",
             "portal-activate",
             "portal-deactivate",
+            "representative-edit",
+            "representative-remove",
         )
     },
     "patients:section": lambda w: {"pk": w["patient"].pk, "section": "diagnostics"},
     "patients:timeline": lambda w: {"pk": w["patient"].pk},
+    **{
+        f"documents:template-{name}": lambda w: {"pk": w["document_template"].pk}
+        for name in ("detail", "edit", "delete", "sample-pdf")
+    },
+    "documents:template-version": lambda w: {"pk": w["document_template"].pk, "number": 1},
+    "documents:patient-documents": lambda w: {"pk": w["patient"].pk},
+    "documents:patient-print": lambda w: {"pk": w["patient"].pk},
+    **{
+        f"documents:copy-{name}": lambda w: {"pk": w["printed_document"].pk}
+        for name in ("detail", "pdf", "status", "scan")
+    },
     "patients:import-detail": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-confirm": lambda w: {"pk": w["patient_import"].pk},
     "patients:import-cancel": lambda w: {"pk": w["patient_import"].pk},
@@ -271,6 +289,11 @@ QUERY_SAMPLES = {
         "waitlist": w["waiting"].pk,
     },
     "schedule:day": lambda w: {"doctor": w["doctor"].pk},
+    # A document printed for a visit: only a visit of the user's branches.
+    "documents:patient-print": lambda w: {
+        "template": w["document_template"].pk,
+        "visit": w["appointment"].pk,
+    },
     "calendar:find-time": lambda w: {
         "branch": w["branch"].pk,
         "doctor": w["appointment"].doctor_id,
@@ -292,6 +315,7 @@ POST_SAMPLES = {
     "calendar:appointment-status": {"status": "confirmed"},
     "calendar:appointment-cancel": {"reason": "Проверка"},
     "clinic:chair-rename": {"name": "Переименовано"},
+    "documents:copy-status": {"status": "signed"},
 }
 
 # More URLs of one route: the recycle bin restores one deleted object of each section.
@@ -353,7 +377,9 @@ def demo_world(media_root) -> DemoWorld:
     quickstart walk). Only what the demo has none of is added: an import awaiting
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
-    from clinic.models import Branch, Employee, RightsGroup
+    from clinic.models import Branch, Employee, RightsGroup, User
+    from documents.models import Template
+    from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
 
     def found(obj, what: str):
@@ -386,7 +412,15 @@ def demo_world(media_root) -> DemoWorld:
         ).first(),
         "shift around that visit",
     )
+    # The shipped templates when documents/defaults/ has them, else one made here; a copy
+    # printed for the visit's patient, the way the card prints it.
+    template = Template.objects.order_by("pk").first() or make_template()
+    printed = print_copies(
+        appointment.patient, [template], by=User.objects.get(username="admin"), branch=branch
+    )[0]
     return DemoWorld(
+        document_template=template,
+        printed_document=printed,
         appointment=appointment,
         shift=shift,
         waiting=found(

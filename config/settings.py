@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "ninja",
     "clinic",
     "patients",
+    "documents",
     "billing",
     "calendar_app",
     "integrations",
@@ -381,6 +382,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs each step of every PDF at INFO; its warnings still show.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         # The audit anchors are a record kept outside the database: never filtered out.
         "clinic.audit": {"level": "INFO"},
     },

@@ -10,6 +10,7 @@ from config.api import api
 urlpatterns = [
     path("", include("clinic.urls")),
     path("patients/", include("patients.urls")),
+    path("documents/", include("documents.urls")),
     path("calendar/", include("calendar_app.urls")),
     path("schedule/", include("calendar_app.urls_schedule")),
     path("integrations/", include("integrations.urls")),

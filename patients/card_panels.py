@@ -19,6 +19,8 @@ class CardPanel:
     url_name: str
     right: tuple[str, str]
     refresh_on: tuple[str, ...] = ()
+    # Panels show in this order, whatever the order the apps register them in.
+    order: int = 100
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,6 @@ def shown_to(user, patient_id: int) -> list[ShownPanel]:
             reverse(panel.url_name, kwargs={"pk": patient_id}),
             ", ".join(["load", *(f"{event} from:body" for event in panel.refresh_on)]),
         )
-        for panel in _panels.values()
+        for panel in sorted(_panels.values(), key=lambda p: p.order)
         if has_module_perm(user, *panel.right)
     ]

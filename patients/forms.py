@@ -17,7 +17,7 @@ from clinic.validators import (
     validate_person_inn,
     validate_snils,
 )
-from patients.models import DocumentType, Family, Patient
+from patients.models import DocumentType, Family, LegalRepresentative, Patient
 
 MAIN_FIELDS = [
     "last_name",
@@ -167,17 +167,20 @@ class PatientFieldsMixin:
             if cleaned.get(name):
                 cleaned[name] = " ".join(cleaned[name].split())
 
+    def clean_passport(self, cleaned: dict) -> None:
+        series, number = cleaned.get("passport_series", ""), cleaned.get("passport_number", "")
+        if series or number:
+            try:
+                cleaned["passport_series"], cleaned["passport_number"] = validate_passport(
+                    series, number
+                )
+            except ValidationError as error:
+                for field, messages in error.message_dict.items():
+                    self.add_error(field, messages)  # type: ignore[attr-defined]
+
     def clean_document(self, cleaned: dict) -> None:
         if cleaned.get("document_type") == DocumentType.PASSPORT:
-            series, number = cleaned.get("passport_series", ""), cleaned.get("passport_number", "")
-            if series or number:
-                try:
-                    cleaned["passport_series"], cleaned["passport_number"] = validate_passport(
-                        series, number
-                    )
-                except ValidationError as error:
-                    for field, messages in error.message_dict.items():
-                        self.add_error(field, messages)  # type: ignore[attr-defined]
+            self.clean_passport(cleaned)
         elif cleaned.get("document_type") == DocumentType.OTHER and not cleaned.get(
             "other_document"
         ):
@@ -248,6 +251,37 @@ class PatientInfoForm(PatientFieldsMixin, ModelForm):
     def clean(self):
         cleaned = super().clean()
         self.clean_document(cleaned)
+        return cleaned
+
+
+class RepresentativeForm(PatientFieldsMixin, ModelForm):
+    """The legal representative of a child or a ward, on the card."""
+
+    class Meta:
+        model = LegalRepresentative
+        fields = [
+            "relation",
+            "last_name",
+            "first_name",
+            "middle_name",
+            "birth_date",
+            "phone",
+            "address",
+            "passport_series",
+            "passport_number",
+            "passport_issued_on",
+            "passport_issued_by",
+        ]
+        widgets = {"birth_date": DateInput(), "passport_issued_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setup_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_names(cleaned)
+        self.clean_passport(cleaned)
         return cleaned
 
 

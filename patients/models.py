@@ -240,6 +240,51 @@ def _months(count: int) -> datetime.timedelta:
     return datetime.timedelta(days=round(count * 30.44))
 
 
+class RepresentativeRelation(models.TextChoices):
+    MOTHER = "mother", _("Mother")
+    FATHER = "father", _("Father")
+    GUARDIAN = "guardian", _("Guardian")
+    TRUSTEE = "trustee", _("Trustee")
+    OTHER = "other", _("Other legal representative")
+
+
+class LegalRepresentative(PersonName, models.Model):
+    """Who signs for a child or a ward: usually not a patient, so a few fields of its own on
+    the card (one representative per card). Edited and audited with the card."""
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="representative", editable=False
+    )
+    relation = models.CharField(
+        _("relation"),
+        max_length=10,
+        choices=RepresentativeRelation.choices,
+        default=RepresentativeRelation.MOTHER,
+    )
+    last_name = models.CharField(_("last name"), max_length=100)
+    first_name = models.CharField(_("first name"), max_length=100)
+    middle_name = models.CharField(_("patronymic"), max_length=100, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    passport_series = models.CharField(_("passport series"), max_length=4, blank=True)
+    passport_number = models.CharField(_("passport number"), max_length=6, blank=True)
+    passport_issued_by = models.CharField(_("issued by"), max_length=300, blank=True)
+    passport_issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("legal representative")
+        verbose_name_plural = _("legal representatives")
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+
 class PortalAccount(models.Model):
     """The patient's account in the (future) patient app: a login tied to the card."""
 

@@ -216,6 +216,7 @@ def patient_for_card(pk: int) -> Patient:
         "branch",
         "family",
         "portal_account",
+        "representative",
         "created_by",
     ).get(pk=pk)
 

@@ -21,11 +21,12 @@ from clinic.audit import snapshot
 from clinic.jobs import enqueue
 from clinic.models import AuditAction, User
 from clinic.numbering import next_number
-from clinic.writes import save_changes
+from clinic.writes import save_changes, save_new
 from patients.models import (
     IMPORT_FOLDER,
     Family,
     ImportStatus,
+    LegalRepresentative,
     Patient,
     PatientImport,
     PortalAccount,
@@ -261,6 +262,52 @@ def _set_family(*, patient: Patient, family: Family, by: User) -> None:
         {"patient_id": patient.pk, "family_id": family.pk, "family": str(family)},
         actor=by,
     )
+
+
+# --- Legal representative --------------------------------------------------------------
+
+
+@transaction.atomic
+def representative_save(
+    *, patient: Patient, by: User, data: dict[str, Any]
+) -> tuple[LegalRepresentative, dict]:
+    """Add the card's legal representative, or change it; audited under the patient."""
+    current = (
+        LegalRepresentative.objects.select_for_update(no_key=True).filter(patient=patient).first()
+    )
+    if current is None:
+        representative = save_new(
+            LegalRepresentative(patient=patient, **data), by=by, patient_id=patient.pk
+        )
+        changes = {name: [None, value] for name, value in data.items() if value not in (None, "")}
+    else:
+        representative, changes = save_changes(current, by=by, data=data, patient_id=patient.pk)
+    if changes:
+        events.publish(
+            "patient.representative_saved",
+            patient,
+            {"patient_id": patient.pk, "changed": sorted(changes)},
+            actor=by,
+        )
+    return representative, changes
+
+
+@transaction.atomic
+def representative_remove(*, patient: Patient, by: User) -> None:
+    representative = (
+        LegalRepresentative.objects.select_for_update(no_key=True).filter(patient=patient).first()
+    )
+    if representative is None:
+        return
+    audit.record(
+        actor=by,
+        action=AuditAction.DELETE,
+        obj=representative,
+        patient_id=patient.pk,
+        changes={"full_name": [representative.full_name, None]},
+    )
+    representative.delete()
+    events.publish("patient.representative_removed", patient, {"patient_id": patient.pk}, actor=by)
 
 
 # --- Portal account --------------------------------------------------------------------

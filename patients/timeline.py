@@ -59,6 +59,10 @@ describe("patient.created", "person-plus", lambda p: _("Card created"))
 describe("patient.updated", "pencil", _changed)
 describe("patient.deleted", "trash", lambda p: _("Card moved to the recycle bin"))
 describe(
+    "patient.representative_saved", "person-lines-fill", lambda p: _("Legal representative saved")
+)
+describe("patient.representative_removed", "person-x", lambda p: _("Legal representative removed"))
+describe(
     "patient.restored", "arrow-counterclockwise", lambda p: _("Card restored from the recycle bin")
 )
 describe(

@@ -20,6 +20,12 @@ urlpatterns = [
     path("<int:pk>/profile/", views.patient_profile_edit, name="profile-edit"),
     path("<int:pk>/info/", views.patient_info_edit, name="info-edit"),
     path("<int:pk>/delete/", views.patient_delete, name="delete"),
+    path("<int:pk>/representative/", views.representative_edit, name="representative-edit"),
+    path(
+        "<int:pk>/representative/remove/",
+        views.representative_remove,
+        name="representative-remove",
+    ),
     path("<int:pk>/family/new/", views.family_create, name="family-create"),
     path("<int:pk>/family/join/", views.family_join, name="family-join"),
     path("<int:pk>/family/leave/", views.family_leave, name="family-leave"),

@@ -25,6 +25,7 @@ from patients.forms import (
     PatientInfoForm,
     PatientProfileForm,
     PortalActivateForm,
+    RepresentativeForm,
 )
 from patients.models import Family, Patient, PatientStatus
 
@@ -217,6 +218,7 @@ def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dic
         "family_members": selectors.family_members(patient),
         "timeline": _timeline(patient),
         "portal": getattr(patient, "portal_account", None),
+        "representative": getattr(patient, "representative", None),
         "panels": card_panels.shown_to(request.user, patient.pk),
     }
 
@@ -293,6 +295,33 @@ def patient_profile_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @module_required("patients", "change")
 def patient_info_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return _edit_block(request, pk, PatientInfoForm, "info")
+
+
+@module_required("patients", "change")
+def representative_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk)
+    current = getattr(patient, "representative", None)
+    form = RepresentativeForm(request.POST or None, instance=current, prefix="representative")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.representative_save(patient=patient, by=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return done(request, patient.get_absolute_url())
+    context = {"patient": patient, "form": form}
+    status = 422 if form.errors else 200
+    return render(request, "patients/card.html#representative-form", context, status=status)
+
+
+@require_POST
+@module_required("patients", "change")
+def representative_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk)
+    services.representative_remove(patient=patient, by=request.user)
+    messages.success(request, _("The legal representative was removed from the card."))
+    return done(request, patient.get_absolute_url())
 
 
 @module_required("patients", "delete")

@@ -34,7 +34,7 @@ class Currency(models.TextChoices):
 class Organization(models.Model):
     """The clinic or clinic network that owns this installation (one row)."""
 
-    CACHE_KEY = "clinic:organization:v1"
+    CACHE_KEY = "clinic:organization:v2"
 
     name = models.CharField(_("name"), max_length=200, default="Odonta")
     legal_name = models.CharField(_("legal name"), max_length=300, blank=True)
@@ -42,6 +42,8 @@ class Organization(models.Model):
     kpp = models.CharField(_("KPP"), max_length=9, blank=True)
     ogrn = models.CharField(_("OGRN"), max_length=15, blank=True)
     medical_license = models.CharField(_("medical licence"), max_length=200, blank=True)
+    license_issued_on = models.DateField(_("licence issued on"), null=True, blank=True)
+    license_issued_by = models.CharField(_("licence issued by"), max_length=300, blank=True)
     legal_address = models.CharField(_("legal address"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)

@@ -46,8 +46,26 @@ def import_sample() -> tuple[PatientImport, bytes]:
     return job, IMPORT_CONTENT
 
 
+def printed_document_sample():
+    from documents.tests.factories import PDF_SAMPLE, printed_copy
+
+    return printed_copy(PatientFactory()), PDF_SAMPLE
+
+
+def document_scan_sample():
+    from documents.tests.factories import printed_copy, signed_scan
+
+    scan = signed_scan(printed_copy(PatientFactory()), sample_png(), "Скан договора.png")
+    return scan, sample_png()
+
+
 # One stored file of each registered kind (a new kind adds its sample here).
-SAMPLES = {"organization-logo": logo_sample, "patient-import": import_sample}
+SAMPLES = {
+    "organization-logo": logo_sample,
+    "patient-import": import_sample,
+    "printed-document": printed_document_sample,
+    "document-scan": document_scan_sample,
+}
 
 
 def body(response) -> bytes:

@@ -206,6 +206,11 @@ def extra_queries(world) -> dict[str, list[str]]:
         "clinic:audit": [f"patient_id={patient.pk}&date_from=2000-01-01", "export=csv"],
         "clinic:trash": ["q=ив"],
         "clinic:reference-book": ["q=муж"],
+        "documents:templates": ["q=до", f"type={world['document_template'].document_type_id}"],
+        "documents:patient-print": [
+            f"template={world['document_template'].pk}",
+            f"template={world['document_template'].pk}&visit={appointment.pk}",
+        ],
     }
 
 

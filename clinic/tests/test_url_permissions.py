@@ -206,6 +206,19 @@ CROSS_MODULE = {
     "clinic:rights-group-create": "staff",
     "clinic:rights-group-update": "staff",
     "clinic:rights-group-delete": "staff",
+    # Printing from the patient card and its printed copies need the card's rights: whoever
+    # may open the card may print and download its documents (issue 12).
+    **{
+        f"documents:{name}": "patients"
+        for name in (
+            "patient-documents",
+            "patient-print",
+            "copy-detail",
+            "copy-pdf",
+            "copy-status",
+            "copy-scan",
+        )
+    },
 }
 
 

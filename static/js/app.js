@@ -16,6 +16,8 @@
     if (event.detail.target.id === "app-dialog-body") {
       // Forms marked data-panel (adding a patient) slide in from the right.
       dialog().classList.toggle("app-panel", !!event.detail.target.querySelector("[data-panel]"));
+      // Content marked data-wide-dialog (a document's preview) needs a page's width.
+      dialog().classList.toggle("app-dialog-wide", !!event.detail.target.querySelector("[data-wide-dialog]"));
       if (!dialog().open) dialog().showModal();
     }
   });

@@ -1,0 +1,109 @@
+"""Documents with the mouse: write a template with two placeholder buttons, print it from a
+patient's card, find the copy among the patient's documents and attach the signed scan."""
+
+import datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from clinic import testing
+from clinic.testing_browser import ConsoleWatcher, log_in, screenshot
+from clinic.testing_urls import sample_png
+from documents.models import PrintedDocument, PrintedStatus, Template
+from documents.tests.factories import document_type
+from documents.tests.pdf import pdf_text
+from patients.tests.factories import PatientFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def front_desk(db, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    branch = testing.main_branch()
+    testing.make_persona("registrar", branch, password="registrar")
+    document_type("contract")
+    patient = PatientFactory(
+        last_name="Веселова",
+        first_name="Дарья",
+        middle_name="Олеговна",
+        birth_date=datetime.date(1990, 4, 12),
+        branch=branch,
+    )
+    return {"branch": branch, "patient": patient}
+
+
+def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
+    page, live_server, front_desk, tmp_path
+):
+    patient = front_desk["patient"]
+    watcher = ConsoleWatcher(page, live_server.url)
+    log_in(page, live_server, "registrar", "registrar")
+
+    # Documents -> add a template: the text typed, two placeholders from the buttons.
+    page.goto(f"{live_server.url}/documents/")
+    page.click("[data-add-template]")
+    page.fill("[name=name]", "Согласие на осмотр")
+    page.select_option("[name=document_type]", label="Договор")
+    editor = page.locator(".jodit-wysiwyg")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.type("Я, ")
+    page.click("[data-placeholder=fio]")
+    page.keyboard.type(", карта № ")
+    page.click("[data-placeholder=card_number]")
+    page.keyboard.type(", согласна на осмотр.")
+    screenshot(page, "documents-template-editor")
+    page.click("[data-save-template]")
+    expect(page.locator("[data-template-name]")).to_have_text("Согласие на осмотр")
+    template = Template.objects.get(name="Согласие на осмотр")
+    # A space typed before a button's placeholder is a no-break one in an editor.
+    typed = template.body.replace("&nbsp;", " ")
+    assert "Я, {{fio}}, карта № {{card_number}}, согласна на осмотр." in typed
+    # The page previews it with a made-up patient.
+    expect(page.locator("[data-doc-sheet]")).to_contain_text("Я, Иванова Анна Петровна")
+
+    # The patient's card: print it.
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    panel = page.locator("[data-patient-documents]")
+    expect(panel.locator(f"[data-template-choice='{template.pk}']")).to_be_visible()
+    expect(panel.locator("[data-no-copies]")).to_be_visible()
+    page.evaluate("window.stillTheSamePage = true")
+    panel.locator(f"[data-print-template='{template.pk}']").click()
+    preview = page.locator("[data-print-preview]")
+    expect(preview.locator("[data-doc-sheet]")).to_contain_text(
+        f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}, согласна на осмотр."
+    )
+    screenshot(page, "documents-print-preview")
+    preview.locator("[data-print-confirm]").click()
+    expect(page.locator("[data-printed]")).to_be_visible()
+    with page.expect_popup() as popup:
+        page.click("[data-open-pdf]")
+    popup.value.close()
+    page.locator("[data-printed] [data-dialog-close]").first.click()
+
+    # The copy is among the patient's documents, without a page load.
+    copy = PrintedDocument.objects.get(patient=patient)
+    row = panel.locator(f"[data-copy='{copy.pk}']")
+    expect(row).to_be_visible()
+    expect(row).to_have_attribute("data-copy-status", "printed")
+    assert page.evaluate("window.stillTheSamePage === true")
+    with copy.file.open("rb") as stored:
+        assert f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}" in pdf_text(
+            stored.read()
+        )
+
+    # The signed paper comes back: attach its scan.
+    row.locator("[data-copy-detail]").click()
+    page.locator("[data-copy-details] [data-attach-scan]").click()
+    scan = tmp_path / "Скан согласия.png"
+    scan.write_bytes(sample_png())
+    page.locator("[data-scan-form] input[type=file]").set_input_files(str(scan))
+    page.locator("[data-upload-scan]").click()
+    expect(row).to_have_attribute("data-copy-status", "signed")
+    expect(row).to_contain_text("1")  # the paperclip's count
+    copy.refresh_from_db()
+    assert copy.status == PrintedStatus.SIGNED
+    assert copy.scans.get().original_name == "Скан согласия.png"
+    screenshot(page, "documents-copy-signed")
+    assert watcher.errors == []
