@@ -70,7 +70,9 @@ def confirm_in_dialog(page, name: str, expected_rows: int) -> None:
     dialog.locator("[data-delete-confirm]").click()
 
 
-def test_the_three_delete_dialogs_list_and_cancel_what_is_booked(page, asgi_live_server, clinic_day):
+def test_the_three_delete_dialogs_list_and_cancel_what_is_booked(
+    page, asgi_live_server, clinic_day
+):
     watcher = ConsoleWatcher(page, asgi_live_server.url)
     log_in(page, asgi_live_server, "admin", "admin")
     world = clinic_day

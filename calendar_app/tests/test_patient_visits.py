@@ -77,7 +77,7 @@ def test_only_upcoming_visits_offer_moving_and_cancelling(registrar_client, clin
     assert reverse("calendar:appointment-cancel", args=[past.pk]) not in html
     assert reverse("calendar:appointment-reschedule", args=[past.pk]) not in html
     assert "data-book-visit" in html
-    assert f'{reverse("calendar:find-time")}?patient={clinic.patient.pk}' in html
+    assert f"{reverse('calendar:find-time')}?patient={clinic.patient.pk}" in html
 
 
 def test_without_the_right_to_change_the_calendar_the_panel_only_lists(doctor_client, clinic):

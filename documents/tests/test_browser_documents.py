@@ -34,14 +34,14 @@ def front_desk(db, tmp_path, settings):
 
 
 def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
-    page, live_server, front_desk, tmp_path
+    page, asgi_live_server, front_desk, tmp_path
 ):
     patient = front_desk["patient"]
-    watcher = ConsoleWatcher(page, live_server.url)
-    log_in(page, live_server, "registrar", "registrar")
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    log_in(page, asgi_live_server, "registrar", "registrar")
 
     # Documents -> add a template: the text typed, two placeholders from the buttons.
-    page.goto(f"{live_server.url}/documents/")
+    page.goto(f"{asgi_live_server.url}/documents/")
     page.click("[data-add-template]")
     page.fill("[name=name]", "Согласие на осмотр")
     page.select_option("[name=document_type]", label="Договор")
@@ -64,7 +64,7 @@ def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
     expect(page.locator("[data-doc-sheet]")).to_contain_text("Я, Иванова Анна Петровна")
 
     # The patient's card: print it.
-    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.goto(f"{asgi_live_server.url}/patients/{patient.pk}/")
     panel = page.locator("[data-patient-documents]")
     expect(panel.locator(f"[data-template-choice='{template.pk}']")).to_be_visible()
     expect(panel.locator("[data-no-copies]")).to_be_visible()

@@ -197,7 +197,9 @@ def test_an_adults_card_fills_the_patient_clinic_branch_and_doctor(organization,
         "{{company_short_name}}|{{license_number}}|{{license_date}}|{{license_issued_by}}|"
         "{{company_bank}}|{{branch_name}}|{{doctor_fio}}|{{doctor_position}}"
     )
-    result = filled(body, patient, branch=branch)
+    with translation.override("ru"):  # a Russian clinic's papers
+        result = filled(body, patient, branch=branch)
+        passport = str(DocumentType.PASSPORT.label)
     assert result.html.split("|") == [
         "Петрова Мария Ивановна",
         "Петрова М. И.",
@@ -206,7 +208,7 @@ def test_an_adults_card_fills_the_patient_clinic_branch_and_doctor(organization,
         "petrova@example.ru",
         "г. Москва, ул. Ленина, д. 1",
         "г. Москва, ул. Мира, д. 5",
-        str(DocumentType.PASSPORT.label),
+        passport,
         "4510 123456",
         "ГУ МВД России по г. Москве",
         "20.06.2015",
@@ -218,7 +220,7 @@ def test_an_adults_card_fills_the_patient_clinic_branch_and_doctor(organization,
         "Л041-01137-77/00368412",
         "12.03.2021",
         "Департамент здравоохранения города Москвы",
-        "ПАО Сбербанк, BIK 044525225, account 40702810938000012345",
+        "ПАО Сбербанк, БИК 044525225, р/с 40702810938000012345",
         branch.name,
         "Смирнова Анна Викторовна",
         "терапевт",
@@ -256,10 +258,11 @@ def test_a_childs_documents_carry_the_legal_representative(branch):
         "{{rep_doc_series}} {{rep_doc_number}}|{{rep_doc_issued_by}}|{{rep_doc_issued_date}}|"
         "{{fio}}"
     )
-    result = filled(body, child, branch=branch)
+    with translation.override("ru"):
+        result = filled(body, child, branch=branch)
     assert result.html.split("|") == [
         "Петрова Мария Ивановна",
-        "mother",
+        "мать",
         "17.05.1985",
         "+7 912 345-67-89",
         "г. Москва, ул. Мира, д. 5",
