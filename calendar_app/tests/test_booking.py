@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from calendar_app import services
 from calendar_app.models import (
@@ -288,7 +289,7 @@ def test_shifts_cannot_overlap_for_a_doctor_or_a_chair(clinic, admin_persona):
             start=clinic.at(14),
             end=clinic.at(16),
         )
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(services.SlotTaken) as taken, translation.override("ru"):
         services.shift_create(
             by=admin_persona.user,
             doctor=clinic.doctor2,
@@ -296,6 +297,9 @@ def test_shifts_cannot_overlap_for_a_doctor_or_a_chair(clinic, admin_persona):
             start=clinic.at(8),
             end=clinic.at(10),
         )
+    # The doctor's short name ends with a period: the sentence must not add another.
+    assert f"(врач {clinic.doctor.short_name})" in taken.value.messages[0]
+    assert ".." not in taken.value.messages[0]
     with pytest.raises(IntegrityError, match="shift_no_chair_overlap"), transaction.atomic():
         WorkShift.objects.bulk_create(
             [
