@@ -26,3 +26,9 @@ def combine(
 ) -> datetime.datetime:
     tz = zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
     return datetime.datetime.combine(day, time, tzinfo=tz)
+
+
+def request_zone(request) -> zoneinfo.ZoneInfo | None:
+    """The zone of the branch the user works in now (``CurrentBranchMiddleware``), if any."""
+    branch = getattr(request, "branch", None)
+    return branch.zone if branch else None

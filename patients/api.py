@@ -3,6 +3,7 @@ import datetime
 from ninja import Query, Router, Schema
 
 from clinic.api import module_auth
+from clinic.tz import request_zone
 from patients.selectors import patient_search
 
 router = Router(tags=["patients"])
@@ -28,4 +29,4 @@ class SearchParams(Schema):
     auth=module_auth("patients", "view"),
 )
 def search(request, params: Query[SearchParams]):
-    return patient_search(params.q, limit=max(1, min(params.limit, 50)))
+    return patient_search(params.q, limit=max(1, min(params.limit, 50)), zone=request_zone(request))

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from datetime import tzinfo
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -139,11 +140,13 @@ def phone_ending(digits: str) -> Q:
     return condition
 
 
-def likely_on_the_line(ids: list[int]) -> QuerySet[Patient]:
+def likely_on_the_line(ids: list[int], *, zone: tzinfo | None = None) -> QuerySet[Patient]:
     """A visit today first, then the soonest upcoming visits, then the latest activity,
-    then name order: among the cards that share a number's last digits, the caller."""
-    today = timezone.localdate()
-    since = timezone.make_aware(datetime.datetime.combine(today, datetime.time()))
+    then name order: among the cards that share a number's last digits, the caller.
+    "Today" is the day in ``zone`` (the front desk's branch), else in the project's zone."""
+    zone = zone or timezone.get_default_timezone()
+    today = timezone.localdate(timezone=zone)
+    since = datetime.datetime.combine(today, datetime.time(), tzinfo=zone)
     return (
         Patient.objects.filter(pk__in=ids)
         .annotate(next_visit=next_visit_start(since))
@@ -156,7 +159,7 @@ def likely_on_the_line(ids: list[int]) -> QuerySet[Patient]:
     )
 
 
-def patient_search(query: str, *, limit: int = 10) -> list[Patient]:
+def patient_search(query: str, *, limit: int = 10, zone: tzinfo | None = None) -> list[Patient]:
     """The quick search's first ``limit`` cards (at most ``SEARCH_CANDIDATES``).
 
     Names: surnames starting with the first word, in byte order (``ByteOrder``: "C" on
@@ -176,9 +179,9 @@ def patient_search(query: str, *, limit: int = 10) -> list[Patient]:
         if len(digits) < MIN_PHONE_DIGITS:
             return list(found.order_by("name_in_c", "id")[:limit])
         ending = phone_ending(digits)
-        results = list(likely_on_the_line(candidate_ids(found.filter(ending)))[:limit])
+        results = list(likely_on_the_line(candidate_ids(found.filter(ending)), zone=zone)[:limit])
         if len(results) < limit:
-            rest = likely_on_the_line(candidate_ids(found.exclude(ending)))
+            rest = likely_on_the_line(candidate_ids(found.exclude(ending)), zone=zone)
             results += rest[: limit - len(results)]
         return results
     starting = Q(name_in_c__startswith=words[0])

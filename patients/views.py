@@ -15,6 +15,7 @@ from clinic.htmx import close_dialog, done
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinic.phones import format_phone
+from clinic.tz import request_zone
 from clinic.views.trash import delete_with_confirmation
 from patients import card_panels, selectors, services, timeline
 from patients.forms import (
@@ -134,7 +135,11 @@ def _export(request: AuthedRequest, patients, fmt: str) -> HttpResponseBase:
 def patient_quick_search(request: AuthedRequest) -> HttpResponse:
     # Stripped here, so the template's own "at least 2 characters" agrees with the search.
     query = request.GET.get("q", "").strip()
-    results = selectors.patient_search(query, limit=10) if len(query) >= 2 else []
+    results = (
+        selectors.patient_search(query, limit=10, zone=request_zone(request))
+        if len(query) >= 2
+        else []
+    )
     # Counted only when the lines are full, and only up to the cap: never every match.
     cap = selectors.SEARCH_COUNT_CAP
     matches = selectors.patient_search_count(query, cap=cap) if len(results) == 10 else len(results)

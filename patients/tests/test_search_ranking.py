@@ -168,3 +168,28 @@ def test_the_quick_search_runs_the_same_queries_for_12_and_300_matches(
     with django_assert_num_queries(len(small)):
         response = registrar_client.get(QUICK_URL, {"q": "3456"})
     assert more_marker(response) == f"{selectors.SEARCH_COUNT_CAP}+"
+
+
+def test_today_is_the_front_desks_day_in_its_branchs_zone(
+    visit, registrar_client, branch, time_machine
+):
+    """20:00 UTC: already the 27th in Vladivostok, still the 26th in Moscow. A visit at 08:00
+    on the 26th in Vladivostok was yesterday there: the card with a visit in three days
+    is the likelier caller."""
+    import zoneinfo
+
+    time_machine.move_to(datetime.datetime(2026, 11, 26, 20, tzinfo=datetime.UTC), tick=False)
+    vladivostok = zoneinfo.ZoneInfo("Asia/Vladivostok")
+    branch.time_zone = "Asia/Vladivostok"
+    branch.save()
+    yesterday_there = PatientFactory(last_name="Антонов", phone="+79161117777")
+    in_three_days = PatientFactory(last_name="Яшин", phone="+79162227777")
+    visit(yesterday_there, datetime.datetime(2026, 11, 26, 8, tzinfo=vladivostok))
+    visit(in_three_days, datetime.datetime(2026, 11, 29, 10, tzinfo=vladivostok))
+
+    assert names(patient_search("7777", zone=vladivostok)) == ["Яшин", "Антонов"]
+    moscow = zoneinfo.ZoneInfo("Europe/Moscow")
+    assert names(patient_search("7777", zone=moscow)) == ["Антонов", "Яшин"]
+    # The dropdown asks in the zone of the user's branch.
+    found = registrar_client.get(QUICK_URL, {"q": "7777"}).context["results"]
+    assert names(found) == ["Яшин", "Антонов"]
