@@ -2,6 +2,7 @@
 
 import gc
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
@@ -11,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 
@@ -22,6 +24,11 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+if settings.ODONTA_WARM_UP_PDF:
+    from documents.rendering import warm_up
+
+    threading.Thread(target=warm_up, name="odonta-pdf-warm-up", daemon=True).start()
 
 # Everything loaded so far lives as long as the process: keep it out of the garbage
 # collector's full passes, which otherwise stall requests that allocate a lot.

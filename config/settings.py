@@ -409,6 +409,8 @@ ODONTA_DEMO = env_bool("ODONTA_DEMO", False)
 ODONTA_OUTBOX_MAX_ATTEMPTS = env_int("ODONTA_OUTBOX_MAX_ATTEMPTS", 12)
 # Live updates and outbox nudges leave the request through one background thread per
 # process (clinic.courier); tests and the broker-less quickstart deliver them in place.
+# Web processes find their fonts for PDFs at start, not on the first print (config/asgi.py).
+ODONTA_WARM_UP_PDF = env_bool("ODONTA_WARM_UP_PDF", PRODUCTION)
 ODONTA_COURIER_THREAD = env_bool(
     "ODONTA_COURIER_THREAD", PRODUCTION and not CELERY_TASK_ALWAYS_EAGER
 )

@@ -1,6 +1,6 @@
 """The one renderer of printed documents: HTML for the screen, PDF through WeasyPrint.
 
-Everything printed goes through here: templates with placeholders (``documents.printing``)
+Everything printed goes through here: templates with placeholders (``documents.services``)
 and built-in layouts that apps register (the treatment plan, an invoice, an act):
 
     from documents import rendering
@@ -22,6 +22,7 @@ the logo is inlined and any other URL is refused.
 import base64
 import hashlib
 import io
+import logging
 import mimetypes
 import threading
 from collections.abc import Callable
@@ -127,6 +128,8 @@ def sheet_html(piece: Piece, organization: Organization) -> SafeString:
 
 # --- PDF -------------------------------------------------------------------------------
 
+logger = logging.getLogger(__name__)
+
 STYLESHEET = "documents/print/print.css"
 _local = threading.local()
 
@@ -146,6 +149,21 @@ def _weasy() -> tuple[Any, Any, Any]:
         _local.fonts, _local.stylesheet = fonts, CSS(string=css, font_config=fonts)
         _local.fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
     return _local.fonts, _local.stylesheet, _local.fetcher
+
+
+def warm_up() -> None:
+    """Render a line once, so that the process has found its fonts (fontconfig's first
+    look takes over a second) before the first user prints. Web processes call it in a
+    background thread at start (``config/asgi.py``)."""
+    from weasyprint import HTML
+
+    try:
+        fonts, stylesheet, fetcher = _weasy()
+        HTML(string="<p>Одонта</p>", url_fetcher=fetcher).write_pdf(
+            stylesheets=[stylesheet], font_config=fonts
+        )
+    except Exception:  # only a head start: the first print will pay instead
+        logger.warning("Warming up the PDF renderer failed", exc_info=True)
 
 
 def render(pieces: list[Piece], organization: Organization) -> list[Rendered]:

@@ -244,3 +244,11 @@ def test_the_logo_is_on_the_letterhead_and_nothing_is_fetched(organization, pati
     for url in ("https://example.com/x.png", "file:///etc/passwd", "ftp://example.com/x"):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+
+
+def test_the_renderer_warms_up_without_a_database_or_a_complaint(caplog):
+    """Web processes call it in a thread at start, so that the first print is not slow."""
+    from documents import rendering
+
+    rendering.warm_up()
+    assert "failed" not in caplog.text
