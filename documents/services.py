@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -163,7 +164,21 @@ def documents_print(
     if not templates:
         raise ValidationError(_("Choose at least one document."))
     rendered = render_templates(templates, context)
-    return _store(patient=patient, templates=templates, rendered=rendered, context=context, by=by)
+    written: list[str] = []
+    try:
+        return _store(
+            patient=patient,
+            templates=templates,
+            rendered=rendered,
+            context=context,
+            by=by,
+            written=written,
+        )
+    except BaseException:
+        # The rows are rolled back; the files written for them would stay, unreachable.
+        for name in written:
+            default_storage.delete(name)
+        raise
 
 
 @transaction.atomic
@@ -174,6 +189,7 @@ def _store(
     rendered: list[rendering.Rendered],
     context: DocumentContext,
     by: User,
+    written: list[str],
 ) -> list[PrintedDocument]:
     now = timezone.now()
     copies = []
@@ -197,6 +213,7 @@ def _store(
             document.batch = batch
         batch = document.batch
         document.file.save("document.pdf", ContentFile(result.pdf), save=False)
+        written.append(document.file.name)
         document.save()
         audit.record_created(
             actor=by,

@@ -252,3 +252,24 @@ def test_the_renderer_warms_up_without_a_database_or_a_complaint(caplog):
 
     rendering.warm_up()
     assert "failed" not in caplog.text
+
+
+def test_a_print_that_fails_leaves_no_file_behind(registrar, patient, monkeypatch):
+    """The second copy of a pack fails to save: no row and no file of the first remain."""
+    from django.core.files.storage import default_storage
+
+    first, second = make_template("Первый"), make_template("Второй")
+    saved_names = []
+    real_save = PrintedDocument.save
+
+    def save_then_fail_on_the_second(self, *args, **kwargs):
+        saved_names.append(self.file.name)
+        if len(saved_names) == 2:
+            raise RuntimeError("the database went away")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(PrintedDocument, "save", save_then_fail_on_the_second)
+    with pytest.raises(RuntimeError):
+        print_copies(patient, [first, second], by=registrar.user)
+    assert not PrintedDocument.objects.exists()
+    assert saved_names and not [name for name in saved_names if default_storage.exists(name)]
