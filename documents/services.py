@@ -213,7 +213,7 @@ def _store(
             document.batch = batch
         batch = document.batch
         document.file.save("document.pdf", ContentFile(result.pdf), save=False)
-        written.append(document.file.name)
+        written.append(str(document.file.name))
         document.save()
         audit.record_created(
             actor=by,
