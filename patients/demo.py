@@ -8,7 +8,14 @@ from django.utils import timezone
 from clinic.models import Branch, Employee, Gender, MarketingChannel, PatientGroup, ProfessionKind
 from clinic.numbering import ensure_at_least
 from clinic.validators import snils_check_digits
-from patients.models import Family, Patient, PatientEvent, PortalAccount
+from patients.models import (
+    Family,
+    LegalRepresentative,
+    Patient,
+    PatientEvent,
+    PortalAccount,
+    RepresentativeRelation,
+)
 from patients.services import CARD_SEQUENCE
 
 MALE_FIRST = [
@@ -374,6 +381,38 @@ def valid_snils(rng: random.Random, taken: set[str]) -> str:
             return snils
 
 
+def seed_representatives(
+    patients: list[Patient], family_plan: list[tuple[int, int]], *, today: datetime.date
+) -> None:
+    """A family's children are signed for by its first adult (a contract or a consent
+    printed for a child names them)."""
+    representatives = []
+    for first, size in family_plan:
+        members = patients[first : first + size]
+        parent = members[0]
+        for child in members[1:]:
+            if child.birth_date is None or (today - child.birth_date).days >= 18 * 365:
+                continue
+            female = parent.gender is not None and parent.gender.name == "Женский"
+            representatives.append(
+                LegalRepresentative(
+                    patient=child,
+                    relation=RepresentativeRelation.MOTHER
+                    if female
+                    else RepresentativeRelation.FATHER,
+                    last_name=parent.last_name,
+                    first_name=parent.first_name,
+                    middle_name=parent.middle_name,
+                    birth_date=parent.birth_date,
+                    phone=parent.phone,
+                    address=parent.registration_address,
+                    passport_series=parent.passport_series,
+                    passport_number=parent.passport_number,
+                )
+            )
+    LegalRepresentative.objects.bulk_create(representatives)
+
+
 def seed_patients(log, count: int = 500, seed: int = 2026) -> None:
     if Patient.all_objects.exists():
         log("patients: already there")
@@ -464,6 +503,7 @@ def seed_patients(log, count: int = 500, seed: int = 2026) -> None:
             card_number=f"С-{first + 1:04d}" if rng.random() < 0.6 else "",
         )
         Patient.objects.filter(pk__in=[m.pk for m in members]).update(family=family)
+    seed_representatives(patients, family_plan, today=now.date())
     PatientEvent.objects.bulk_create(
         [
             PatientEvent(

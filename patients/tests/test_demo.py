@@ -48,6 +48,13 @@ def test_seed_demo_creates_500_realistic_patients_once():
     # Every card has a timeline to show, and some have a portal account.
     assert all(p.timeline.exists() for p in patients[:20])
     assert PortalAccount.objects.count() > 0
+    # Children in families have a legal representative: their family's first adult.
+    children = [
+        p for p in patients if p.family_id and p.birth_date and p.age is not None and p.age < 18
+    ]
+    assert children
+    for child in children:
+        assert child.representative.last_name.rstrip("а") == child.last_name.rstrip("а")
     # And the demo patients are findable the way the front desk searches.
     first = patients[0]
     assert first in patient_search(first.last_name[:5], limit=50)
