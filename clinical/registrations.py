@@ -14,6 +14,7 @@ references.register(
         gettext_lazy("Diagnosis categories"),
         DiagnosisCategory,
         fields=("name", "code"),
+        search_fields=("name", "code"),
         description=gettext_lazy("The blocks of ICD-10 (K00-K14) and the clinic's own groups."),
         icon="folder2",
     )
@@ -24,6 +25,7 @@ references.register(
         gettext_lazy("Diagnoses"),
         Diagnosis,
         fields=("name", "code", "category", "applies_to"),
+        search_fields=("name", "code"),
         description=gettext_lazy("ICD-10 dental diagnoses the chart offers, by category."),
         icon="clipboard2-pulse",
     )

@@ -233,3 +233,32 @@ def test_the_tab_reads_a_fixed_number_of_queries_whatever_the_history(doctor_cli
         )
         services.chart_record_remove(record=records[0], by=doctor.user)
     assert count() == few
+
+
+def test_the_diagnoses_are_a_reference_book_searched_by_code_in_fixed_queries(admin_client):
+    url = reverse("clinic:reference-book", args=["diagnoses"])
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        html = admin_client.get(url, {"q": "K02.1"}).content.decode()
+    assert "Кариес дентина" in html and "Кариес эмали" not in html
+    with CaptureQueriesContext(connection) as more:
+        admin_client.get(url)
+    assert len(more) <= len(queries) + 1
+    assert (
+        "K00"
+        in admin_client.get(
+            reverse("clinic:reference-book", args=["diagnosis-categories"])
+        ).content.decode()
+    )
+
+
+def test_a_deactivated_diagnosis_leaves_the_picker_and_keeps_its_records(doctor, doctor_client):
+    patient = PatientFactory()
+    diagnosis = caries()
+    services.chart_records_add(
+        patient=patient, teeth_numbers=[36], diagnosis=diagnosis, state="", by=doctor.user
+    )
+    Diagnosis.objects.filter(pk=diagnosis.pk).update(deleted_at=DAY_2)
+    html = doctor_client.get(reverse("clinical:chart", args=[patient.pk])).content.decode()
+    assert "K02.1" in html  # on the chart, as recorded
+    assert f'<option value="{diagnosis.pk}"' not in html
