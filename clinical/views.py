@@ -68,6 +68,10 @@ def _render_chart(
         "by_tooth": selectors.diagnoses_by_tooth(records),
         "can_change": can_change,
         "form": form,
+        # A refused selection stays selected, to be corrected rather than picked again.
+        "selected": set(form.data.getlist("teeth"))
+        if form is not None and form.is_bound
+        else set(),
     }
     return render(request, "clinical/chart.html", context, status=status)
 

@@ -42,7 +42,6 @@ SECTIONS = [
     ("dms", gettext_lazy("DMS"), "shield-plus"),
 ]
 SECTION_MODULES = {
-    "diagnostics": gettext_lazy("the clinical record"),
     "history": gettext_lazy("the clinical record"),
     "plan": gettext_lazy("the clinical record"),
     "payments": gettext_lazy("billing"),

@@ -262,3 +262,16 @@ def test_a_deactivated_diagnosis_leaves_the_picker_and_keeps_its_records(doctor,
     html = doctor_client.get(reverse("clinical:chart", args=[patient.pk])).content.decode()
     assert "K02.1" in html  # on the chart, as recorded
     assert f'<option value="{diagnosis.pk}"' not in html
+
+
+def test_a_refused_selection_stays_selected(doctor_client):
+    patient = PatientFactory()
+    response = doctor_client.post(
+        reverse("clinical:chart-add", args=[patient.pk]),
+        {"teeth": ["11", "12"], "dentition": "permanent", "state": "caries", "surfaces": ["O"]},
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Tooth 11 has no occlusal surface" in html
+    assert 'value="11" data-jaw="upper" checked' in html
+    assert 'value="13" data-jaw="upper">' in html
