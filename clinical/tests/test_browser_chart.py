@@ -46,8 +46,20 @@ def test_set_caries_on_two_teeth(page, asgi_live_server):
     assert page.evaluate("window.stillTheSamePage === true")
     screenshot(page, "clinical-chart-caries-1280")
 
+    rows.first.locator("[data-record-remove]").click()
+    page.locator("#app-confirm [data-confirm-ok]").click()
+    expect(rows).to_have_count(1)
+    expect(chart.locator("[data-tooth='16']")).to_have_attribute("data-state", "")
+    assert ToothRecord.objects.filter(removed_at__isnull=True).count() == 1
+
+    chart.locator("[data-dentition-switch='mixed']").click()
+    expect(chart.locator("[data-tooth='55']")).to_be_visible()
+    expect(chart.locator("[data-tooth='26']")).to_have_attribute("data-state", "caries")
+    page.set_viewport_size({"width": 1024, "height": 900})
+    screenshot(page, "clinical-chart-mixed-1024")
+
     chart.locator("[data-chart-select='lower']").click()
-    expect(chart.locator("input.dental-check:checked")).to_have_count(16)
+    expect(chart.locator("input.dental-check:checked")).to_have_count(26)
     chart.locator("[data-chart-select='none']").click()
     expect(chart.locator("input.dental-check:checked")).to_have_count(0)
     assert watcher.errors == []

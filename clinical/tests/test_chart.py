@@ -275,3 +275,27 @@ def test_a_refused_selection_stays_selected(doctor_client):
     assert "Tooth 11 has no occlusal surface" in html
     assert 'value="11" data-jaw="upper" checked' in html
     assert 'value="13" data-jaw="upper">' in html
+
+
+def test_chart_changes_land_on_the_patient_timeline_as_sentences(
+    doctor, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    from patients import timeline
+    from patients.models import PatientEvent
+
+    patient = PatientFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        (record, _other) = services.chart_records_add(
+            patient=patient, teeth_numbers=[36, 46], diagnosis=caries(), by=doctor.user
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chart_record_remove(record=record, by=doctor.user)
+    entries = PatientEvent.objects.filter(patient=patient).order_by("occurred_at", "pk")
+    with translation.override("en"):
+        texts = [timeline.render(entry)[1] for entry in entries]
+    assert texts == [
+        "Chart: K02.1 Кариес дентина on 36, 46",
+        "Chart: K02.1 removed from 36",
+    ]
