@@ -4,7 +4,7 @@ teeth, and the list of current diagnoses by tooth with their remove buttons."""
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -22,7 +22,11 @@ from patients.models import Patient
 NO_DATE = datetime.date.min
 
 
-def _patient(pk: int) -> Patient:
+def _patient(request: AuthedRequest, pk: int) -> Patient:
+    """A chart is part of the card: only for those who may open the card (every demo role
+    with the clinical right may; a custom group might not)."""
+    if not has_module_perm(request.user, "patients", "view"):
+        raise PermissionDenied
     return get_object_or_404(Patient.objects.only("pk"), pk=pk)
 
 
@@ -79,7 +83,7 @@ def _render_chart(
 @require_GET
 @module_required("clinical", "view")
 def chart(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(pk)
+    patient = _patient(request, pk)
     day = date_param(request, "on", NO_DATE)
     return _render_chart(
         request,
@@ -92,7 +96,7 @@ def chart(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @module_required("clinical", "change")
 def chart_add(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(pk)
+    patient = _patient(request, pk)
     dentition = _dentition(request, request.POST)
     form = ChartRecordForm(request.POST)
     if form.is_valid():
@@ -119,12 +123,14 @@ def chart_add(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @module_required("clinical", "change")
 def record_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+    if not has_module_perm(request.user, "patients", "view"):
+        raise PermissionDenied
     record = get_object_or_404(
         ToothRecord.objects.current().filter(patient__deleted_at__isnull=True), pk=pk
     )
     services.chart_record_remove(record=record, by=request.user)
     response = _render_chart(
-        request, _patient(record.patient_id), dentition=_dentition(request, request.POST)
+        request, _patient(request, record.patient_id), dentition=_dentition(request, request.POST)
     )
     response["HX-Trigger"] = "chartChanged"
     return response

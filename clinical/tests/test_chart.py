@@ -299,3 +299,16 @@ def test_chart_changes_land_on_the_patient_timeline_as_sentences(
         "Chart: K02.1 Кариес дентина on 36, 46",
         "Chart: K02.1 removed from 36",
     ]
+
+
+def test_the_chart_needs_the_right_to_open_the_card_too(client, doctor):
+    from django.contrib.auth.models import Permission
+
+    patient = PatientFactory()
+    user = doctor.user
+    user.groups.clear()
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["clinical_view", "clinical_change"])
+    )
+    client.force_login(user)
+    assert client.get(reverse("clinical:chart", args=[patient.pk])).status_code == 403
