@@ -73,9 +73,9 @@ def _render_chart(
         "can_change": can_change,
         "form": form,
         # A refused selection stays selected, to be corrected rather than picked again.
-        "selected": set(form.data.getlist("teeth"))
+        "selected": set(request.POST.getlist("teeth"))
         if form is not None and form.is_bound
-        else set(),
+        else (),
     }
     return render(request, "clinical/chart.html", context, status=status)
 
