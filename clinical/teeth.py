@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 
 class Dentition(models.TextChoices):
-    PERMANENT = "permanent", gettext_lazy("Permanent")
-    PRIMARY = "primary", gettext_lazy("Primary")
-    MIXED = "mixed", gettext_lazy("Mixed")
+    # A context of their own: "Primary" is also a patient's first visit.
+    PERMANENT = "permanent", pgettext_lazy("dentition", "Permanent")
+    PRIMARY = "primary", pgettext_lazy("dentition", "Primary")
+    MIXED = "mixed", pgettext_lazy("dentition", "Mixed")
 
 
 class Jaw(models.TextChoices):
