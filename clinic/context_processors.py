@@ -13,7 +13,7 @@ def shell(request):
     path = request.path
     sidebar = []
     for module in MODULES:
-        if not has_module_perm(user, module.key, "view"):
+        if not module.in_sidebar or not has_module_perm(user, module.key, "view"):
             continue
         url = reverse(module.link_name)
         active = path == url if url == "/" else path.startswith(url)

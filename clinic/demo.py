@@ -73,6 +73,7 @@ ROLE_GROUPS: dict[str, tuple[str, list[str]]] = {
             "patients:view,change",
             "calendar:view",
             "schedule:view,change",
+            "clinical:view,change",
             "chat:view,change",
             "tasks:view,change",
             "labs:view,change",

@@ -32,6 +32,9 @@ class Module:
     actions: tuple[str, ...] = ("view", "change")
     coming_soon: bool = False
     description: Promise | str = ""
+    # A module that lives inside other screens (the clinical record, in the patient card)
+    # has rights but no page of its own in the sidebar.
+    in_sidebar: bool = True
 
     @property
     def link_name(self) -> str:
@@ -64,6 +67,14 @@ MODULES: tuple[Module, ...] = (
         "schedule/",
         "schedule:day",
         description=_("A doctor's own day: patients, times, chairs and statuses."),
+    ),
+    Module(
+        "clinical",
+        _("Clinical record"),
+        "clipboard2-pulse",
+        "clinical/",
+        in_sidebar=False,
+        description=_("The dental chart and diagnoses in the patient card."),
     ),
     Module(
         "chat",

@@ -8,7 +8,7 @@ Each book is also a recycle-bin section: deactivating an entry sends it there.
 from dataclasses import dataclass, field
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 
 from clinic import trash
@@ -27,9 +27,22 @@ class ReferenceBook:
     # Fixed lists (visit statuses) may be renamed and recoloured but not added to or removed.
     can_add: bool = True
     can_deactivate: bool = True
+    # The fields the list's search box looks in (a code as well as the name, for ICD-10).
+    search_fields: tuple[str, ...] = ("name",)
 
     def items(self) -> QuerySet:
-        return self.model.objects.filter(**self.fixed).order_by("position", "name")
+        related = [name for name in self.fields if self.model._meta.get_field(name).many_to_one]
+        return (
+            self.model.objects.filter(**self.fixed)
+            .select_related(*related)
+            .order_by("position", "name")
+        )
+
+    def search(self, items: QuerySet, query: str) -> QuerySet:
+        condition = Q()
+        for name in self.search_fields:
+            condition |= Q(**{f"{name}__icontains": query})
+        return items.filter(condition)
 
     def form_class(self) -> type[forms.ModelForm]:
         return forms.modelform_factory(self.model, fields=self.fields)

@@ -112,6 +112,7 @@ def build_world(branch, media_root) -> dict:
     template = make_template()
     shared = {
         "patient": patient,
+        "tooth_record": _tooth_record(patient),
         "document_template": template,
         "printed_document": printed_copy(patient, template=template),
         "patient_import": PatientImportFactory(),
@@ -148,6 +149,16 @@ def build_world(branch, media_root) -> dict:
         "Чужое кресло",
     ]
     return world
+
+
+def _tooth_record(patient):
+    from clinical.icd10 import load_icd10
+    from clinical.models import Diagnosis, DiagnosisCategory, ToothRecord
+
+    load_icd10(DiagnosisCategory, Diagnosis)  # emptied by a transactional test's flush
+    return ToothRecord.objects.create(
+        patient=patient, tooth=36, diagnosis=Diagnosis.objects.get(code="K02.1"), state="caries"
+    )
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -273,6 +284,9 @@ SAMPLES = {
     "calendar:shift-delete": lambda w: {"pk": w["shift"].pk},
     "calendar:waitlist-remove": lambda w: {"pk": w["waiting"].pk},
     "schedule:status": lambda w: {"pk": w["appointment"].pk},
+    "clinical:chart": lambda w: {"pk": w["patient"].pk},
+    "clinical:chart-add": lambda w: {"pk": w["patient"].pk},
+    "clinical:record-remove": lambda w: {"pk": w["tooth_record"].pk},
 }
 
 
@@ -316,6 +330,7 @@ POST_SAMPLES = {
     "calendar:appointment-cancel": {"reason": "Проверка"},
     "clinic:chair-rename": {"name": "Переименовано"},
     "documents:copy-status": {"status": "signed"},
+    "clinical:chart-add": {"teeth": ["11"], "dentition": "permanent", "state": "caries"},
 }
 
 # More URLs of one route: the recycle bin restores one deleted object of each section.
@@ -378,6 +393,7 @@ def demo_world(media_root) -> DemoWorld:
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
+    from clinical.models import ToothRecord
     from documents.models import Template
     from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
@@ -428,6 +444,11 @@ def demo_world(media_root) -> DemoWorld:
             "waiting patient",
         ),
         patient=appointment.patient,
+        # A current record on the chart of any demo patient (a third of them have some).
+        tooth_record=found(
+            ToothRecord.objects.filter(removed_at__isnull=True).order_by("pk").first(),
+            "current tooth record",
+        ),
         patient_import=PatientImportFactory(),
         branch=branch,
         chair=found(branch.chairs.order_by("-position").first(), "chair"),

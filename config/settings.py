@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "documents",
     "billing",
     "calendar_app",
+    "clinical",
     "integrations",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("documents/", include("documents.urls")),
     path("calendar/", include("calendar_app.urls")),
     path("schedule/", include("calendar_app.urls_schedule")),
+    path("clinical/", include("clinical.urls")),
     path("integrations/", include("integrations.urls")),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),

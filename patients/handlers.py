@@ -24,6 +24,7 @@ TIMELINE_EVENTS = (
     "message.*",
     "call.*",
     "document.*",
+    "chart.*",
 )
 
 

@@ -17,7 +17,7 @@ from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinic.phones import format_phone
 from clinic.tz import request_zone
 from clinic.views.trash import delete_with_confirmation
-from patients import card_panels, selectors, services, timeline
+from patients import card_panels, card_sections, selectors, services, timeline
 from patients.forms import (
     FamilyCreateForm,
     FamilyJoinForm,
@@ -42,7 +42,6 @@ SECTIONS = [
     ("dms", gettext_lazy("DMS"), "shield-plus"),
 ]
 SECTION_MODULES = {
-    "diagnostics": gettext_lazy("the clinical record"),
     "history": gettext_lazy("the clinical record"),
     "plan": gettext_lazy("the clinical record"),
     "payments": gettext_lazy("billing"),
@@ -265,6 +264,7 @@ def patient_section(request: AuthedRequest, pk: int, section: str) -> HttpRespon
     )
     context = _card_context(request, patient, section)
     context["section_module"] = SECTION_MODULES.get(section)
+    context["section_filled"] = card_sections.shown(request.user, section, patient.pk)
     return render(request, "patients/card.html", context)
 
 

@@ -38,7 +38,7 @@ def _book_page(request, book: ReferenceBook, form=None, status: int = 200):
     items = book.items()
     query = request.GET.get("q", "").strip()
     if query:
-        items = items.filter(name__icontains=query)
+        items = book.search(items, query)
     page = paginate(request, items, per_page=50)
     context = {
         "book": book,

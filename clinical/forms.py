@@ -1,0 +1,66 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinic.forms import Form
+from clinical import selectors
+from clinical.models import ToothState
+from clinical.teeth import Dentition, Surface, validate_teeth
+
+
+class TeethField(forms.Field):
+    """Tooth numbers from the chart's checkboxes; any other text is refused by name."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        numbers = []
+        for text in value or []:
+            text = str(text).strip()
+            if not (text.isascii() and text.isdigit() and len(text) <= 2):
+                raise ValidationError(
+                    _("There is no tooth %(tooth)s in the FDI numbering.") % {"tooth": text[:10]},
+                    code="no_such_tooth",
+                )
+            numbers.append(int(text))
+        return numbers
+
+
+class ChartRecordForm(Form):
+    teeth = TeethField(label=gettext_lazy("Teeth"))
+    dentition = forms.ChoiceField(label=gettext_lazy("Dentition"), choices=Dentition.choices)
+    diagnosis = forms.ModelChoiceField(
+        label=gettext_lazy("Diagnosis (ICD-10)"),
+        queryset=selectors.diagnosis_choices(),
+        required=False,
+        error_messages={
+            "invalid_choice": gettext_lazy("This diagnosis is not in the ICD-10 list.")
+        },
+    )
+    state = forms.ChoiceField(
+        label=gettext_lazy("State"),
+        choices=[("", "—"), *ToothState.choices],
+        required=False,
+    )
+    surfaces = forms.MultipleChoiceField(
+        label=gettext_lazy("Surfaces"),
+        choices=Surface.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["diagnosis"].widget.attrs["data-tom-select"] = ""
+
+    def clean(self):
+        data = super().clean()
+        if "teeth" in data and "dentition" in data:
+            try:
+                data["teeth"] = validate_teeth(data["teeth"], data["dentition"])
+            except ValidationError as error:
+                self.add_error("teeth", error)
+        if not data.get("diagnosis") and not data.get("state"):
+            raise ValidationError(_("Choose a diagnosis or a state of the tooth."), code="empty")
+        return data

@@ -1,0 +1,74 @@
+"""What the clinical record plugs into the core: the ICD-10 reference books, the card's
+Diagnostics section, the timeline's wording, demo charts."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinic import demo, references
+from clinical.models import Diagnosis, DiagnosisCategory
+from patients import card_sections, timeline
+
+references.register(
+    references.ReferenceBook(
+        "diagnosis-categories",
+        gettext_lazy("Diagnosis categories"),
+        DiagnosisCategory,
+        fields=("name", "code"),
+        search_fields=("name", "code"),
+        description=gettext_lazy("The blocks of ICD-10 (K00-K14) and the clinic's own groups."),
+        icon="folder2",
+    )
+)
+references.register(
+    references.ReferenceBook(
+        "diagnoses",
+        gettext_lazy("Diagnoses"),
+        Diagnosis,
+        fields=("name", "code", "category", "applies_to"),
+        search_fields=("name", "code"),
+        description=gettext_lazy("ICD-10 dental diagnoses the chart offers, by category."),
+        icon="clipboard2-pulse",
+    )
+)
+
+card_sections.register(
+    card_sections.CardSection(
+        "diagnostics",
+        "clinical:chart",
+        right=("clinical", "view"),
+        scripts=("js/dental_chart.js",),
+        styles=("css/dental_chart.css",),
+    )
+)
+
+
+def _teeth(payload: dict) -> str:
+    return ", ".join(str(tooth) for tooth in payload.get("teeth", []))
+
+
+def _added(payload: dict) -> str:
+    what = " ".join(filter(None, [payload.get("diagnosis"), payload.get("diagnosis_name")]))
+    return _("Chart: %(what)s on %(teeth)s") % {
+        "what": what or payload.get("state", ""),
+        "teeth": _teeth(payload),
+    }
+
+
+def _removed(payload: dict) -> str:
+    return _("Chart: %(what)s removed from %(tooth)s") % {
+        "what": payload.get("diagnosis") or payload.get("state", ""),
+        "tooth": payload["tooth"],
+    }
+
+
+timeline.describe("chart.diagnosis_added", "clipboard2-plus", _added)
+timeline.describe("chart.diagnosis_removed", "clipboard2-minus", _removed)
+
+
+def _seed(log) -> None:
+    from clinical.demo import seed_charts
+
+    seed_charts(log)
+
+
+demo.register_seeder(30, "clinical", _seed)
