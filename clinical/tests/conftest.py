@@ -11,3 +11,13 @@ def icd10(request):
     if request.node.get_closest_marker("django_db"):
         request.getfixturevalue("_django_db_helper")
         load_icd10(DiagnosisCategory, Diagnosis)
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """These tests read the English messages: the project's default language is Russian."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
