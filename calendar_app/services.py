@@ -340,8 +340,13 @@ def _add_services(
 
 
 def _set_services(appointment: Appointment, services: Iterable[Service]) -> None:
-    appointment.service_lines.all().delete()
-    _add_services(appointment, services)
+    """The visit's services become ``services``: a line that stays keeps the price it was
+    booked at (the price list may have changed since); removed lines go, new ones come at
+    today's prices."""
+    wanted = {service.pk: service for service in services}
+    appointment.service_lines.exclude(service_id__in=list(wanted)).delete()
+    kept = set(appointment.service_lines.values_list("service_id", flat=True))
+    _add_services(appointment, [service for pk, service in wanted.items() if pk not in kept])
 
 
 # --- Appointments ----------------------------------------------------------------------

@@ -454,3 +454,27 @@ def test_a_visits_type_reads_differently_from_the_patients_status():
             visit_labels = {str(label) for label in VisitType.labels}
             status_labels = {str(label) for label in PatientStatus.labels}
             assert not visit_labels & status_labels
+
+
+def test_editing_a_visits_services_keeps_the_price_each_line_was_booked_at(clinic, registrar):
+    """The price list changes between booking and editing: lines that stay keep their price,
+    a new line comes at today's."""
+    from decimal import Decimal
+
+    filling, anaesthesia = ServiceFactory(price="3000.00"), ServiceFactory(price="800.00")
+    visit = book(clinic, registrar.user, clinic.at(10), clinic.at(11), services=[filling])
+    filling.price = Decimal("3500.00")
+    filling.save()
+    anaesthesia.price = Decimal("900.00")
+    anaesthesia.save()
+
+    services.appointment_update(
+        appointment=visit, by=registrar.user, services=[filling, anaesthesia]
+    )
+    prices = dict(visit.service_lines.values_list("service_id", "price"))
+    assert prices == {filling.pk: Decimal("3000.00"), anaesthesia.pk: Decimal("900.00")}
+
+    services.appointment_update(appointment=visit, by=registrar.user, services=[anaesthesia])
+    assert dict(visit.service_lines.values_list("service_id", "price")) == {
+        anaesthesia.pk: Decimal("900.00")
+    }
