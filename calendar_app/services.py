@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, Q, Subquery, Value
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +34,7 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live
 from clinic import services as clinic_services
-from clinic.db import lock_rows
+from clinic.db import first_values, lock_rows
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
@@ -117,7 +117,8 @@ def _read_slot(
     exclude_pk: int | None = None,
     patient: Patient | None = None,
 ) -> SlotReading:
-    """What a booking checks about its time, read in one query (under the caller's locks)."""
+    """What a booking checks about its time, read in one round trip (under the caller's
+    locks)."""
     clashes = (
         Appointment.objects.occupying()
         .overlapping(start, end)
@@ -131,23 +132,18 @@ def _read_slot(
     memberships = Employee.branches.through.objects.filter(
         employee_id=doctor.pk, branch_id=chair.branch_id, branch__deleted_at__isnull=True
     )
-    attended = (
-        Exists(Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED))
-        if patient is not None
-        else Value(False)
+    lookups = [memberships, clashes, shifts]
+    if patient is not None:  # the patient's history, for the visit type
+        lookups.append(Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED))
+    works_here, clash_id, shift_id, *history = first_values(
+        *(queryset.values_list("pk")[:1] for queryset in lookups)
     )
-    works_here, clash_id, covered, was_attended = (
-        Chair._base_manager.filter(pk=chair.pk)
-        .annotate(
-            works_here=Exists(memberships),
-            clash_id=Subquery(clashes.values("pk")[:1]),
-            covered=Exists(shifts),
-            attended=attended,
-        )
-        .values_list("works_here", "clash_id", "covered", "attended")
-        .get()
+    return SlotReading(
+        works_here=works_here is not None,
+        clash_id=clash_id,
+        covered=shift_id is not None,
+        attended=bool(history) and history[0] is not None,
     )
-    return SlotReading(bool(works_here), clash_id, bool(covered), bool(was_attended))
 
 
 def _check_slot(

@@ -9,11 +9,12 @@ import datetime
 import functools
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.db import NotSupportedError, connection, migrations
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.functions import Collate
 from psycopg import abc as psycopg_abc
 from psycopg.abc import AdaptContext
@@ -193,3 +194,19 @@ def lock_rows(
         for target, *values in cursor.fetchall():
             rows[target].append(tuple(values))
     return rows
+
+
+def first_values(*querysets: QuerySet) -> list[Any]:
+    """The first value of each queryset (each of one column, ``values_list(field)[:1]``), or
+    None for an empty one, read in one round trip: ``SELECT (q1), (q2), ...``. Each is
+    compiled on its own; Django nesting them as subqueries of an outer query resolves and
+    clones them again, which for a few small lookups costs more than the database."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for queryset in querysets:
+        sql, part_params = queryset.query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return list(cursor.fetchone())

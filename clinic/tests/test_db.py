@@ -106,3 +106,23 @@ def test_timestamps_read_back_as_django_s_own_loader_reads_them(moment):
         django_s = cursor.fetchone()[0]
     assert fast == django_s == moment.astimezone(datetime.UTC)
     assert fast.tzinfo is django_s.tzinfo is datetime.UTC
+
+
+@pytest.mark.django_db
+def test_first_values_reads_each_querysets_first_value_in_one_round_trip():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.db import first_values
+    from clinic.models import Branch
+    from clinic.tests.factories import BranchFactory
+
+    first, second = BranchFactory(name="Первый"), BranchFactory(name="Второй")
+    with CaptureQueriesContext(connection) as queries:
+        values = first_values(
+            Branch.objects.filter(pk=second.pk).values_list("name")[:1],
+            Branch.objects.filter(pk=-1).values_list("pk")[:1],
+            Branch.objects.filter(name__startswith="Перв").values_list("pk")[:1],
+        )
+    assert values == ["Второй", None, first.pk]
+    assert len(queries) == 1
