@@ -263,3 +263,13 @@ def test_the_form_offers_the_templates(doctor_client, doctor):
     )
     html = doctor_client.get(reverse("clinical:history-new", args=[PatientFactory().pk])).content
     assert "Кариес" in html.decode() and "medical_history.js" in html.decode()
+
+
+def test_the_templates_are_a_reference_book_and_the_card_loads_the_history(
+    admin_client, doctor_client
+):
+    url = reverse("clinic:reference-book", args=["medical-history-templates"])
+    assert admin_client.get(url).status_code == 200
+    patient = PatientFactory()
+    html = doctor_client.get(reverse("patients:section", args=[patient.pk, "history"])).content
+    assert reverse("clinical:history", args=[patient.pk]) in html.decode()
