@@ -158,7 +158,21 @@ class RecordSection(models.TextChoices):
     RECOMMENDATIONS = "recommendations", _("Recommendations")
 
 
-class MedicalHistoryTemplate(ReferenceItem):
+class SectionTexts(models.Model):
+    """The text sections of a medical record (``RecordSection``), also a template's."""
+
+    complaints = models.TextField(_("complaints"), blank=True)
+    anamnesis = models.TextField(_("anamnesis"), blank=True)
+    objective = models.TextField(_("objective status"), blank=True)
+    local_status = models.TextField(_("St. localis"), blank=True)
+    treatment = models.TextField(_("treatment"), blank=True)
+    recommendations = models.TextField(_("recommendations"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class MedicalHistoryTemplate(ReferenceItem, SectionTexts):
     """Ready text for the sections of a medical record, for the doctors of one profession."""
 
     profession = models.ForeignKey(
@@ -167,17 +181,14 @@ class MedicalHistoryTemplate(ReferenceItem):
         related_name="+",
         verbose_name=_("profession"),
     )
-    complaints = models.TextField(_("complaints"), blank=True)
-    anamnesis = models.TextField(_("anamnesis"), blank=True)
-    objective = models.TextField(_("objective status"), blank=True)
-    local_status = models.TextField(_("St. localis"), blank=True)
-    treatment = models.TextField(_("treatment"), blank=True)
-    recommendations = models.TextField(_("recommendations"), blank=True)
 
     class Meta(ReferenceItem.Meta):
         verbose_name = _("medical history template")
         verbose_name_plural = _("medical history templates")
         ordering = ["profession__name", "position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class MedicalRecordQuerySet(models.QuerySet):
@@ -186,7 +197,7 @@ class MedicalRecordQuerySet(models.QuerySet):
         return self.filter(superseded_at__isnull=True)
 
 
-class MedicalRecord(models.Model):
+class MedicalRecord(SectionTexts):
     """One visit's record in the medical history. Edited freely until signed; signing locks
     it, and a correction after that adds a new version (``previous``) with its reason and
     marks the signed one superseded: a signed version is never changed."""
@@ -207,15 +218,9 @@ class MedicalRecord(models.Model):
     )
     recorded_on = models.DateField(_("date"), default=timezone.localdate)
     teeth = models.CharField(_("teeth"), max_length=200, blank=True)
-    complaints = models.TextField(_("complaints"), blank=True)
-    anamnesis = models.TextField(_("anamnesis"), blank=True)
-    objective = models.TextField(_("objective status"), blank=True)
-    local_status = models.TextField(_("St. localis"), blank=True)
     diagnoses = models.ManyToManyField(
         Diagnosis, related_name="+", verbose_name=_("diagnoses (ICD-10)")
     )
-    treatment = models.TextField(_("treatment"), blank=True)
-    recommendations = models.TextField(_("recommendations"), blank=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
     previous = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"

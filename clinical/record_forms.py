@@ -27,6 +27,12 @@ class TeethTextField(forms.CharField):
         return numbers
 
 
+def section_field(section: RecordSection, **kwargs) -> forms.CharField:
+    return forms.CharField(
+        label=section.label, required=False, widget=forms.Textarea(attrs={"rows": 2}), **kwargs
+    )
+
+
 class MedicalRecordForm(Form):
     recorded_on = forms.DateField(
         label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
@@ -41,26 +47,10 @@ class MedicalRecordForm(Form):
     teeth = TeethTextField(
         label=gettext_lazy("Teeth"), required=False, help_text=gettext_lazy("FDI numbers: 36, 46")
     )
-    complaints = forms.CharField(
-        label=RecordSection.COMPLAINTS.label,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    anamnesis = forms.CharField(
-        label=RecordSection.ANAMNESIS.label,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    objective = forms.CharField(
-        label=RecordSection.OBJECTIVE.label,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    local_status = forms.CharField(
-        label=RecordSection.LOCAL_STATUS.label,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    complaints = section_field(RecordSection.COMPLAINTS)
+    anamnesis = section_field(RecordSection.ANAMNESIS)
+    objective = section_field(RecordSection.OBJECTIVE)
+    local_status = section_field(RecordSection.LOCAL_STATUS)
     diagnoses = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Diagnoses (ICD-10)"),
         queryset=selectors.diagnosis_choices(),
@@ -70,16 +60,9 @@ class MedicalRecordForm(Form):
             "required": gettext_lazy("Choose at least one diagnosis (ICD-10)."),
         },
     )
-    treatment = forms.CharField(
-        label=RecordSection.TREATMENT.label,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    recommendations = forms.CharField(
-        label=RecordSection.RECOMMENDATIONS.label,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("One recommendation a line."),
+    treatment = section_field(RecordSection.TREATMENT)
+    recommendations = section_field(
+        RecordSection.RECOMMENDATIONS, help_text=gettext_lazy("One recommendation a line.")
     )
 
     def __init__(self, *args, user, patient, correction: bool = False, **kwargs):

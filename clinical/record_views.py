@@ -103,7 +103,23 @@ def _card_url(patient_id: int) -> str:
     return reverse("patients:section", kwargs={"pk": patient_id, "section": "history"})
 
 
-def _form_page(request, form, patient, *, record=None, title: str, status=200) -> HttpResponse:
+def _form_view(request, patient, *, initial, title: str, save, record=None, correction=False):
+    """The record form: on a valid POST ``save(data, diagnoses, cleaned_data)`` writes
+    through a service and the card's tab opens again; refused input shows the form (422)."""
+    form = MedicalRecordForm(
+        request.POST or None,
+        user=request.user,
+        patient=patient,
+        initial=initial,
+        correction=correction,
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            saved = save(form.record_data(), form.cleaned_data["diagnoses"], form.cleaned_data)
+        except ValidationError as error:
+            form.add_errors_from(error)
+        else:
+            return redirect(_card_url(saved.patient_id))
     return render(
         request,
         "clinical/record_form.html",
@@ -113,23 +129,10 @@ def _form_page(request, form, patient, *, record=None, title: str, status=200) -
             "record": record,
             "title": title,
             "templates": _templates_json(),
-            "sections": RecordSection.choices,
             "back": _card_url(patient.pk),
         },
-        status=status,
+        status=422 if form.is_bound else 200,
     )
-
-
-def _save(request, form, save) -> HttpResponse | None:
-    """Run ``save`` on a valid form; None when the form or the service refused the input."""
-    if not form.is_valid():
-        return None
-    try:
-        record = save(form)
-    except ValidationError as error:
-        form.add_errors_from(error)
-        return None
-    return redirect(_card_url(record.patient_id))
 
 
 @require_http_methods(["GET", "POST"])
@@ -141,24 +144,15 @@ def record_new(request: AuthedRequest, pk: int) -> HttpResponse:
     visit = parse_id(request.GET.get("visit", ""))
     if visit:
         initial["appointment"] = visit
-    form = MedicalRecordForm(
-        request.POST or None, user=request.user, patient=patient, initial=initial
+    return _form_view(
+        request,
+        patient,
+        initial=initial,
+        title=_("New medical record"),
+        save=lambda data, diagnoses, _cleaned: records.record_create(
+            patient=patient, data=data, diagnoses=diagnoses, by=request.user
+        ),
     )
-    if request.method == "POST":
-        done = _save(
-            request,
-            form,
-            lambda f: records.record_create(
-                patient=patient,
-                data=f.record_data(),
-                diagnoses=f.cleaned_data["diagnoses"],
-                by=request.user,
-            ),
-        )
-        if done:
-            return done
-    title = _("New medical record")
-    return _form_page(request, form, patient, title=title, status=422 if form.is_bound else 200)
 
 
 def _initial(record: MedicalRecord) -> dict:
@@ -181,30 +175,15 @@ def record_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             _("This record is signed and cannot be edited: correct it with a reason instead."),
             status=409,
         )
-    form = MedicalRecordForm(
-        request.POST or None, user=request.user, patient=record.patient, initial=_initial(record)
-    )
-    if request.method == "POST":
-        done = _save(
-            request,
-            form,
-            lambda f: records.record_update(
-                record=record,
-                data=f.record_data(),
-                diagnoses=f.cleaned_data["diagnoses"],
-                by=request.user,
-            ),
-        )
-        if done:
-            return done
-    title = _("Medical record of %(day)s") % {"day": f"{record.recorded_on:%d.%m.%Y}"}
-    return _form_page(
+    return _form_view(
         request,
-        form,
         record.patient,
+        initial=_initial(record),
         record=record,
-        title=title,
-        status=422 if form.is_bound else 200,
+        title=_("Medical record of %(day)s") % {"day": f"{record.recorded_on:%d.%m.%Y}"},
+        save=lambda data, diagnoses, _cleaned: records.record_update(
+            record=record, data=data, diagnoses=diagnoses, by=request.user
+        ),
     )
 
 
@@ -216,37 +195,17 @@ def record_correct(request: AuthedRequest, pk: int) -> HttpResponse:
         return HttpResponse(
             _("Only the latest signed version of a record is corrected."), status=409
         )
-    form = MedicalRecordForm(
-        request.POST or None,
-        user=request.user,
-        patient=record.patient,
-        initial=_initial(record),
-        correction=True,
-    )
-    if request.method == "POST":
-        done = _save(
-            request,
-            form,
-            lambda f: records.record_correct(
-                record=record,
-                data=f.record_data(),
-                diagnoses=f.cleaned_data["diagnoses"],
-                reason=f.cleaned_data["reason"],
-                by=request.user,
-            ),
-        )
-        if done:
-            return done
-    title = _("Correction of the medical record of %(day)s") % {
-        "day": f"{record.recorded_on:%d.%m.%Y}"
-    }
-    return _form_page(
+    return _form_view(
         request,
-        form,
         record.patient,
+        initial=_initial(record),
         record=record,
-        title=title,
-        status=422 if form.is_bound else 200,
+        correction=True,
+        title=_("Correction of the medical record of %(day)s")
+        % {"day": f"{record.recorded_on:%d.%m.%Y}"},
+        save=lambda data, diagnoses, cleaned: records.record_correct(
+            record=record, data=data, diagnoses=diagnoses, reason=cleaned["reason"], by=request.user
+        ),
     )
 
 
