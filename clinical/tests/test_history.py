@@ -13,6 +13,7 @@ from clinic.tests.factories import ChairFactory
 from clinical import records
 from clinical.models import Diagnosis, MedicalHistoryTemplate, MedicalRecord, Recommendation
 from documents.tests.pdf import pdf_text
+from patients import timeline
 from patients.models import PatientEvent
 from patients.tests.factories import PatientFactory
 
@@ -142,6 +143,10 @@ def test_signing_locks_and_a_correction_keeps_the_signed_version(
         )
     names = set(PatientEvent.objects.filter(patient=patient).values_list("name", flat=True))
     assert {"medical_record.created", "medical_record.signed", "medical_record.corrected"} <= names
+    corrected = PatientEvent.objects.get(patient=patient, name="medical_record.corrected")
+    assert timeline.render(corrected)[1] == (
+        "Medical record corrected (version 2): Уточнено лечение"
+    )
 
 
 def test_only_the_records_doctor_signs(doctor, manager):
