@@ -127,6 +127,8 @@ def build_world(branch, media_root) -> dict:
         **shared,
         **_branch_objects(branch, shared["patient"], employee="Образцов", doctor="Врачов"),
     }
+    shared.update(_medical_records(patient, world["doctor"]))
+    world.update(shared)
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
         **shared,
@@ -159,6 +161,21 @@ def _tooth_record(patient):
     return ToothRecord.objects.create(
         patient=patient, tooth=36, diagnosis=Diagnosis.objects.get(code="K02.1"), state="caries"
     )
+
+
+def _medical_records(patient, doctor) -> dict:
+    """A draft record (edited, signed) and a signed one (corrected) of the patient."""
+    from clinical.models import Diagnosis, MedicalRecord
+
+    def record(**kwargs):
+        made = MedicalRecord.objects.create(patient=patient, doctor=doctor, **kwargs)
+        made.diagnoses.set([Diagnosis.objects.get(code="K02.1")])
+        return made
+
+    return {
+        "medical_record": record(complaints="Боль"),
+        "signed_medical_record": record(complaints="Боль", signed_at=timezone.now()),
+    }
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -287,6 +304,13 @@ SAMPLES = {
     "clinical:chart": lambda w: {"pk": w["patient"].pk},
     "clinical:chart-add": lambda w: {"pk": w["patient"].pk},
     "clinical:record-remove": lambda w: {"pk": w["tooth_record"].pk},
+    "clinical:history": lambda w: {"pk": w["patient"].pk},
+    "clinical:history-new": lambda w: {"pk": w["patient"].pk},
+    "clinical:history-edit": lambda w: {"pk": w["medical_record"].pk},
+    "clinical:history-sign": lambda w: {"pk": w["medical_record"].pk},
+    "clinical:history-correct": lambda w: {"pk": w["signed_medical_record"].pk},
+    "clinical:history-versions": lambda w: {"pk": w["signed_medical_record"].pk},
+    "clinical:history-print": lambda w: {"pk": w["medical_record"].pk},
 }
 
 
@@ -393,7 +417,7 @@ def demo_world(media_root) -> DemoWorld:
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
-    from clinical.models import ToothRecord
+    from clinical.models import MedicalRecord, ToothRecord
     from documents.models import Template
     from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
@@ -448,6 +472,14 @@ def demo_world(media_root) -> DemoWorld:
         tooth_record=found(
             ToothRecord.objects.filter(removed_at__isnull=True).order_by("pk").first(),
             "current tooth record",
+        ),
+        medical_record=found(
+            MedicalRecord.objects.current().filter(signed_at__isnull=True).order_by("pk").first(),
+            "draft medical record",
+        ),
+        signed_medical_record=found(
+            MedicalRecord.objects.current().filter(signed_at__isnull=False).order_by("pk").first(),
+            "signed medical record",
         ),
         patient_import=PatientImportFactory(),
         branch=branch,

@@ -74,3 +74,122 @@ def seed_charts(log, share: float = 0.35) -> None:
                 )
     ToothRecord.objects.bulk_create(rows, batch_size=1000)
     log(f"clinical: {len(rows)} tooth records")
+
+
+# (profession, template name, {section: text})
+HISTORY_TEMPLATES = [
+    (
+        "Терапевт",
+        "Кариес дентина",
+        {
+            "complaints": "Жалобы на кратковременную боль от сладкого и холодного.",
+            "anamnesis": "Боль появилась около месяца назад, ранее не лечен.",
+            "objective": (
+                "Кариозная полость в пределах дентина, зондирование болезненно "
+                "по эмалево-дентинной границе."
+            ),
+            "local_status": "Слизистая бледно-розовая, перкуссия безболезненна.",
+            "treatment": (
+                "Анестезия, препарирование, медикаментозная обработка, "
+                "пломба из светоотверждаемого композита."
+            ),
+            "recommendations": "Не принимать пищу 2 часа.\nЧистка зубов дважды в день.",
+        },
+    ),
+    (
+        "Хирург",
+        "Удаление зуба",
+        {
+            "complaints": "Жалобы на боль при накусывании.",
+            "anamnesis": "Зуб ранее лечен, разрушен.",
+            "objective": "Коронка разрушена более чем на 2/3, перкуссия болезненна.",
+            "local_status": "Слизистая в области зуба гиперемирована.",
+            "treatment": "Анестезия, удаление зуба, гемостаз.",
+            "recommendations": "Не полоскать рот сутки.\nХолод на щёку 20 минут.",
+        },
+    ),
+    (
+        "Ортопед",
+        "Протезирование коронкой",
+        {
+            "complaints": "Жалобы на эстетический дефект, разрушение коронки зуба.",
+            "objective": "Коронка зуба разрушена, корень устойчив, каналы запломбированы.",
+            "treatment": "Препарирование под коронку, снятие оттиска, временная коронка.",
+            "recommendations": "Избегать твёрдой пищи на временной коронке.",
+        },
+    ),
+    (
+        "Ортодонт",
+        "Осмотр при аномалии прикуса",
+        {
+            "complaints": "Жалобы на неровное положение зубов.",
+            "anamnesis": "Ранее ортодонтическое лечение не проводилось.",
+            "objective": "Скученность зубов во фронтальном отделе, глубокое резцовое перекрытие.",
+            "treatment": "Диагностические модели, ОПТГ, ТРГ, план лечения.",
+            "recommendations": "Профессиональная гигиена перед установкой брекет-системы.",
+        },
+    ),
+]
+
+
+def seed_medical_history(log) -> None:
+    """The templates for four professions and a few records (one signed, one corrected)."""
+    from clinic.models import Profession, User
+    from clinical import records
+    from clinical.models import MedicalHistoryTemplate
+
+    professions = {p.name: p for p in Profession.objects.filter(kind=ProfessionKind.DOCTOR)}
+    made = [
+        MedicalHistoryTemplate(profession=professions[profession], name=name, **texts)
+        for profession, name, texts in HISTORY_TEMPLATES
+        if profession in professions
+    ]
+    MedicalHistoryTemplate.objects.bulk_create(made)
+    doctor = (
+        Employee.objects.filter(kind=ProfessionKind.DOCTOR, user__username="doctor").first()
+        or Employee.objects.filter(kind=ProfessionKind.DOCTOR).first()
+    )
+    caries = Diagnosis.objects.filter(code="K02.1").first()
+    signer = User.objects.filter(is_superuser=True).order_by("pk").first()
+    count = 0
+    if doctor is not None and caries is not None and made:
+        texts = {k: v for k, v in HISTORY_TEMPLATES[0][2].items()}
+        today = timezone.localdate()
+        for number, patient in enumerate(Patient.objects.order_by("pk")[:5]):
+            record = records.record_create(
+                patient=patient,
+                data={
+                    "doctor": doctor,
+                    "appointment": None,
+                    "recorded_on": today - datetime.timedelta(days=30 + number),
+                    "teeth": [36],
+                    **texts,
+                },
+                diagnoses=[caries],
+                by=None,
+            )
+            count += 1
+            if number % 2 == 0 and signer is not None:
+                record = records.record_sign(record=record, by=signer)
+            if number == 0 and signer is not None:
+                records.record_correct(
+                    record=record,
+                    data={**_data(record), "treatment": texts["treatment"] + " Полировка."},
+                    diagnoses=[caries],
+                    reason="Уточнено лечение",
+                    by=signer,
+                )
+                count += 1
+    log(f"clinical: {len(made)} medical history templates, {count} medical records")
+
+
+def _data(record) -> dict:
+    from clinical.models import RecordSection
+
+    return {
+        "doctor": record.doctor,
+        "appointment": record.appointment,
+        "recorded_on": record.recorded_on,
+        "teeth": record.teeth_list,
+        **{name: getattr(record, name) for name in RecordSection.values},
+    }

@@ -145,3 +145,132 @@ class ToothRecord(models.Model):
     def __str__(self) -> str:
         what = self.diagnosis.code if self.diagnosis_id else self.get_state_display()  # type: ignore[union-attr]
         return f"{self.tooth}{self.surfaces and ' ' + self.surfaces}: {what}"
+
+
+class RecordSection(models.TextChoices):
+    """The sections of a medical record, in the order the form and the print show them."""
+
+    COMPLAINTS = "complaints", _("Complaints")
+    ANAMNESIS = "anamnesis", _("Anamnesis")
+    OBJECTIVE = "objective", _("Objective status")
+    LOCAL_STATUS = "local_status", _("St. localis")
+    TREATMENT = "treatment", _("Treatment")
+    RECOMMENDATIONS = "recommendations", _("Recommendations")
+
+
+class SectionTexts(models.Model):
+    """The text sections of a medical record (``RecordSection``), also a template's."""
+
+    complaints = models.TextField(_("complaints"), blank=True)
+    anamnesis = models.TextField(_("anamnesis"), blank=True)
+    objective = models.TextField(_("objective status"), blank=True)
+    local_status = models.TextField(_("St. localis"), blank=True)
+    treatment = models.TextField(_("treatment"), blank=True)
+    recommendations = models.TextField(_("recommendations"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class MedicalHistoryTemplate(ReferenceItem, SectionTexts):
+    """Ready text for the sections of a medical record, for the doctors of one profession."""
+
+    profession = models.ForeignKey(
+        "clinic.Profession",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("profession"),
+    )
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = _("medical history template")
+        verbose_name_plural = _("medical history templates")
+        ordering = ["profession__name", "position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MedicalRecordQuerySet(models.QuerySet):
+    def current(self) -> "MedicalRecordQuerySet":
+        """The latest version of each record (a corrected one is kept, superseded)."""
+        return self.filter(superseded_at__isnull=True)
+
+
+class MedicalRecord(SectionTexts):
+    """One visit's record in the medical history. Edited freely until signed; signing locks
+    it, and a correction after that adds a new version (``previous``) with its reason and
+    marks the signed one superseded: a signed version is never changed."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="medical_records", verbose_name=_("patient")
+    )
+    appointment = models.ForeignKey(
+        "calendar_app.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("visit"),
+    )
+    doctor = models.ForeignKey(
+        "clinic.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("doctor")
+    )
+    recorded_on = models.DateField(_("date"), default=timezone.localdate)
+    teeth = models.CharField(_("teeth"), max_length=200, blank=True)
+    diagnoses = models.ManyToManyField(
+        Diagnosis, related_name="+", verbose_name=_("diagnoses (ICD-10)")
+    )
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    correction_reason = models.CharField(_("reason for the correction"), max_length=500, blank=True)
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = MedicalRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("medical record")
+        verbose_name_plural = _("medical records")
+        ordering = ["-recorded_on", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "recorded_on"], name="clinical_mrec_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recorded_on:%d.%m.%Y} v{self.version}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    @property
+    def teeth_list(self) -> list[int]:
+        return [int(t) for t in self.teeth.split(",") if t]
+
+
+class Recommendation(models.Model):
+    """A recommendation of a record as a row of its own, for the report that counts them
+    per doctor; rewritten with the record's text."""
+
+    record = models.ForeignKey(
+        MedicalRecord, on_delete=models.CASCADE, related_name="recommendation_rows"
+    )
+    doctor = models.ForeignKey("clinic.Employee", on_delete=models.PROTECT, related_name="+")
+    text = models.CharField(_("recommendation"), max_length=1000)
+
+    class Meta:
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+
+    def __str__(self) -> str:
+        return self.text

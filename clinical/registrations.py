@@ -5,7 +5,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic import demo, references
-from clinical.models import Diagnosis, DiagnosisCategory
+from clinical.models import Diagnosis, DiagnosisCategory, MedicalHistoryTemplate, MedicalRecord
+from documents import rendering
 from patients import card_sections, timeline
 
 references.register(
@@ -28,6 +29,48 @@ references.register(
         search_fields=("name", "code"),
         description=gettext_lazy("ICD-10 dental diagnoses the chart offers, by category."),
         icon="clipboard2-pulse",
+    )
+)
+
+references.register(
+    references.ReferenceBook(
+        "medical-history-templates",
+        gettext_lazy("Medical history templates"),
+        MedicalHistoryTemplate,
+        fields=(
+            "name",
+            "profession",
+            "complaints",
+            "anamnesis",
+            "objective",
+            "local_status",
+            "treatment",
+            "recommendations",
+        ),
+        description=gettext_lazy(
+            "Ready text for the sections of a medical record, by the doctor's profession."
+        ),
+        icon="journal-text",
+    )
+)
+
+card_sections.register(
+    card_sections.CardSection("history", "clinical:history", right=("clinical", "view"))
+)
+
+
+def _record_context(record: MedicalRecord, ctx) -> dict:
+    return {"record": record}
+
+
+rendering.register_layout(
+    rendering.Layout(
+        "medical_record",
+        "clinical/print/medical_record.html",
+        title=lambda record: (
+            _("Medical record of %(day)s") % {"day": f"{record.recorded_on:%d.%m.%Y}"}
+        ),
+        context=_record_context,
     )
 )
 
@@ -65,10 +108,35 @@ timeline.describe("chart.diagnosis_added", "clipboard2-plus", _added)
 timeline.describe("chart.diagnosis_removed", "clipboard2-minus", _removed)
 
 
+def _codes(payload: dict) -> str:
+    return ", ".join(payload.get("diagnoses", []))
+
+
+timeline.describe(
+    "medical_record.created",
+    "journal-medical",
+    lambda payload: _("Medical record added: %(codes)s") % {"codes": _codes(payload)},
+)
+timeline.describe(
+    "medical_record.signed",
+    "journal-check",
+    lambda payload: _("Medical record signed: %(codes)s") % {"codes": _codes(payload)},
+)
+timeline.describe(
+    "medical_record.corrected",
+    "journal-arrow-up",
+    lambda payload: (
+        _("Medical record corrected (version %(version)s): %(reason)s")
+        % {"version": payload["version"], "reason": payload.get("reason", "")}
+    ),
+)
+
+
 def _seed(log) -> None:
-    from clinical.demo import seed_charts
+    from clinical.demo import seed_charts, seed_medical_history
 
     seed_charts(log)
+    seed_medical_history(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

@@ -25,6 +25,7 @@ TIMELINE_EVENTS = (
     "call.*",
     "document.*",
     "chart.*",
+    "medical_record.*",
 )
 
 

@@ -72,6 +72,8 @@ OK_WITH_RIGHT = {200, 204, 302, 400, 409, 422}
 # Views that also check the object belongs to the user (a doctor taps only their own visits):
 # with the module right but not the object, they answer 404.
 OWNED_OBJECT_ROUTES = {"schedule:status"}
+# Only the record's own doctor (or a superuser) signs it: others with the right get 403.
+OWN_RECORD_ROUTES = {"clinical:history-sign"}
 
 
 @pytest.mark.parametrize("role", [*testing.ROLES, "anonymous"])
@@ -101,7 +103,11 @@ def test_each_role_gets_what_its_rights_allow(role, world, client, branch):
             expected = {401} if route.path_view is not None else {302}
             ok = status in expected
         elif access.module is None or permission_codename(access.module, access.action) in granted:
-            ok = status in OK_WITH_RIGHT or (status == 404 and route.name in OWNED_OBJECT_ROUTES)
+            ok = (
+                status in OK_WITH_RIGHT
+                or (status == 404 and route.name in OWNED_OBJECT_ROUTES)
+                or (status == 403 and route.name in OWN_RECORD_ROUTES)
+            )
         else:
             ok = status == 403
         if not ok:
