@@ -155,23 +155,28 @@ def _check_slot(
     exclude_pk: int | None = None,
     allow_outside_shift: bool = False,
     patient: Patient | None = None,
+    require_works_here: bool = True,
 ) -> SlotReading:
-    """Refuse a doctor from another branch, a taken time and, unless allowed, a time outside
-    the doctor's shift on this chair."""
+    """Refuse a doctor from another branch (unless ``require_works_here`` is off), a taken
+    time and, unless allowed, a time outside the doctor's shift on this chair."""
     reading = _read_slot(
         chair=chair, doctor=doctor, start=start, end=end, exclude_pk=exclude_pk, patient=patient
     )
-    if not reading.works_here:
-        raise ValidationError(
-            _("%(doctor)s does not work in %(branch)s.")
-            % {"doctor": doctor.short_name, "branch": chair.branch},
-            code="invalid",
-        )
+    if require_works_here and not reading.works_here:
+        _refuse_other_branch(chair=chair, doctor=doctor)
     if reading.clash_id is not None:
         _refuse_clash(reading.clash_id, chair=chair, doctor=doctor)
     if not allow_outside_shift and not reading.covered:
         _refuse_outside_shift(chair=chair, doctor=doctor)
     return reading
+
+
+def _refuse_other_branch(*, chair: Chair, doctor: Employee) -> None:
+    raise ValidationError(
+        _("%(doctor)s does not work in %(branch)s.")
+        % {"doctor": doctor.short_name, "branch": chair.branch},
+        code="invalid",
+    )
 
 
 def _refuse_outside_shift(*, chair: Chair, doctor: Employee) -> None:
@@ -432,18 +437,16 @@ def appointment_move(
     doctor = doctor or current.doctor
     removed = _lock_resources({current.chair, chair}, {current.doctor, doctor})
     _refuse_removed(removed, chair=chair, doctor=doctor)
-    reading = _read_slot(chair=chair, doctor=doctor, start=start, end=end, exclude_pk=current.pk)
-    # A visit stays where it is even if its doctor has since left the branch.
-    if chair.branch_id != current.branch_id and not reading.works_here:
-        raise ValidationError(
-            _("%(doctor)s does not work in %(branch)s.")
-            % {"doctor": doctor.short_name, "branch": chair.branch},
-            code="invalid",
-        )
-    if reading.clash_id is not None:
-        _refuse_clash(reading.clash_id, chair=chair, doctor=doctor)
-    if not allow_outside_shift and not reading.covered:
-        _refuse_outside_shift(chair=chair, doctor=doctor)
+    _check_slot(
+        chair=chair,
+        doctor=doctor,
+        start=start,
+        end=end,
+        exclude_pk=current.pk,
+        allow_outside_shift=allow_outside_shift,
+        # A visit stays where it is even if its doctor has since left the branch.
+        require_works_here=chair.branch_id != current.branch_id,
+    )
     before = audit.snapshot(current, ["start", "end", "chair", "doctor", "branch"])
     old_days = {local_day(current.start, current.branch)}
     old_branch_id, old_doctor_id = current.branch_id, current.doctor_id
@@ -735,11 +738,7 @@ def shift_create(
 ) -> WorkShift:
     _validate_times(start, end, shift=True)
     if not doctor.branches.filter(pk=chair.branch_id).exists():
-        raise ValidationError(
-            _("%(doctor)s does not work in %(branch)s.")
-            % {"doctor": doctor.short_name, "branch": chair.branch},
-            code="invalid",
-        )
+        _refuse_other_branch(chair=chair, doctor=doctor)
     _refuse_removed(_lock_resources([chair], [doctor]), chair=chair, doctor=doctor)
     shift = WorkShift(
         doctor=doctor, chair=chair, branch=chair.branch, start=start, end=end, series=series
