@@ -89,7 +89,7 @@ def services_table(ctx: DocumentContext) -> str:
             (
                 number,
                 line.service.code,
-                line.service.name,
+                line.service_text,
                 format_money(line.price),
                 line.quantity,
                 format_money(line.price * line.quantity),

@@ -13,10 +13,15 @@ from calendar_app.models import (
     WaitingListEntry,
 )
 from calendar_app.selectors import parse_local
+from calendar_app.services import Line
 from clinic.bounds import CALENDAR_DATES, ID_MAX, DateWindowValidator, parse_id
 from clinic.forms import DateInput, Form, ModelForm, TimeInput
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
+from clinic.teeth import parse_teeth
 from patients.models import Patient
+
+# The dialog's field of a per-tooth service's teeth: "teeth-<service id>".
+TEETH_FIELD = "teeth-"
 
 WEEKDAYS = [
     (0, _("Mon")),
@@ -120,9 +125,13 @@ class AppointmentForm(BranchBoundMixin, Form):
         required=False, min_value=1, max_value=ID_MAX, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args, branch: Branch, **kwargs):
+    def __init__(
+        self, *args, branch: Branch, service_teeth: dict[int, str] | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.bind_branch(branch)
+        # The teeth each per-tooth service is on, as the dialog shows them ("36, 46").
+        self.service_teeth = service_teeth or {}
 
     def clean(self):
         cleaned = super().clean()
@@ -132,7 +141,41 @@ class AppointmentForm(BranchBoundMixin, Form):
             )
             cleaned["start"] = start
             cleaned["end"] = start + datetime.timedelta(minutes=cleaned["duration_minutes"])
+        if "services" in cleaned:
+            cleaned["lines"] = self._lines(cleaned["services"])
         return cleaned
+
+    def teeth_text(self, service_id: int) -> str:
+        if self.is_bound:
+            return self.data.get(f"{TEETH_FIELD}{service_id}", "")
+        return self.service_teeth.get(service_id, "")
+
+    def selected_service_ids(self) -> list[int]:
+        """The services the dialog shows as chosen, from the data or the initial values."""
+        if self.is_bound:
+            values = self.data.getlist(self.add_prefix("services"))  # type: ignore[attr-defined]
+        else:
+            values = self.initial.get("services") or []
+        return [pk for pk in map(parse_id, values) if pk]
+
+    def _lines(self, chosen) -> list[Line]:
+        """A line per service, or per tooth of a per-tooth service given teeth."""
+        lines: list[Line] = []
+        for service in chosen:
+            try:
+                numbers = parse_teeth(self.teeth_text(service.pk)) if service.per_tooth else []
+            except ValidationError as error:
+                self.add_error(
+                    "services",
+                    _("%(service)s: %(error)s")
+                    % {"service": service.name, "error": error.messages[0]},
+                )
+                continue
+            if numbers:
+                lines.extend(Line(service, tooth=tooth) for tooth in numbers)
+            else:
+                lines.append(Line(service))
+        return lines
 
 
 class MoveForm(Form):

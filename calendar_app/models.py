@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +54,8 @@ OCCUPYING = ~Q(status=StatusCode.CANCELLED) & Q(deleted_at__isnull=True)
 # a bounded stretch of the (…, start) indexes instead of all the years before the window.
 LONGEST = datetime.timedelta(hours=12)
 # The length of a visit a person may ask for, in minutes (booking, waiting list, the API).
+# Of one service in one visit (the lines of a plan booked together, at most).
+QUANTITY_MAX = 99
 VISIT_MINUTES = (5, int(LONGEST.total_seconds()) // 60)
 
 
@@ -267,7 +270,11 @@ class AppointmentService(models.Model):
         Appointment, on_delete=models.CASCADE, related_name="service_lines"
     )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
-    quantity = models.PositiveSmallIntegerField(default=1)
+    # FDI number, for a service done on a tooth (a filling on 36 and one on 46 are two lines).
+    tooth = models.PositiveSmallIntegerField(_("tooth"), null=True, blank=True)
+    quantity = models.PositiveSmallIntegerField(
+        _("quantity"), default=1, validators=[MinValueValidator(1), MaxValueValidator(QUANTITY_MAX)]
+    )
     # The price when booked; the invoice takes its own snapshot when it is issued.
     price = models.DecimalField(max_digits=12, decimal_places=2)
 
@@ -276,12 +283,31 @@ class AppointmentService(models.Model):
         verbose_name_plural = _("services of visits")
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment", "service"], name="appointment_service_once"
+                fields=["appointment", "service", "tooth"], name="appointment_service_tooth_once"
+            ),
+            models.UniqueConstraint(
+                fields=["appointment", "service"],
+                condition=models.Q(tooth__isnull=True),
+                name="appointment_service_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="appointment_service_quantity_positive"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.service} × {self.quantity}"
+        return self.label
+
+    @property
+    def service_text(self) -> str:
+        """The service's name and its tooth: "Filling · 36"."""
+        return f"{self.service.name} · {self.tooth}" if self.tooth else self.service.name
+
+    @property
+    def label(self) -> str:
+        """With a quantity above one: "Filling · 36 × 2"."""
+        quantity = f" × {self.quantity}" if self.quantity != 1 else ""
+        return f"{self.service_text}{quantity}"
 
 
 class AppointmentStatusChange(models.Model):

@@ -122,10 +122,10 @@ def service_names(visits) -> dict[int, list[str]]:
     lines = (
         AppointmentService.objects.filter(appointment__in=visits.values("pk"))
         .order_by("appointment_id", "pk")
-        .values_list("appointment_id", "service__name")
+        .values_list("appointment_id", "tooth", "service__name")
     )
-    for visit_id, name in lines:
-        names.setdefault(visit_id, []).append(name)
+    for visit_id, tooth, name in lines:
+        names.setdefault(visit_id, []).append(f"{name} · {tooth}" if tooth else name)
     return names
 
 
@@ -314,7 +314,7 @@ def patient_visits(
     else:
         visits = visits.exclude(upcoming).order_by("-start", "-pk")
     lines = AppointmentService.objects.select_related("service").only(
-        "appointment_id", "service__name"
+        "appointment_id", "tooth", "quantity", "service__name"
     )
     page = list(
         visits.select_related("doctor", "chair", "branch").prefetch_related(

@@ -10,6 +10,7 @@ tells the open calendars of that branch and day to refresh.
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from billing.models import Service
 from calendar_app.models import (
     LONGEST,
+    QUANTITY_MAX,
     VISIT_MINUTES,
     Appointment,
     AppointmentService,
@@ -32,7 +34,7 @@ from calendar_app.models import (
     WorkShift,
     new_series,
 )
-from clinic import audit, bounds, events, live
+from clinic import audit, bounds, events, live, teeth
 from clinic import services as clinic_services
 from clinic.db import first_values, lock_rows
 from clinic.dependents import Dependent
@@ -308,6 +310,7 @@ def event_payload(
                 "id": line.service_id,
                 "code": line.service.code,
                 "name": line.service.name,
+                "tooth": line.tooth,
                 "quantity": line.quantity,
                 "price": str(line.price),
             }
@@ -328,26 +331,96 @@ def suggested_visit_type(patient: Patient, *, attended: bool | None = None) -> s
     return VisitType.RETURNING if attended else VisitType.PRIMARY
 
 
-def _add_services(
-    appointment: Appointment, services: Iterable[Service]
-) -> list[AppointmentService]:
-    """Service lines at today's prices, one per service; returned with their services."""
+@dataclass(frozen=True)
+class Line:
+    """A service to book into a visit: on a tooth or not, how many, and at what price
+    (``None``: the price list's today). A line is known by its service and tooth."""
+
+    service: Service
+    tooth: int | None = None
+    quantity: int | None = None  # None: as the visit has it already, else 1
+    price: Decimal | None = None
+
+    @property
+    def key(self) -> tuple[int, int | None]:
+        return (self.service.pk, self.tooth)
+
+
+def as_lines(items: Iterable["Service | Line"]) -> list[Line]:
+    """Services or lines as lines, checked, the first of a repeated (service, tooth) kept."""
+    lines: dict[tuple[int, int | None], Line] = {}
+    for item in items:
+        line = item if isinstance(item, Line) else Line(item)
+        if line.tooth is not None:
+            teeth.validate_teeth([line.tooth])
+        if line.quantity is not None and not 1 <= line.quantity <= QUANTITY_MAX:
+            raise ValidationError(
+                _("A quantity is from 1 to %(max)s.") % {"max": QUANTITY_MAX}, code="quantity"
+            )
+        lines.setdefault(line.key, line)
+    return list(lines.values())
+
+
+def _line_text(line: "AppointmentService | Line") -> str:
+    """How the audit names a line: the service's code, the tooth, the quantity."""
+    tooth = f" · {line.tooth}" if line.tooth else ""
+    quantity = f" × {line.quantity}" if (line.quantity or 1) != 1 else ""
+    return f"{line.service.code or line.service.name}{tooth}{quantity}"
+
+
+def _add_services(appointment: Appointment, lines: Iterable[Line]) -> list[AppointmentService]:
+    """New service lines, at the price each carries or today's; returned with their
+    services."""
     return AppointmentService.objects.bulk_create(
         [
-            AppointmentService(appointment=appointment, service=service, price=service.price)
-            for service in dict.fromkeys(services)
+            AppointmentService(
+                appointment=appointment,
+                service=line.service,
+                tooth=line.tooth,
+                quantity=line.quantity or 1,
+                price=line.service.price if line.price is None else line.price,
+            )
+            for line in lines
         ]
     )
 
 
-def _set_services(appointment: Appointment, services: Iterable[Service]) -> None:
-    """The visit's services become ``services``: a line that stays keeps the price it was
-    booked at (the price list may have changed since); removed lines go, new ones come at
-    today's prices."""
-    wanted = {service.pk: service for service in services}
-    appointment.service_lines.exclude(service_id__in=list(wanted)).delete()
-    kept = set(appointment.service_lines.values_list("service_id", flat=True))
-    _add_services(appointment, [service for pk, service in wanted.items() if pk not in kept])
+def _set_services(appointment: Appointment, wanted: list[Line]) -> dict[str, list] | None:
+    """The visit's lines become ``wanted``: a line that stays (same service, same tooth)
+    keeps the price it was booked at (the price list may have changed since) and takes the
+    new quantity; removed lines go, new ones come at their own or today's prices. Returns
+    the audit's changes, or None when nothing changed."""
+    current = list(appointment.service_lines.select_related("service"))
+    before_texts = sorted(_line_text(line) for line in current)
+    detailed = any(line.tooth or line.quantity != 1 for line in current)
+    by_key = {(line.service_id, line.tooth): line for line in current}
+    wanted_keys = {line.key for line in wanted}
+    gone = [line.pk for key, line in by_key.items() if key not in wanted_keys]
+    added = [line for line in wanted if line.key not in by_key]
+    requantified: list[AppointmentService] = []
+    for line in wanted:
+        kept = by_key.get(line.key)
+        if kept is not None and line.quantity not in (None, kept.quantity):
+            kept.quantity = line.quantity
+            requantified.append(kept)
+    if not (gone or added or requantified):
+        return None
+    after = [by_key.get(line.key, line) for line in wanted]
+    if gone:
+        AppointmentService.objects.filter(pk__in=gone).delete()
+    if requantified:
+        AppointmentService.objects.bulk_update(requantified, ["quantity"])
+    _add_services(appointment, added)
+    changes: dict[str, list] = {
+        "services": [
+            sorted(line.service_id for line in current),
+            sorted(line.service.pk for line in wanted),
+        ]
+    }
+    if detailed or any(line.tooth or (line.quantity or 1) != 1 for line in after):
+        # The ids name the services; teeth and quantities need the lines themselves.
+        changes["service_lines"] = [before_texts, sorted(_line_text(line) for line in after)]
+    return changes
 
 
 # --- Appointments ----------------------------------------------------------------------
@@ -362,7 +435,7 @@ def appointment_book(
     chair: Chair,
     start: datetime.datetime,
     end: datetime.datetime,
-    services: Iterable[Service] = (),
+    services: Iterable[Service | Line] = (),
     note: str = "",
     visit_type: str | None = None,
     allow_outside_shift: bool = False,
@@ -400,7 +473,7 @@ def appointment_book(
         exclude=["branch", "chair", "doctor", "patient", "created_by"], validate_constraints=False
     )
     _save_or_conflict(appointment)
-    lines = _add_services(appointment, services)
+    lines = _add_services(appointment, as_lines(services))
     AppointmentStatusChange.objects.create(
         appointment=appointment, to_status=appointment.status, changed_by=by
     )
@@ -595,7 +668,7 @@ def appointment_update(
     *,
     appointment: Appointment,
     by: User,
-    services: Iterable[Service] | None = None,
+    services: Iterable[Service | Line] | None = None,
     note: str | None = None,
     visit_type: str | None = None,
 ) -> Appointment:
@@ -617,12 +690,7 @@ def appointment_update(
         current.full_clean(exclude=["branch"])
         current.save(update_fields=[*fields, "updated_at"])
     if services is not None:
-        services = list(services)
-        before = sorted(current.service_lines.values_list("service_id", flat=True))
-        after = sorted({service.pk for service in services})
-        if before != after:
-            _set_services(current, services)
-            changes["services"] = [before, after]
+        changes.update(_set_services(current, as_lines(services)) or {})
     if changes:
         _record_update(current, by=by, changes=changes)
         _announce_visit(current)
@@ -638,7 +706,7 @@ def appointment_edit(
     end: datetime.datetime,
     chair: Chair,
     doctor: Employee,
-    services: Iterable[Service],
+    services: Iterable[Service | Line],
     note: str,
     visit_type: str | None = None,
     allow_outside_shift: bool = False,

@@ -174,8 +174,27 @@ def feed_events(request: AuthedRequest) -> HttpResponse:
 def _booking_context(
     request: AuthedRequest, form: AppointmentForm, branch: Branch, **extra
 ) -> dict:
-    durations = dict(Service.objects.values_list("pk", "duration_minutes"))
-    return {"form": form, "branch": branch, "service_durations": durations, **extra}
+    durations: dict[int, int] = {}
+    per_tooth: dict[int, str] = {}
+    for pk, minutes, on_teeth, name in Service.objects.values_list(
+        "pk", "duration_minutes", "per_tooth", "name"
+    ):
+        durations[pk] = minutes
+        if on_teeth:
+            per_tooth[pk] = name
+    tooth_rows = [
+        {"service_id": pk, "name": per_tooth[pk], "teeth": form.teeth_text(pk)}
+        for pk in form.selected_service_ids()
+        if pk in per_tooth
+    ]
+    return {
+        "form": form,
+        "branch": branch,
+        "service_durations": durations,
+        "per_tooth_services": per_tooth,
+        "tooth_rows": tooth_rows,
+        **extra,
+    }
 
 
 def _booking_initial(request: AuthedRequest, branch: Branch) -> dict:
@@ -242,7 +261,7 @@ def appointment_create(request: AuthedRequest) -> HttpResponse:
             "chair": data["chair"],
             "start": data["start"],
             "end": data["end"],
-            "services": data["services"],
+            "services": data["lines"],
             "note": data["note"],
             "visit_type": data["visit_type"] or None,
             "allow_outside_shift": data["allow_outside_shift"],
@@ -348,7 +367,7 @@ def appointment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     context = {
         "appointment": appointment,
         "zone": appointment.branch.zone,
-        "lines": appointment.service_lines.select_related("service"),
+        "lines": appointment.service_lines.select_related("service").order_by("pk"),
         "history": [(change, styles[change.to_status]["name"]) for change in history],
         "status": styles[appointment.status],
     }
@@ -488,6 +507,7 @@ def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     appointment = get_appointment_for_user(request, pk)
     branch = appointment.branch
     local = timezone.localtime(appointment.start, branch.zone)
+    lines = list(appointment.service_lines.order_by("tooth", "pk"))
     initial = {
         "patient": appointment.patient_id,
         "doctor": appointment.doctor_id,
@@ -495,11 +515,18 @@ def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         "date": local.date(),
         "time": local.time(),
         "duration_minutes": int(appointment.duration.total_seconds() // 60),
-        "services": [line.service_id for line in appointment.service_lines.all()],
+        "services": list(dict.fromkeys(line.service_id for line in lines)),
         "note": appointment.note,
         "visit_type": appointment.visit_type,
     }
-    form = AppointmentForm(request.POST or None, branch=branch, initial=initial)
+    teeth: dict[int, list[str]] = {}
+    for line in lines:
+        if line.tooth:
+            teeth.setdefault(line.service_id, []).append(str(line.tooth))
+    service_teeth = {pk: ", ".join(numbers) for pk, numbers in teeth.items()}
+    form = AppointmentForm(
+        request.POST or None, branch=branch, initial=initial, service_teeth=service_teeth
+    )
     outside_shift = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -511,7 +538,7 @@ def appointment_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 end=data["end"],
                 chair=data["chair"],
                 doctor=data["doctor"],
-                services=data["services"],
+                services=data["lines"],
                 note=data["note"],
                 visit_type=data["visit_type"] or None,
                 allow_outside_shift=data["allow_outside_shift"],

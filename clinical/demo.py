@@ -6,8 +6,8 @@ import random
 
 from django.utils import timezone
 
+from clinic import teeth
 from clinic.models import Employee, ProfessionKind
-from clinical import teeth
 from clinical.models import Diagnosis, ToothRecord, ToothState
 from patients.models import Patient
 

@@ -4,9 +4,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic.forms import Form
+from clinic.teeth import Dentition, Surface, validate_teeth
 from clinical import selectors
 from clinical.models import ToothState
-from clinical.teeth import Dentition, Surface, validate_teeth
 
 
 class TeethField(forms.Field):

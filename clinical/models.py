@@ -6,8 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import teeth
 from clinic.models import ReferenceItem
-from clinical import teeth
 from patients.models import Patient
 
 

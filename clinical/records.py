@@ -8,10 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import audit, events
+from clinic import audit, events, teeth
 from clinic.models import AuditAction, ProfessionKind
 from clinic.permissions import has_module_perm
-from clinical import teeth
 from clinical.models import Diagnosis, MedicalRecord, Recommendation, RecordSection
 from patients.models import Patient
 

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass, field
 
-from clinical import teeth
+from clinic import teeth
 from clinical.models import Diagnosis, ToothRecord
 
 

@@ -5,9 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import audit, events
+from clinic import audit, events, teeth
 from clinic.models import AuditAction
-from clinical import teeth
 from clinical.models import Diagnosis, ToothRecord, ToothState
 from patients.models import Patient
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from clinic import tz
+from clinic import teeth, tz
 from clinic.bounds import InputRefused, date_param
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
-from clinical import selectors, services, teeth
+from clinical import selectors, services
 from clinical.forms import ChartRecordForm
 from clinical.models import ToothRecord, ToothState
 from patients.models import Patient

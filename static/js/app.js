@@ -227,12 +227,45 @@
     const form = select.form;
     const durationsNode = form && form.querySelector("#service-durations");
     const durations = durationsNode ? JSON.parse(durationsNode.textContent) : {};
+    const perToothNode = form && form.querySelector("#per-tooth-services");
+    const perTooth = perToothNode ? JSON.parse(perToothNode.textContent) : {};
     const picker = new TomSelect(select, { plugins: ["remove_button"], maxOptions: 300 });
     picker.on("change", () => {
       const total = picker.getValue().reduce((sum, id) => sum + (durations[id] || 0), 0);
       const duration = form && form.querySelector("[name=duration_minutes]");
       if (total && duration) duration.value = total;
+      syncTeethRows(form, picker.getValue(), perTooth);
     });
+  }
+
+  // A per-tooth service of the visit gets a field for its teeth ("36, 46"); typed teeth
+  // stay when other services are added or removed.
+  function syncTeethRows(form, chosen, perTooth) {
+    const box = form && form.querySelector("[data-service-teeth]");
+    if (!box) return;
+    const wanted = chosen.filter((id) => perTooth[id]);
+    box.querySelectorAll("[data-teeth-row]").forEach((row) => {
+      if (!wanted.includes(row.dataset.teethRow)) row.remove();
+    });
+    for (const id of wanted) {
+      if (box.querySelector(`[data-teeth-row="${id}"]`)) continue;
+      const row = document.createElement("div");
+      row.className = "input-group input-group-sm mb-2";
+      row.dataset.teethRow = id;
+      const label = document.createElement("span");
+      label.className = "input-group-text text-truncate";
+      label.style.maxWidth = "60%";
+      label.title = perTooth[id];
+      label.textContent = `${box.dataset.label}: ${perTooth[id]}`;
+      const input = document.createElement("input");
+      input.className = "form-control";
+      input.name = `teeth-${id}`;
+      input.placeholder = box.dataset.hint;
+      input.inputMode = "numeric";
+      input.maxLength = 200;
+      row.append(label, input);
+      box.append(row);
+    }
   }
 
   // A free time offered in a dialog (booking, moving a patient) fills the form's fields.

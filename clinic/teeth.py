@@ -145,3 +145,21 @@ def validate_surfaces(tooth: int, surfaces: Iterable[str]) -> str:
                 code="surface_not_on_tooth",
             )
     return "".join(s for s in Surface.values if s in wanted)
+
+
+TEETH_TEXT_MAX = 200
+
+
+def parse_teeth(text: str) -> list[int]:
+    """Teeth typed as FDI numbers separated by commas or spaces ("36, 46"): checked and
+    sorted; an empty text is no teeth. A ``ValidationError`` says what is wrong."""
+    if len(text) > TEETH_TEXT_MAX:
+        raise ValidationError(_("Too many teeth listed."), code="teeth_text")
+    words = text.replace(",", " ").replace(";", " ").split()
+    if not words:
+        return []
+    if not all(word.isascii() and word.isdigit() and len(word) <= 2 for word in words):
+        raise ValidationError(
+            _("Teeth are FDI numbers separated by commas, like 36, 46."), code="teeth_text"
+        )
+    return validate_teeth(int(word) for word in words)

@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from clinical import teeth
-from clinical.teeth import Dentition, Jaw, Surface
+from clinic import teeth
+from clinic.teeth import Dentition, Jaw, Surface
 
 
 def test_the_fdi_numbering_has_32_permanent_and_20_primary_teeth():
