@@ -375,6 +375,15 @@ def generate_calendar(ctx: scale.ScaleContext) -> None:
         for table in [*CALENDAR_TABLES, EVENT_TABLE]:
             scale.reset_sequence(table)
         _waiting_list(ctx)
+    # For the clinical record's generator: who was seen, by whom, when (local and UTC end).
+    ctx.shared["visits"] = {
+        "patient": patient_of,
+        "doctor": doctor_of,
+        "local_start": local_start,
+        "status": status_of,
+        "changed": changed_of,
+        "completed": COMPLETED,
+    }
 
 
 def _waiting_list(ctx: scale.ScaleContext) -> None:

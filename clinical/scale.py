@@ -1,0 +1,150 @@
+"""Scale data of the clinical record: dental charts and medical records for the visits the
+calendar generated, and one patient with ten years of history (the chart bench opens it).
+
+A share of the completed visits found something: one or two findings on teeth (a tooth
+record each; a caries treated later is removed and replaced by a filling, so charts have
+history) and a signed medical record of the visit with its diagnosis. Written with COPY.
+"""
+
+import datetime
+import random
+
+from django.db import transaction
+
+from clinic import scale, teeth
+from clinic.models import Employee
+from clinical.demo import HISTORY_TEMPLATES
+from clinical.models import Diagnosis
+
+# The share of completed visits that leave a record on the chart and in the history.
+RECORDED_SHARE = 0.25
+LONG_HISTORY_YEARS = 10
+LONG_HISTORY_VISITS = 60
+
+# (ICD-10 code, state drawn, surfaces of a back tooth)
+FINDINGS = [
+    ("K02.1", "caries", "O"),
+    ("K02.1", "caries", "MO"),
+    ("K02.0", "caries", "V"),
+    ("K04.0", "pulpitis", ""),
+    ("K04.5", "periodontitis", ""),
+    ("K08.1", "missing", ""),
+    ("K03.6", "", ""),
+]
+
+TOOTH_COLUMNS = [
+    "id", "patient_id", "tooth", "surfaces", "diagnosis_id", "state", "recorded_at",
+    "recorded_by_id", "removed_at", "removed_by_id",
+]  # fmt: skip
+RECORD_COLUMNS = [
+    "id", "patient_id", "appointment_id", "doctor_id", "recorded_on", "teeth", "version",
+    "correction_reason", "signed_at", "signed_by_id", "created_at", "created_by_id",
+    "complaints", "anamnesis", "objective", "local_status", "treatment", "recommendations",
+]  # fmt: skip
+RECORD_DIAGNOSIS_COLUMNS = ["id", "medicalrecord_id", "diagnosis_id"]
+TABLES = [
+    "clinical_toothrecord",
+    "clinical_medicalrecord",
+    "clinical_medicalrecord_diagnoses",
+    "clinical_recommendation",
+]
+
+
+def generate_clinical(ctx: scale.ScaleContext) -> None:
+    visits = ctx.shared["visits"]
+    codes = {code for code, _state, _surfaces in FINDINGS}
+    diagnosis_ids = dict(Diagnosis.objects.filter(code__in=codes).values_list("code", "pk"))
+    findings = [(diagnosis_ids.get(code), state, s) for code, state, s in FINDINGS]
+    user_of = dict(Employee.objects.filter(user__isnull=False).values_list("pk", "user_id"))
+    texts = [
+        [scale.text(sections.get(name, "")) for name in RECORD_COLUMNS[12:]]
+        for _profession, _name, sections in HISTORY_TEMPLATES
+    ]
+    rng = ctx.rng("clinical")
+    N = scale.NULL
+    now_m = scale.epoch_minutes(ctx.now)
+    tooth_rows: list[str] = []
+    record_rows: list[str] = []
+    link_rows: list[str] = []
+
+    def record(
+        patient: int, visit: int | None, doctor: int, local_m: int, done_m: int, when: random.Random
+    ) -> None:
+        """One visit's findings on the chart and its signed medical record."""
+        user = user_of.get(doctor)
+        by = str(user) if user else N
+        chosen = when.sample(teeth.PERMANENT_TEETH, 1 if when.random() < 0.7 else 2)
+        diagnosis = None
+        for tooth in chosen:
+            diagnosis, state, surfaces = when.choice(findings)
+            if surfaces and teeth.is_front(tooth):
+                surfaces = surfaces.replace("O", "I")
+            if diagnosis is None and not state:
+                state = "caries"
+            treated = state == "caries" and when.random() < 0.5
+            removed_m = min(done_m + when.randint(1, 60) * 1440, now_m) if treated else None
+            tooth_rows.append(
+                f"{len(tooth_rows) + 1}\t{patient}\t{tooth}\t{surfaces}\t"
+                f"{diagnosis if diagnosis else N}\t{state}\t{scale.stamp(done_m)}\t{by}\t"
+                f"{scale.stamp(removed_m) if removed_m else N}\t{by if removed_m else N}\n"
+            )
+            if removed_m:
+                tooth_rows.append(
+                    f"{len(tooth_rows) + 1}\t{patient}\t{tooth}\t{surfaces}\t{N}\tfilling\t"
+                    f"{scale.stamp(removed_m)}\t{by}\t{N}\t{N}\n"
+                )
+        pk = len(record_rows) + 1
+        day = (scale.EPOCH + datetime.timedelta(minutes=local_m)).date().isoformat()
+        signed = scale.stamp(done_m + 10)
+        sections = "\t".join(when.choice(texts))
+        record_rows.append(
+            f"{pk}\t{patient}\t{visit if visit else N}\t{doctor}\t{day}\t"
+            f"{','.join(map(str, sorted(chosen)))}\t1\t\t{signed}\t{by}\t{scale.stamp(done_m)}\t"
+            f"{by}\t{sections}\n"
+        )
+        if diagnosis:
+            link_rows.append(f"{len(link_rows) + 1}\t{pk}\t{diagnosis}\n")
+
+    completed = visits["completed"]
+    for visit, status in enumerate(visits["status"], start=1):
+        if status != completed or rng.random() >= RECORDED_SHARE:
+            continue
+        record(
+            visits["patient"][visit - 1],
+            visit,
+            visits["doctor"][visit - 1],
+            visits["local_start"][visit - 1],
+            visits["changed"][visit - 1],
+            rng,
+        )
+    _long_history(ctx, record, now_m)
+
+    with scale.deferred_indexes(ctx, *TABLES[:3]), transaction.atomic():
+        count = scale.copy_rows("clinical_toothrecord", TOOTH_COLUMNS, iter(tooth_rows))
+        ctx.say(f"clinical: {count:,} tooth records copied")
+        count = scale.copy_rows("clinical_medicalrecord", RECORD_COLUMNS, iter(record_rows))
+        ctx.say(f"clinical: {count:,} medical records copied")
+        count = scale.copy_rows(
+            "clinical_medicalrecord_diagnoses", RECORD_DIAGNOSIS_COLUMNS, iter(link_rows)
+        )
+        ctx.say(f"clinical: {count:,} record diagnoses copied; indexing")
+    with transaction.atomic():
+        for table in TABLES[:3]:
+            scale.reset_sequence(table)
+
+
+def _long_history(ctx: scale.ScaleContext, record, now_m: int) -> None:
+    """The first patient of the biggest branch has come for ten years (the chart bench opens
+    their card): records without visits, spread over the years."""
+    branch = ctx.shared["branches"][0]
+    patient = ctx.shared["patients_by_branch"][branch["id"]][0]
+    doctors = branch["doctors"]
+    rng = ctx.rng("clinical-long-history")
+    span = LONG_HISTORY_YEARS * 365 * 1440
+    for index in range(LONG_HISTORY_VISITS):
+        done_m = now_m - span + index * span // LONG_HISTORY_VISITS + rng.randint(0, 1440)
+        record(patient, None, rng.choice(doctors), done_m + 180, done_m, rng)
+    ctx.shared["long_history_patient"] = patient
+
+
+scale.register_generator(30, "clinical", generate_clinical, tables=TABLES)
