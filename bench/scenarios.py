@@ -671,6 +671,12 @@ def floor_booking(ctx: Context) -> Callable[[psycopg.Connection, Booking], Any]:
 # --- The list -------------------------------------------------------------------------
 
 
+def clinical_scenarios(ctx: Context) -> list[Scenario]:
+    from clinical_scenarios import clinical_scenarios as scenarios_of_the_record
+
+    return scenarios_of_the_record(ctx)
+
+
 def scenarios(ctx: Context) -> list[Scenario]:
     return [
         Scenario(
@@ -806,4 +812,5 @@ def scenarios(ctx: Context) -> list[Scenario]:
             expect=(204,),
             note="floor: the appointment, service line and outbox rows, rolled back",
         ),
+        *clinical_scenarios(ctx),
     ]

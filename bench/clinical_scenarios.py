@@ -1,0 +1,132 @@
+"""The clinical record's scenarios (issue 10): the chart tab of a patient with ten years of
+history, and a diagnosis saved on two teeth. A doctor of the measured branch makes the
+requests (the front desk has no clinical rights).
+
+Targets at size L: reads under 80 ms at p95, writes under 150 ms.
+"""
+
+import json
+from typing import Any
+
+import httpx
+import psycopg
+from harness import Client
+from scenarios import Context, Scenario
+
+# Two teeth of one jaw, as a doctor selects them on the chart.
+TOOTH_PAIRS = [(16, 17), (26, 27), (36, 37), (46, 47), (14, 15), (24, 25), (34, 35), (44, 45)]
+
+
+def doctor_client(ctx: Context) -> Client:
+    """Logged in as a doctor of the branch (cached on the context)."""
+    if "doctor_client" not in ctx.cache:
+        username = ctx.db.execute(
+            "SELECT u.username FROM clinic_user u JOIN clinic_employee e ON e.user_id = u.id "
+            "WHERE e.id = ANY(%s) AND u.is_active ORDER BY e.id LIMIT 1",
+            [ctx.doctors],
+        ).fetchone()[0]
+        client = Client(ctx.client.base_url)
+        client.login(username)
+        ctx.cache["doctor_client"] = client
+    return ctx.cache["doctor_client"]
+
+
+def long_history_patient(ctx: Context) -> int:
+    """The patient whose chart goes back furthest (seed_scale gives one ten years)."""
+    if "long_history" not in ctx.cache:
+        ctx.cache["long_history"] = ctx.db.execute(
+            "SELECT patient_id FROM clinical_toothrecord ORDER BY recorded_at, id LIMIT 1"
+        ).fetchone()[0]
+    return ctx.cache["long_history"]
+
+
+def floor_chart(db: psycopg.Connection, pk: int) -> Any:
+    patient = db.execute(
+        "SELECT id, last_name, first_name, middle_name, birth_date, branch_id "
+        "FROM patients_patient WHERE id = %s AND deleted_at IS NULL",
+        [pk],
+        prepare=True,
+    ).fetchone()
+    records = db.execute(
+        "SELECT r.id, r.tooth, r.surfaces, r.state, r.recorded_at, d.code, d.name "
+        "FROM clinical_toothrecord r LEFT JOIN clinical_diagnosis d ON d.id = r.diagnosis_id "
+        "WHERE r.patient_id = %s AND r.removed_at IS NULL ORDER BY r.tooth, r.recorded_at, r.id",
+        [pk],
+        prepare=True,
+    ).fetchall()
+    choices = db.execute(
+        "SELECT id, code, name FROM clinical_diagnosis ORDER BY code", prepare=True
+    ).fetchall()
+    return patient, records, choices
+
+
+def chart_save_params(ctx: Context, count: int) -> list[tuple[int, tuple[int, int], int]]:
+    caries = ctx.db.execute("SELECT id FROM clinical_diagnosis WHERE code = 'K02.1'").fetchone()[0]
+    return [
+        (ctx.rng.choice(ctx.patients)[0], ctx.rng.choice(TOOTH_PAIRS), caries) for _ in range(count)
+    ]
+
+
+def call_chart_save(ctx: Context):
+    def call(_client: Client, param: tuple[int, tuple[int, int], int]) -> httpx.Response:
+        patient, teeth, diagnosis = param
+        return doctor_client(ctx).post(
+            f"/clinical/patients/{patient}/chart/records/",
+            data={
+                "teeth": [str(tooth) for tooth in teeth],
+                "dentition": "permanent",
+                "diagnosis": str(diagnosis),
+                "state": "caries",
+            },
+        )
+
+    return call
+
+
+def floor_chart_save(ctx: Context):
+    def floor(db: psycopg.Connection, param: tuple[int, tuple[int, int], int]) -> Any:
+        """The two records and the event, rolled back."""
+        patient, teeth, diagnosis = param
+        with db.transaction(force_rollback=True):
+            for tooth in teeth:
+                db.execute(
+                    "INSERT INTO clinical_toothrecord (patient_id, tooth, surfaces, diagnosis_id, "
+                    "state, recorded_at, recorded_by_id) VALUES (%s, %s, '', %s, 'caries', now(), "
+                    "%s)",
+                    [patient, tooth, diagnosis, ctx.user_id],
+                    prepare=True,
+                )
+            db.execute(
+                "INSERT INTO clinic_outboxevent (name, aggregate_type, aggregate_id, payload, "
+                "created_at, delivered_to, attempts, last_error) VALUES "
+                "('chart.diagnosis_added', 'patients.patient', %s, %s, now(), '[]', 0, '')",
+                [str(patient), json.dumps({"patient_id": patient, "teeth": list(teeth)})],
+                prepare=True,
+            )
+            return floor_chart(db, patient)
+
+    return floor
+
+
+def clinical_scenarios(ctx: Context) -> list[Scenario]:
+    return [
+        Scenario(
+            "clinical.chart",
+            "Dental chart tab of a patient with ten years of history",
+            80,
+            lambda c, n: [long_history_patient(c)] * n,
+            lambda _client, pk: doctor_client(ctx).get(f"/clinical/patients/{pk}/chart/"),
+            floor_chart,
+            note="the patient's current records with diagnoses, and the ICD-10 picker",
+        ),
+        Scenario(
+            "clinical.chart_save",
+            "Save a diagnosis on two teeth (POST chart records)",
+            150,
+            chart_save_params,
+            call_chart_save(ctx),
+            floor_chart_save(ctx),
+            kind="write",
+            note="floor: two tooth records and the event, rolled back, and the chart read again",
+        ),
+    ]
