@@ -216,3 +216,7 @@ card_panels.register(
         order=10,
     )
 )
+
+timeline.register_kind(
+    timeline.Kind("visits", gettext_lazy("Visits"), ("appointment.", "waitlist."), order=20)
+)

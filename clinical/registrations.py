@@ -140,3 +140,22 @@ def _seed(log) -> None:
 
 
 demo.register_seeder(30, "clinical", _seed)
+
+# Diagnoses and records are medical data: only users who may read the clinical record see
+# these events on the timeline.
+timeline.register_kind(
+    timeline.Kind(
+        "clinical",
+        gettext_lazy("Clinical record"),
+        (
+            "chart.",
+            "medical_record.",
+            "treatment_plan.",
+            "perio_exam.",
+            "image.",
+            "orthodontic_card.",
+        ),
+        order=30,
+        right=("clinical", "view"),
+    )
+)

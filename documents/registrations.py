@@ -105,3 +105,7 @@ def _seed(log) -> None:
 
 
 demo.register_seeder(15, "documents", _seed)
+
+timeline.register_kind(
+    timeline.Kind("documents", gettext_lazy("Documents"), ("document.",), order=40)
+)

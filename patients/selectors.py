@@ -234,7 +234,13 @@ def family_members(patient: Patient) -> list[Patient]:
     )
 
 
-def timeline_for(patient: Patient, *, limit: int = 50) -> list[PatientEvent]:
-    return list(
-        PatientEvent.objects.filter(patient=patient).order_by("-occurred_at", "-id")[:limit]
-    )
+def timeline_for(
+    patient: Patient, user, *, kind: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[PatientEvent], bool]:
+    """A page of the patient's events the user may see (of ``kind``, if given), newest
+    first, and whether there are more."""
+    from patients import timeline
+
+    events = timeline.visible_to(PatientEvent.objects.filter(patient=patient), user, kind)
+    page = list(events.order_by("-occurred_at", "-id")[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit

@@ -2,12 +2,19 @@
 
 timeline.describe("appointment.created", "calendar-plus",
                   lambda p: _("Booked for %(start)s") % {"start": p["start_display"]})
+
+and file their events under a kind with ``register_kind`` (the History tab filters by kind;
+a kind with a ``right`` is shown only to users who have it: a front desk does not read
+diagnoses on the timeline).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from patients.models import PatientEvent
 
@@ -25,6 +32,49 @@ _descriptions: dict[str, Description] = {}
 
 def describe(name: str, icon: str, text: Describer) -> None:
     _descriptions[name] = Description(icon, text)
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str | Promise
+    prefixes: tuple[str, ...]  # of event names: "appointment."
+    order: int = 100
+    right: tuple[str, str] | None = None  # (module, action) needed to see these events
+
+
+_kinds: dict[str, Kind] = {}
+
+
+def register_kind(kind: Kind) -> None:
+    _kinds[kind.key] = kind
+
+
+def kinds_for(user) -> list[Kind]:
+    """The kinds the user may see, in order."""
+    from clinic.permissions import has_module_perm
+
+    return sorted(
+        (k for k in _kinds.values() if k.right is None or has_module_perm(user, *k.right)),
+        key=lambda k: k.order,
+    )
+
+
+def _matching(prefixes) -> Q:
+    condition = Q(pk__in=[])
+    for prefix in prefixes:
+        condition |= Q(name__startswith=prefix)
+    return condition
+
+
+def visible_to(events: QuerySet, user, kind: str | None = None) -> QuerySet:
+    """The events of ``kind`` (all kinds when None or unknown) that the user may see."""
+    hidden = [p for k in _kinds.values() if k not in kinds_for(user) for p in k.prefixes]
+    if hidden:
+        events = events.exclude(_matching(hidden))
+    if kind in _kinds and _kinds[kind] in kinds_for(user):
+        events = events.filter(_matching(_kinds[kind].prefixes))
+    return events
 
 
 def render(entry: PatientEvent) -> tuple[str, str]:
@@ -54,6 +104,8 @@ def _changed(payload: dict) -> str:
     labels = ", ".join(field_label(name) for name in payload.get("changed", []))
     return _("Card changed: %(fields)s") % {"fields": labels}
 
+
+register_kind(Kind("card", gettext_lazy("Card"), ("patient.", "family."), order=10))
 
 describe("patient.created", "person-plus", lambda p: _("Card created"))
 describe("patient.updated", "pencil", _changed)

@@ -219,22 +219,45 @@ def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dic
         "sections": SECTIONS,
         "status": PatientStatus(status),
         "family_members": selectors.family_members(patient),
-        "timeline": _timeline(patient),
+        **_timeline_context(request, patient),
         "portal": getattr(patient, "portal_account", None),
         "representative": getattr(patient, "representative", None),
         "panels": card_panels.shown_to(request.user, patient.pk),
     }
 
 
-def _timeline(patient: Patient) -> list:
-    return [(entry, *timeline.render(entry)) for entry in selectors.timeline_for(patient)]
+TIMELINE_PAGE = 50
+
+
+def _timeline_context(request: AuthedRequest, patient: Patient) -> dict:
+    """The events the user may see, of the kind asked for (``?kind=``), a page at a time
+    (``?page=``)."""
+    kinds = timeline.kinds_for(request.user)
+    kind = request.GET.get("kind", "")
+    kind = kind if any(k.key == kind for k in kinds) else ""
+    page = min(parse_id(request.GET.get("page")) or 1, 1000)
+    entries, more = selectors.timeline_for(
+        patient,
+        request.user,
+        kind=kind or None,
+        offset=(page - 1) * TIMELINE_PAGE,
+        limit=TIMELINE_PAGE,
+    )
+    return {
+        "timeline": [(entry, *timeline.render(entry)) for entry in entries],
+        "timeline_kinds": kinds,
+        "timeline_kind": kind,
+        "timeline_next": page + 1 if more else None,
+    }
 
 
 @module_required("patients", "view")
 def patient_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
-    """The card's events again (the card reloads them when told of a new one)."""
+    """The card's events again (the card reloads them when told of a new one), or the next
+    page of them (``?page=``)."""
     patient = get_patient_for_user(request, pk)
-    return render(request, "patients/card.html#timeline-entries", {"timeline": _timeline(patient)})
+    context = {"patient": patient, **_timeline_context(request, patient)}
+    return render(request, "patients/card.html#timeline-entries", context)
 
 
 @module_required("patients", "view")
