@@ -182,11 +182,11 @@ def _reset(request, card, section, *, key):
 @module_required("clinical", "change")
 def card_status(request: AuthedRequest, pk: int) -> HttpResponse:
     card = _card(request, pk)
+    section = _section(request.POST.get("section") or orthodontics.SECTIONS[0].key)
     status = request.POST.get("status", "")
     if status not in OrthodonticCardStatus.values:
         return HttpResponse(_("Unknown status of a card."), status=400)
     card = orthodontics.card_set_status(card=card, status=status, by=request.user)
-    section = _section(request.POST.get("section") or orthodontics.SECTIONS[0].key)
     response = _render_card(request, card, section)
     response["HX-Trigger"] = CHANGED
     return response

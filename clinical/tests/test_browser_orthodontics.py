@@ -30,6 +30,7 @@ def test_fill_two_sections_and_print(page, asgi_live_server):
     expect(sections.locator("[data-ortho-section]")).to_have_count(15)
 
     sections.locator("[data-ortho-section='complaints']").click()
+    expect(tab.locator("[data-ortho-pane='complaints']")).to_be_visible()
     form = tab.locator("[data-ortho-form='complaints']")
     form.locator("input[value='appearance']").check()
     form.locator("textarea[name=text]").fill("Неровные передние зубы")
@@ -40,6 +41,7 @@ def test_fill_two_sections_and_print(page, asgi_live_server):
     )
 
     sections.locator("[data-ortho-section='oral']").click()
+    expect(tab.locator("[data-ortho-pane='oral']")).to_be_visible()
     form = tab.locator("[data-ortho-form='oral']")
     form.locator("select[name=molars]").select_option("class2")
     form.locator("select[name=overbite]").select_option("deep")
@@ -51,6 +53,7 @@ def test_fill_two_sections_and_print(page, asgi_live_server):
     expect(sections.locator("[data-filled='1']")).to_have_count(2)
 
     sections.locator("[data-ortho-section='diary']").click()
+    expect(tab.locator("[data-ortho-pane='diary']")).to_be_visible()
     form = tab.locator("[data-ortho-form='diary']")
     form.locator("input[name=on]").fill("2026-02-03")
     form.locator("textarea[name=text]").fill("Фиксация брекет-системы")
@@ -71,6 +74,13 @@ def test_fill_two_sections_and_print(page, asgi_live_server):
     assert response.headers["content-type"] == "application/pdf"
     text = pdf_text(response.body())
     assert "Брекетова" in text and "Неровные передние зубы" in text and "Class II" in text
+
+    sections.locator("[data-ortho-section='oral']").click()
+    expect(tab.locator("[data-ortho-pane='oral']")).to_be_visible()
+    tab.locator("[data-ortho-reset-section]").click()
+    page.locator("#app-confirm [data-confirm-ok]").click()
+    expect(sections.locator("[data-ortho-section='oral']")).to_have_attribute("data-filled", "0")
+    assert OrthodonticSection.objects.get(card=card, key="oral").data == {}
 
     tab.locator("[data-ortho-back]").click()
     expect(tab.locator("[data-ortho-card]")).to_have_count(1)

@@ -115,19 +115,36 @@ def test_diary_entries_are_appended_not_overwritten(doctor):
     assert entries[0]["by"] == str(doctor.user)
 
 
-def test_reset_clears_a_section_or_the_card_and_the_audit_keeps_the_old_values(doctor):
+def test_reset_clears_a_section_or_the_card_and_the_audit_keeps_the_old_values(
+    doctor, django_capture_on_commit_callbacks
+):
     card = new_card(doctor)
     orthodontics.section_save(
         card=card, key="complaints", values={"text": "Неровные зубы"}, by=doctor.user
     )
     orthodontics.section_save(card=card, key="face", values={"profile": "convex"}, by=doctor.user)
-    assert orthodontics.card_reset(card=card, key="complaints", by=doctor.user) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert orthodontics.card_reset(card=card, key="complaints", by=doctor.user) == 1
     assert set(orthodontics.filled_sections(card)) == {"face"}
     entry = AuditEntry.objects.filter(patient_id=card.patient_id).order_by("-id").first()
     assert entry.changes == {"section:complaints": [{"text": "Неровные зубы"}, None]}
     assert orthodontics.card_reset(card=card, by=doctor.user) == 1
     assert orthodontics.filled_sections(card) == {}
     assert OutboxEvent.objects.filter(name="orthodontic_card.reset").count() == 2
+    reset = PatientEvent.objects.get(patient_id=card.patient_id, name="orthodontic_card.reset")
+    assert timeline.render(reset)[1] == "Orthodontic card No. 1: Complaints reset"
+
+
+def test_the_demo_opens_a_card_for_a_teenager():
+    from clinical.demo import seed_orthodontics
+
+    teen = PatientFactory(birth_date=datetime.date.today() - datetime.timedelta(days=13 * 365))
+    PatientFactory(birth_date=datetime.date(1980, 1, 1))
+    seed_orthodontics(lambda line: None)
+    card = OrthodonticCard.objects.get()
+    assert card.patient == teen
+    assert {"complaints", "oral", "plan", "diary"} <= set(orthodontics.filled_sections(card))
+    assert len(stored(card, "diary")["entries"]) == 2
 
 
 def test_a_closed_card_refuses_changes(doctor):
