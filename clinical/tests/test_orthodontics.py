@@ -361,3 +361,33 @@ def test_queries_do_not_grow_with_cards_and_sections(doctor_client, doctor):
     assert page_html.count('data-filled="1"') == 6
     assert (many_listing, many_page) == few
     assert max(few) <= 10
+
+
+def test_a_reader_sees_the_values_but_no_form(client, doctor):
+    from django.contrib.auth.models import Permission
+
+    from clinic.modules import permission_codename
+    from clinic.tests.factories import UserFactory
+
+    reader = UserFactory(username="reader")
+    reader.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="clinic",
+            codename__in=[
+                permission_codename("patients", "view"),
+                permission_codename("clinical", "view"),
+            ],
+        )
+    )
+    card = new_card(doctor)
+    orthodontics.section_save(card=card, key="face", values={"profile": "convex"}, by=doctor.user)
+    client.force_login(reader)
+    html = client.get(reverse("clinical:ortho-card", args=[card.pk]), {"section": "face"})
+    assert html.status_code == 200
+    content = html.content.decode()
+    assert "data-ortho-values" in content and "convex" in content
+    assert "data-ortho-form" not in content and "data-ortho-reset-card" not in content
+    listing = client.get(reverse("clinical:ortho", args=[card.patient_id])).content.decode()
+    assert f'data-ortho-card="{card.pk}"' in listing and "data-ortho-new" not in listing
+    assert client.post(section_url(card, "face"), {"profile": "straight"}).status_code == 403
+    assert client.get(reverse("clinical:ortho-print", args=[card.pk])).status_code == 200
