@@ -128,6 +128,7 @@ def build_world(branch, media_root) -> dict:
         **_branch_objects(branch, shared["patient"], employee="Образцов", doctor="Врачов"),
     }
     shared.update(_medical_records(patient, world["doctor"]))
+    shared["ortho_card"] = _ortho_card(patient)
     world.update(shared)
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
@@ -176,6 +177,15 @@ def _medical_records(patient, doctor) -> dict:
         "medical_record": record(complaints="Боль"),
         "signed_medical_record": record(complaints="Боль", signed_at=timezone.now()),
     }
+
+
+def _ortho_card(patient):
+    """An orthodontic card with one section filled."""
+    from clinical.models import OrthodonticCard, OrthodonticSection
+
+    card = OrthodonticCard.objects.create(patient=patient, number=1)
+    OrthodonticSection.objects.create(card=card, key="complaints", data={"text": "Скученность"})
+    return card
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -311,6 +321,14 @@ SAMPLES = {
     "clinical:history-correct": lambda w: {"pk": w["signed_medical_record"].pk},
     "clinical:history-versions": lambda w: {"pk": w["signed_medical_record"].pk},
     "clinical:history-print": lambda w: {"pk": w["medical_record"].pk},
+    "clinical:ortho": lambda w: {"pk": w["patient"].pk},
+    "clinical:ortho-new": lambda w: {"pk": w["patient"].pk},
+    "clinical:ortho-card": lambda w: {"pk": w["ortho_card"].pk},
+    "clinical:ortho-section": lambda w: {"pk": w["ortho_card"].pk, "key": "complaints"},
+    "clinical:ortho-section-reset": lambda w: {"pk": w["ortho_card"].pk, "key": "complaints"},
+    "clinical:ortho-reset": lambda w: {"pk": w["ortho_card"].pk},
+    "clinical:ortho-status": lambda w: {"pk": w["ortho_card"].pk},
+    "clinical:ortho-print": lambda w: {"pk": w["ortho_card"].pk},
 }
 
 
@@ -355,6 +373,9 @@ POST_SAMPLES = {
     "clinic:chair-rename": {"name": "Переименовано"},
     "documents:copy-status": {"status": "signed"},
     "clinical:chart-add": {"teeth": ["11"], "dentition": "permanent", "state": "caries"},
+    "clinical:ortho-section": {"text": "Проверка"},
+    "clinical:ortho-reset": {"confirm": "all"},
+    "clinical:ortho-status": {"status": "closed"},
 }
 
 # More URLs of one route: the recycle bin restores one deleted object of each section.
@@ -417,7 +438,7 @@ def demo_world(media_root) -> DemoWorld:
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
-    from clinical.models import MedicalRecord, ToothRecord
+    from clinical.models import MedicalRecord, OrthodonticCard, ToothRecord
     from documents.models import Template
     from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
@@ -481,6 +502,7 @@ def demo_world(media_root) -> DemoWorld:
             MedicalRecord.objects.current().filter(signed_at__isnull=False).order_by("pk").first(),
             "signed medical record",
         ),
+        ortho_card=found(OrthodonticCard.objects.order_by("pk").first(), "orthodontic card"),
         patient_import=PatientImportFactory(),
         branch=branch,
         chair=found(branch.chairs.order_by("-position").first(), "chair"),

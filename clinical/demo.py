@@ -193,3 +193,75 @@ def _data(record) -> dict:
         "teeth": record.teeth_list,
         **{name: getattr(record, name) for name in RecordSection.values},
     }
+
+
+# (section, values) of a demo card: a teenager with crowding and a deep bite, in braces.
+ORTHO_SECTIONS: list[tuple[str, dict]] = [
+    ("title", {"referred_by": "Стоматолог-терапевт", "previous_treatment": "none"}),
+    (
+        "complaints",
+        {"kinds": ["appearance"], "text": "Неровные передние зубы, стесняется улыбаться."},
+    ),
+    ("anamnesis", {"feeding": "mixed", "habits": ["lip"], "heredity": "У отца глубокий прикус."}),
+    ("face", {"profile": "convex", "symmetry": "symmetric", "lips": "closed"}),
+    (
+        "oral",
+        {
+            "molars": "class2",
+            "overbite": "deep",
+            "midline": "coincides",
+            "hygiene": "fair",
+            "notes": "Скученность резцов нижней челюсти.",
+        },
+    ),
+    ("preliminary", {"diagnosis": "Глубокий прикус, скученность зубов", "code": "K07.2"}),
+    (
+        "plan",
+        {
+            "appliance": "braces",
+            "aims": "Нормализовать прикус, устранить скученность.",
+            "months": "18",
+        },
+    ),
+]
+ORTHO_DIARY = [
+    (90, "Фиксация брекет-системы на верхнюю челюсть, дуга 0.014 NiTi."),
+    (45, "Фиксация брекет-системы на нижнюю челюсть, смена дуги на 0.016."),
+]
+
+
+def seed_orthodontics(log) -> None:
+    """An orthodontic card or two among the demo's children and teenagers."""
+    from clinical import orthodontics
+
+    today = timezone.localdate()
+    young = Patient.objects.filter(
+        birth_date__gt=today - datetime.timedelta(days=18 * 365),
+        birth_date__lte=today - datetime.timedelta(days=7 * 365),
+    ).order_by("pk")[:2]
+    doctor = (
+        Employee.objects.filter(professions__name="Ортодонт").first()
+        or Employee.objects.filter(kind=ProfessionKind.DOCTOR, user__username="doctor").first()
+    )
+    by = doctor.user if doctor is not None else None
+    count = 0
+    for number, patient in enumerate(young):
+        card = orthodontics.card_create(
+            patient=patient, by=by, opened_on=today - datetime.timedelta(days=120), doctor=doctor
+        )
+        sections = ORTHO_SECTIONS if number == 0 else ORTHO_SECTIONS[:3]
+        for key, values in sections:
+            orthodontics.section_save(card=card, key=key, values=values, by=by)
+        if number == 0:
+            for days, text in ORTHO_DIARY:
+                orthodontics.section_save(
+                    card=card,
+                    key="diary",
+                    values={
+                        "on": (today - datetime.timedelta(days=days)).isoformat(),
+                        "text": text,
+                    },
+                    by=by,
+                )
+        count += 1
+    log(f"clinical: {count} orthodontic cards")

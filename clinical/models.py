@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinic import teeth
 from clinic.models import ReferenceItem
@@ -274,3 +275,79 @@ class Recommendation(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class OrthodonticCardStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("orthodontic card", "Open")
+    CLOSED = "closed", pgettext_lazy("orthodontic card", "Closed")
+
+
+class OrthodonticCard(models.Model):
+    """A patient's orthodontic card (form 043-1/u); a patient may have several, numbered
+    1, 2... Its sections (``clinical.orthodontics.SECTIONS``) are rows of their own."""
+
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,
+        related_name="orthodontic_cards",
+        verbose_name=_("patient"),
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    opened_on = models.DateField(_("opened"), default=timezone.localdate)
+    doctor = models.ForeignKey(
+        "clinic.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("orthodontist"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=OrthodonticCardStatus.choices,
+        default=OrthodonticCardStatus.OPEN,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("orthodontic card")
+        verbose_name_plural = _("orthodontic cards")
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "number"], name="clinical_ortho_card_patient_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Orthodontic card No. %(number)s") % {"number": self.number}
+
+
+class OrthodonticSection(models.Model):
+    """One section of an orthodontic card: its values as JSON, validated by the section's
+    form on the way in; a diary section holds its dated entries in a list."""
+
+    card = models.ForeignKey(
+        OrthodonticCard, on_delete=models.CASCADE, related_name="sections", verbose_name=_("card")
+    )
+    key = models.CharField(_("section"), max_length=32)
+    data = models.JSONField(_("values"), default=dict)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("orthodontic card section")
+        verbose_name_plural = _("orthodontic card sections")
+        constraints = [
+            models.UniqueConstraint(fields=["card", "key"], name="clinical_ortho_section_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}:{self.key}"

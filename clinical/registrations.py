@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic import demo, references
+from clinical import orthodontics
 from clinical.models import Diagnosis, DiagnosisCategory, MedicalHistoryTemplate, MedicalRecord
 from documents import rendering
 from patients import card_sections, timeline
@@ -133,13 +134,63 @@ timeline.describe(
 
 
 def _seed(log) -> None:
-    from clinical.demo import seed_charts, seed_medical_history
+    from clinical.demo import seed_charts, seed_medical_history, seed_orthodontics
 
     seed_charts(log)
     seed_medical_history(log)
+    seed_orthodontics(log)
 
 
 demo.register_seeder(30, "clinical", _seed)
+
+card_sections.register(
+    card_sections.CardSection("orthodontics", "clinical:ortho", right=("clinical", "view"))
+)
+
+
+def _ortho_context(card, ctx) -> dict:
+    return {"card": card, "printed": orthodontics.printed_sections(card)}
+
+
+rendering.register_layout(
+    rendering.Layout(
+        "orthodontic_card",
+        "clinical/print/orthodontic_card.html",
+        title=lambda card: str(card),
+        context=_ortho_context,
+    )
+)
+
+
+def _ortho_section(payload: dict) -> str:
+    section = orthodontics.get(payload.get("section", ""))
+    return str(section.title) if section else payload.get("section", "")
+
+
+timeline.describe(
+    "orthodontic_card.created",
+    "grid-3x3",
+    lambda payload: _("Orthodontic card No. %(number)s opened") % {"number": payload["number"]},
+)
+timeline.describe(
+    "orthodontic_card.section_saved",
+    "grid-3x3",
+    lambda payload: (
+        _("Orthodontic card No. %(number)s: %(section)s saved")
+        % {"number": payload["number"], "section": _ortho_section(payload)}
+    ),
+)
+timeline.describe(
+    "orthodontic_card.reset",
+    "eraser",
+    lambda payload: (
+        _("Orthodontic card No. %(number)s: %(section)s reset")
+        % {"number": payload["number"], "section": _ortho_section(payload)}
+        if payload.get("section")
+        else _("Orthodontic card No. %(number)s reset") % {"number": payload["number"]}
+    ),
+)
+
 
 # Diagnoses and records are medical data: only users who may read the clinical record see
 # these events on the timeline.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinical import record_views, views
+from clinical import ortho_views, record_views, views
 
 app_name = "clinical"
 
@@ -15,4 +15,20 @@ urlpatterns = [
     path("history/<int:pk>/correct/", record_views.record_correct, name="history-correct"),
     path("history/<int:pk>/versions/", record_views.record_versions, name="history-versions"),
     path("history/<int:pk>/print/", record_views.record_print, name="history-print"),
+    path("patients/<int:pk>/orthodontics/", ortho_views.cards, name="ortho"),
+    path("patients/<int:pk>/orthodontics/new/", ortho_views.card_new, name="ortho-new"),
+    path("orthodontics/<int:pk>/", ortho_views.card, name="ortho-card"),
+    path(
+        "orthodontics/<int:pk>/sections/<str:key>/",
+        ortho_views.section_save,
+        name="ortho-section",
+    ),
+    path(
+        "orthodontics/<int:pk>/sections/<str:key>/reset/",
+        ortho_views.section_reset,
+        name="ortho-section-reset",
+    ),
+    path("orthodontics/<int:pk>/reset/", ortho_views.card_reset, name="ortho-reset"),
+    path("orthodontics/<int:pk>/status/", ortho_views.card_status, name="ortho-status"),
+    path("orthodontics/<int:pk>/print/", ortho_views.card_print, name="ortho-print"),
 ]

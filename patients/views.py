@@ -44,7 +44,6 @@ SECTIONS = [
 SECTION_MODULES = {
     "plan": gettext_lazy("the clinical record"),
     "payments": gettext_lazy("billing"),
-    "orthodontics": gettext_lazy("the clinical record"),
     "dms": gettext_lazy("the DMS module"),
 }
 
