@@ -128,6 +128,7 @@ def build_world(branch, media_root) -> dict:
         **_branch_objects(branch, shared["patient"], employee="Образцов", doctor="Врачов"),
     }
     shared.update(_medical_records(patient, world["doctor"]))
+    shared["clinical_image"] = _clinical_image(patient, branch)
     world.update(shared)
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
@@ -161,6 +162,13 @@ def _tooth_record(patient):
     return ToothRecord.objects.create(
         patient=patient, tooth=36, diagnosis=Diagnosis.objects.get(code="K02.1"), state="caries"
     )
+
+
+def _clinical_image(patient, branch):
+    """An X-ray of the patient taken in ``branch`` (images are shared with the card)."""
+    from clinical.tests.factories import clinical_image
+
+    return clinical_image(patient, branch, teeth="36")
 
 
 def _medical_records(patient, doctor) -> dict:
@@ -311,6 +319,10 @@ SAMPLES = {
     "clinical:history-correct": lambda w: {"pk": w["signed_medical_record"].pk},
     "clinical:history-versions": lambda w: {"pk": w["signed_medical_record"].pk},
     "clinical:history-print": lambda w: {"pk": w["medical_record"].pk},
+    "clinical:images": lambda w: {"pk": w["patient"].pk},
+    "clinical:image-upload": lambda w: {"pk": w["patient"].pk},
+    "clinical:image-detail": lambda w: {"pk": w["clinical_image"].pk},
+    "clinical:image-remove": lambda w: {"pk": w["clinical_image"].pk},
 }
 
 
@@ -482,6 +494,8 @@ def demo_world(media_root) -> DemoWorld:
             "signed medical record",
         ),
         patient_import=PatientImportFactory(),
+        # The demo has no image files: one X-ray of the visit's patient.
+        clinical_image=_clinical_image(appointment.patient, branch),
         branch=branch,
         chair=found(branch.chairs.order_by("-position").first(), "chair"),
         employee=found(

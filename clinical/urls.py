@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinical import record_views, views
+from clinical import image_views, record_views, views
 
 app_name = "clinical"
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("history/<int:pk>/correct/", record_views.record_correct, name="history-correct"),
     path("history/<int:pk>/versions/", record_views.record_versions, name="history-versions"),
     path("history/<int:pk>/print/", record_views.record_print, name="history-print"),
+    path("patients/<int:pk>/images/", image_views.images_tab, name="images"),
+    path("patients/<int:pk>/images/upload/", image_views.image_upload, name="image-upload"),
+    path("images/<int:pk>/", image_views.image_detail, name="image-detail"),
+    path("images/<int:pk>/remove/", image_views.image_remove, name="image-remove"),
+    path("xray-log/", image_views.xray_log, name="xray-log"),
 ]
