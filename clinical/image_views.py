@@ -4,6 +4,7 @@ log the law requires (who took which X-ray of whom, when, and the effective dose
 
 import datetime
 from collections import Counter
+from collections.abc import Iterator
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -49,7 +50,9 @@ def _tooth(request: AuthedRequest) -> int | None:
         return None
     number = parse_id(text)
     if number not in teeth.ALL_TEETH:
-        raise InputRefused(_("There is no tooth %(tooth)s in the FDI numbering.") % {"tooth": text[:10]})
+        raise InputRefused(
+            _("There is no tooth %(tooth)s in the FDI numbering.") % {"tooth": text[:10]}
+        )
     return number
 
 
@@ -154,7 +157,9 @@ def _log_rows(request: AuthedRequest, form: XrayLogFilter):
     data = form.cleaned_data if form.is_valid() else {}
     zone = timezone.get_current_timezone()
     if data.get("since"):
-        rows = rows.filter(taken_at__gte=datetime.datetime.combine(data["since"], datetime.time.min, zone))
+        rows = rows.filter(
+            taken_at__gte=datetime.datetime.combine(data["since"], datetime.time.min, zone)
+        )
     if data.get("until"):
         end = datetime.datetime.combine(data["until"], datetime.time.min, zone)
         rows = rows.filter(taken_at__lt=end + datetime.timedelta(days=1))
@@ -219,7 +224,10 @@ def xray_log(request: AuthedRequest) -> HttpResponseBase:
         {
             "form": form,
             "page": page,
-            "lines": [(image, sums.get((image.patient_id, timezone.localtime(image.taken_at).year))) for image in page],
+            "lines": [
+                (image, sums.get((image.patient_id, timezone.localtime(image.taken_at).year)))
+                for image in page
+            ],
             "query_string": query_without_page(request),
             "patient": patient,
         },
@@ -227,7 +235,7 @@ def xray_log(request: AuthedRequest) -> HttpResponseBase:
 
 
 def _export(fmt: str, rows) -> HttpResponseBase:
-    def lines():
+    def lines() -> Iterator[list]:
         chunk: list[ClinicalImage] = []
         for image in rows.iterator(chunk_size=500):
             chunk.append(image)

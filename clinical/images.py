@@ -12,6 +12,7 @@ only (``stop_before_pixels``) for the date and the modality.
 import datetime
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
@@ -144,7 +145,7 @@ def _sniff_picture(upload, file_format: str) -> Sniffed:
             % {"mp": limit // 1_000_000},
             "too_many_pixels",
         ) from exc
-    except Exception as exc:  # noqa: BLE001  decoders fail on hostile bytes in many ways
+    except Exception as exc:  # decoders fail on hostile bytes in many ways
         if not isinstance(exc, UnidentifiedImageError | OSError | SyntaxError | ValueError):
             logger.info("Image refused: %r", exc)
         raise broken from exc
@@ -171,23 +172,32 @@ def _preview(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+_DICOM_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+_DICOM_TIME = re.compile(r"([0-9]{2})([0-9]{2})?([0-9]{2})?")
+
+
 def _dicom_date(value) -> datetime.date | None:
-    text = str(value or "").strip()
+    """A DA value (YYYYMMDD) within the sane dates, else None."""
+    match = _DICOM_DATE.fullmatch(str(value or "").strip()[:8])
+    if not match:
+        return None
     try:
-        day = datetime.datetime.strptime(text[:8], "%Y%m%d").date()
+        day = datetime.date(*(int(part) for part in match.groups()))
     except ValueError:
         return None
     return day if day in SANE_DATES else None
 
 
 def _dicom_time(value) -> datetime.time | None:
-    text = str(value or "").strip().split(".")[0]
-    for pattern in ("%H%M%S", "%H%M", "%H"):
-        try:
-            return datetime.datetime.strptime(text, pattern).time()
-        except ValueError:
-            continue
-    return None
+    """A TM value (HH, HHMM or HHMMSS, maybe with a fraction), else None."""
+    match = _DICOM_TIME.fullmatch(str(value or "").strip().split(".")[0])
+    if not match:
+        return None
+    try:
+        hour, minute, second = (int(part or 0) for part in match.groups())
+        return datetime.time(hour, minute, second)
+    except ValueError:
+        return None
 
 
 def _sniff_dicom(upload) -> Sniffed:
@@ -211,7 +221,7 @@ def _sniff_dicom(upload) -> Sniffed:
         rows, columns = dataset.get("Rows"), dataset.get("Columns")
         if isinstance(rows, int) and isinstance(columns, int):
             sniffed.width, sniffed.height = columns, rows
-    except Exception as exc:  # noqa: BLE001  pydicom fails on hostile bytes in many ways
+    except Exception as exc:  # pydicom fails on hostile bytes in many ways
         if not isinstance(exc, InvalidDicomError):
             logger.info("DICOM refused: %r", exc)
         raise _refused(_("The DICOM file cannot be read."), "damaged") from exc
@@ -224,7 +234,9 @@ def _taken_at(data: dict, sniffed: Sniffed, branch: Branch) -> datetime.datetime
     if data.get("taken_at"):
         return data["taken_at"]
     if sniffed.taken_on is not None:
-        moment = datetime.datetime.combine(sniffed.taken_on, sniffed.taken_time or datetime.time(12))
+        moment = datetime.datetime.combine(
+            sniffed.taken_on, sniffed.taken_time or datetime.time(12)
+        )
         return moment.replace(tzinfo=branch.zone)
     return timezone.now()
 
@@ -323,7 +335,10 @@ def image_add(
         created_by=_user(by),
         **fields,
     )
-    if image.taken_at.date() not in SANE_DATES or image.taken_at > timezone.now() + datetime.timedelta(days=1):
+    if (
+        image.taken_at.date() not in SANE_DATES
+        or image.taken_at > timezone.now() + datetime.timedelta(days=1)
+    ):
         raise ValidationError({"taken_at": [_("An image cannot be taken in the future.")]})
     stored: list = []
     try:

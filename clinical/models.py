@@ -405,7 +405,9 @@ class ClinicalImage(SoftDeleteModel):
         ]
 
     def __str__(self) -> str:
-        what = self.get_xray_type_display() if self.kind == ImageKind.XRAY else self.get_kind_display()  # type: ignore[attr-defined]
+        what = (
+            self.get_xray_type_display() if self.kind == ImageKind.XRAY else self.get_kind_display()
+        )  # type: ignore[attr-defined]
         return f"{what} {timezone.localtime(self.taken_at):%d.%m.%Y}"
 
     @property

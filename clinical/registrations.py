@@ -215,9 +215,7 @@ timeline.describe(
     "image",
     lambda payload: _("Image added: %(what)s") % {"what": _image_text(payload)},
 )
-timeline.describe(
-    "image.deleted", "image", lambda payload: _("Image moved to the recycle bin")
-)
+timeline.describe("image.deleted", "image", lambda payload: _("Image moved to the recycle bin"))
 timeline.describe("image.restored", "image", lambda payload: _("Image restored"))
 
 

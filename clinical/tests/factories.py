@@ -23,7 +23,9 @@ def jpeg_bytes(size=(64, 48), color=(90, 90, 90)) -> bytes:
     return buffer.getvalue()
 
 
-def dicom_bytes(*, modality="PX", study_date="20250314", acquisition_date="", time="093000") -> bytes:
+def dicom_bytes(
+    *, modality="PX", study_date="20250314", acquisition_date="", time="093000"
+) -> bytes:
     """A small DICOM file written by pydicom: a Part 10 preamble, "DICM", the header tags and
     an 8x8 picture."""
     from pydicom.dataset import Dataset, FileMetaDataset

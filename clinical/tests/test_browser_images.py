@@ -47,7 +47,11 @@ def test_upload_an_x_ray_see_its_preview_and_zoom_it(page, asgi_live_server, tmp
     page.wait_for_function("document.querySelector('[data-image-thumb]').naturalWidth > 0")
     expect(tab.locator("[data-strip-tooth='36']")).to_be_visible()
     image = ClinicalImage.objects.get()
-    assert (image.file_format, image.xray_type, str(image.dose_msv)) == ("png", "panoramic", "0.012")
+    assert (image.file_format, image.xray_type, str(image.dose_msv)) == (
+        "png",
+        "panoramic",
+        "0.012",
+    )
     assert page.evaluate("window.stillTheSamePage === true")
 
     thumb.click()
@@ -60,7 +64,9 @@ def test_upload_an_x_ray_see_its_preview_and_zoom_it(page, asgi_live_server, tmp
     expect(viewer).not_to_have_attribute("data-zoom", f"{fit:.2f}")
     zoomed = float(viewer.get_attribute("data-zoom"))
     assert zoomed > fit
-    width = page.evaluate("document.querySelector('[data-zoom-image]').getBoundingClientRect().width")
+    width = page.evaluate(
+        "document.querySelector('[data-zoom-image]').getBoundingClientRect().width"
+    )
     assert abs(width - 1600 * zoomed) < 2
     screenshot(page, "clinical-images-viewer-1280")
     viewer.locator("[data-zoom='out']").click()

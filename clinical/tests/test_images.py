@@ -104,7 +104,12 @@ def test_a_jpeg_and_a_sixteen_bit_png_x_ray_get_their_previews(doctor, branch):
 
     patient = PatientFactory()
     jpeg = add(patient, branch, doctor, jpeg_bytes((800, 600)), name="photo.png", kind="photo")
-    assert (jpeg.file_format, jpeg.kind, jpeg.xray_type, jpeg.dose_msv) == ("jpeg", "photo", "", None)
+    assert (jpeg.file_format, jpeg.kind, jpeg.xray_type, jpeg.dose_msv) == (
+        "jpeg",
+        "photo",
+        "",
+        None,
+    )
     assert jpeg.file.name.endswith(".jpg")
     sixteen = add(patient, branch, doctor, png_bytes((40, 30), 40000, mode="I;16"))
     with sixteen.preview.open("rb") as handle:
@@ -465,10 +470,13 @@ def test_the_x_ray_log_lists_x_rays_of_the_users_branches_with_the_patients_year
     assert [image.pk for image, _sum in january.context["lines"]] == [first.pk]
     other = doctor_client.get(reverse("clinical:xray-log"), {"patient": PatientFactory().pk})
     assert other.context["lines"] == []
-    assert doctor_client.get(
-        reverse("clinical:xray-log"), {"branch": branch_elsewhere.pk}
-    ).status_code == 400
-    assert doctor_client.get(reverse("clinical:xray-log"), {"since": "0002-01-01"}).status_code == 400
+    assert (
+        doctor_client.get(reverse("clinical:xray-log"), {"branch": branch_elsewhere.pk}).status_code
+        == 400
+    )
+    assert (
+        doctor_client.get(reverse("clinical:xray-log"), {"since": "0002-01-01"}).status_code == 400
+    )
 
 
 def test_the_x_ray_log_exports_with_the_year_sums(doctor_client, branch):
@@ -483,9 +491,7 @@ def test_the_x_ray_log_exports_with_the_year_sums(doctor_client, branch):
     assert len(lines) == 3 and all("Экспортова" in line and ";0.020;" in line for line in lines[1:])
 
 
-def test_the_x_ray_log_reads_a_page_in_the_same_queries_however_many_x_rays(
-    doctor_client, branch
-):
+def test_the_x_ray_log_reads_a_page_in_the_same_queries_however_many_x_rays(doctor_client, branch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
