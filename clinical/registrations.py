@@ -220,10 +220,11 @@ timeline.describe("image.restored", "image", lambda payload: _("Image restored")
 
 
 def _seed(log) -> None:
-    from clinical.demo import seed_charts, seed_medical_history
+    from clinical.demo import seed_charts, seed_images, seed_medical_history
 
     seed_charts(log)
     seed_medical_history(log)
+    seed_images(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

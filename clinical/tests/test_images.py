@@ -511,3 +511,16 @@ def test_the_x_ray_log_needs_the_clinical_right(branch):
     accountant.force_login(user_with_rights("patients_view", "reports_view", branch=branch))
     assert accountant.get(reverse("clinical:xray-log")).status_code == 403
     assert accountant.post(reverse("clinical:xray-log")).status_code in (403, 405)
+
+
+def test_the_demo_adds_small_generated_x_rays_to_three_patients(doctor, branch, media_root):
+    from clinical.demo import seed_images
+
+    patients = [PatientFactory() for _ in range(4)]
+    said = []
+    seed_images(said.append)
+    made = ClinicalImage.objects.all()
+    assert made.count() == 6 and said == ["clinical images: 6"]
+    assert {image.patient_id for image in made} == {p.pk for p in patients[:3]}
+    assert all(image.preview and image.size < 20_000 for image in made)
+    assert {image.taken_by for image in made} == {doctor.employee}
