@@ -524,3 +524,18 @@ def test_the_demo_adds_small_generated_x_rays_to_three_patients(doctor, branch, 
     assert {image.patient_id for image in made} == {p.pk for p in patients[:3]}
     assert all(image.preview and image.size < 20_000 for image in made)
     assert {image.taken_by for image in made} == {doctor.employee}
+
+
+def test_the_grid_pages_within_the_tab_keeping_the_tooth(doctor_client, branch, monkeypatch):
+    from clinical import image_views
+
+    monkeypatch.setattr(image_views, "PER_PAGE", 2)
+    patient = PatientFactory()
+    for day in range(1, 6):
+        clinical_image(patient, branch, teeth="36", taken_at=at(2026, 1, day))
+    clinical_image(patient, branch, teeth="11")
+    first = doctor_client.get(tab_url(patient), {"tooth": "36"}).content.decode()
+    assert first.count("data-image-tile=") == 2
+    assert f'hx-get="{tab_url(patient)}?tooth=36&page=2"' in first
+    last = doctor_client.get(tab_url(patient), {"tooth": "36", "page": "3"}).content.decode()
+    assert last.count("data-image-tile=") == 1 and 'rel="next"' not in last
