@@ -88,7 +88,10 @@ class XrayLogFilter(Form):
     since = forms.DateField(label=gettext_lazy("From"), required=False)
     until = forms.DateField(label=gettext_lazy("To"), required=False)
     branch = forms.ModelChoiceField(
-        label=gettext_lazy("Branch"), queryset=Branch.objects.none(), required=False
+        label=gettext_lazy("Branch"),
+        queryset=Branch.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All branches"),
     )
     patient = forms.IntegerField(
         label=gettext_lazy("Patient"), required=False, min_value=1, max_value=2**63 - 1

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clinic import files
 from clinic.bounds import InputRefused, parse_id
 from clinic.lists import export_requested, export_response, paginate, query_without_page
+from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import images, teeth
 from clinical.image_forms import ImageUploadForm, XrayLogFilter
@@ -74,8 +75,9 @@ def _render_tab(
         rows = rows.with_tooth(tooth)
     can_change = has_module_perm(request.user, "clinical", "change")
     if can_change and form is None:
+        me = Employee.objects.filter(user=request.user).only("pk").first()
         form = ImageUploadForm(
-            user=request.user, patient=patient, initial={"branch": request.branch}
+            user=request.user, patient=patient, initial={"branch": request.branch, "taken_by": me}
         )
     context = {
         "patient": patient,

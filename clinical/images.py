@@ -362,7 +362,8 @@ def image_add(
 
 @transaction.atomic
 def image_delete(*, image: ClinicalImage, by) -> None:
-    """To the recycle bin (the file stays until the bin is purged: a restore brings it back)."""
+    """To the recycle bin. The file stays with the row (medical images are kept for years,
+    and a restore brings it back); nothing serves it while the row is deleted."""
     object_soft_delete(obj=image, by=by, patient_id=image.patient_id)
 
 

@@ -1,5 +1,5 @@
 """The Images tab with the mouse: upload an X-ray, see its preview in the grid and on the
-tooth strip, open the viewer and zoom in, out and back to fit."""
+tooth strip, open the viewer and zoom in, out and back to fit; find it in the X-ray log."""
 
 import pytest
 from playwright.sync_api import expect
@@ -80,4 +80,10 @@ def test_upload_an_x_ray_see_its_preview_and_zoom_it(page, asgi_live_server, tmp
     expect(tab.locator("[data-strip-tooth='36']")).to_have_class("btn btn-sm btn-secondary")
     expect(tiles).to_have_count(1)
     screenshot(page, "clinical-images-tab-1280")
+
+    tab.locator("[data-xray-log-link]").click()
+    entry = page.locator(f"[data-xray-entry='{image.pk}']")
+    expect(entry).to_contain_text("0,012")
+    expect(entry.locator("[data-year-sum]")).to_contain_text("0,012")
+    screenshot(page, "clinical-xray-log-1280")
     assert watcher.errors == []

@@ -390,7 +390,7 @@ def test_removing_an_image_sends_it_to_the_recycle_bin_and_the_timeline(
     assert "closeDialog" in response["HX-Trigger"]
     assert f'data-image-tile="{image.pk}"' not in response.content.decode()
     image.refresh_from_db()
-    assert image.deleted_at is not None and image.file  # the file waits for the bin's purge
+    assert image.deleted_at is not None and image.file  # kept with the row
     assert doctor_client.get(files.url_for(image, "file")).status_code == 404
     assert image in trash.get_section("clinical-images").deleted_for(doctor.user)
     events = {e.name: e for e in PatientEvent.objects.filter(patient=patient)}
