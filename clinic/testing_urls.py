@@ -129,6 +129,7 @@ def build_world(branch, media_root) -> dict:
     }
     shared.update(_medical_records(patient, world["doctor"]))
     shared["ortho_card"] = _ortho_card(patient)
+    shared["clinical_image"] = _clinical_image(patient, branch)
     world.update(shared)
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
@@ -162,6 +163,13 @@ def _tooth_record(patient):
     return ToothRecord.objects.create(
         patient=patient, tooth=36, diagnosis=Diagnosis.objects.get(code="K02.1"), state="caries"
     )
+
+
+def _clinical_image(patient, branch):
+    """An X-ray of the patient taken in ``branch`` (images are shared with the card)."""
+    from clinical.tests.factories import clinical_image
+
+    return clinical_image(patient, branch, teeth="36")
 
 
 def _medical_records(patient, doctor) -> dict:
@@ -329,6 +337,10 @@ SAMPLES = {
     "clinical:ortho-reset": lambda w: {"pk": w["ortho_card"].pk},
     "clinical:ortho-status": lambda w: {"pk": w["ortho_card"].pk},
     "clinical:ortho-print": lambda w: {"pk": w["ortho_card"].pk},
+    "clinical:images": lambda w: {"pk": w["patient"].pk},
+    "clinical:image-upload": lambda w: {"pk": w["patient"].pk},
+    "clinical:image-detail": lambda w: {"pk": w["clinical_image"].pk},
+    "clinical:image-remove": lambda w: {"pk": w["clinical_image"].pk},
 }
 
 
@@ -504,6 +516,8 @@ def demo_world(media_root) -> DemoWorld:
         ),
         ortho_card=found(OrthodonticCard.objects.order_by("pk").first(), "orthodontic card"),
         patient_import=PatientImportFactory(),
+        # The demo has no image files: one X-ray of the visit's patient.
+        clinical_image=_clinical_image(appointment.patient, branch),
         branch=branch,
         chair=found(branch.chairs.order_by("-position").first(), "chair"),
         employee=found(

@@ -265,3 +265,70 @@ def seed_orthodontics(log) -> None:
                 )
         count += 1
     log(f"clinical: {count} orthodontic cards")
+
+
+def _radiograph(seed: int, size=(320, 200)) -> bytes:
+    """A small grey PNG that reads as an X-ray in the grid: dark film, light teeth."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)
+    picture = Image.new("L", size, 28)
+    draw = ImageDraw.Draw(picture)
+    width, height = size
+    step = width // 8
+    for number in range(8):
+        left = number * step + rng.randint(2, 8)
+        top = height // 2 - rng.randint(50, 70)
+        draw.rounded_rectangle(
+            (left, top, left + step - 12, top + rng.randint(110, 140)), radius=14, fill=190
+        )
+    picture = picture.filter(ImageFilter.GaussianBlur(3))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def seed_images(log) -> None:
+    """Two small generated X-rays on each of three demo patients (a few kilobytes each)."""
+    from decimal import Decimal
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from clinic.models import Branch
+    from clinical import images
+    from clinical.models import ImageKind, XrayType
+
+    doctor = Employee.objects.filter(kind=ProfessionKind.DOCTOR, user__username="doctor").first()
+    branch = Branch.objects.order_by("position", "pk").first()
+    if doctor is None or branch is None:
+        return
+    count = 0
+    shots = [
+        (XrayType.INTRAORAL, [36], Decimal("0.005")),
+        (XrayType.PANORAMIC, [], Decimal("0.015")),
+    ]
+    for number, patient in enumerate(Patient.objects.order_by("pk")[:3]):
+        for shot, (xray_type, tooth_numbers, dose) in enumerate(shots):
+            images.image_add(
+                patient=patient,
+                upload=SimpleUploadedFile(
+                    f"demo-{number}-{shot}.png", _radiograph(number * 2 + shot)
+                ),
+                data={
+                    "kind": ImageKind.XRAY,
+                    "teeth": tooth_numbers,
+                    "xray_type": xray_type,
+                    "exposures": 1,
+                    "dose_msv": dose,
+                    "taken_at": timezone.now() - datetime.timedelta(days=40 - shot),
+                    "taken_by": doctor,
+                    "appointment": None,
+                    "note": "",
+                },
+                branch=branch,
+                by=None,
+            )
+            count += 1
+    log(f"clinical images: {count}")

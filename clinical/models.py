@@ -1,4 +1,7 @@
-"""The clinical record: the ICD-10 reference book and the dated records of the dental chart."""
+"""The clinical record: the ICD-10 reference book, the dated records of the dental chart, the
+medical history, the images (X-rays and photos), the orthodontic card."""
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -8,7 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clinic import teeth
+from clinic.files import RandomName
 from clinic.models import ReferenceItem
+from clinic.models.organization import BranchScopedQuerySet
+from clinic.softdelete import AliveManager, SoftDeleteModel
 from patients.models import Patient
 
 
@@ -351,3 +357,144 @@ class OrthodonticSection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_id}:{self.key}"
+
+
+class ImageKind(models.TextChoices):
+    PHOTO = "photo", _("Photo")
+    XRAY = "xray", _("X-ray")
+
+
+class XrayType(models.TextChoices):
+    INTRAORAL = "intraoral", _("Intraoral")
+    BITEWING = "bitewing", _("Bitewing")
+    PANORAMIC = "panoramic", _("Panoramic")
+    CEPHALOMETRIC = "cephalometric", _("Cephalometric")
+    CBCT = "cbct", _("CBCT")
+
+
+class ImageFormat(models.TextChoices):
+    """What the file's content says it is (never its name or the browser's type)."""
+
+    JPEG = "jpeg", "JPEG"
+    PNG = "png", "PNG"
+    DICOM = "dicom", "DICOM"
+
+
+# A dental CBCT with a large field of view gives about 1 mSv; 10 mSv for one entry is a
+# typing error (a dose in µSv typed as mSv), not an exposure.
+MAX_DOSE_MSV = Decimal("10")
+
+
+class ClinicalImageQuerySet(BranchScopedQuerySet):
+    def of_live_cards(self) -> "ClinicalImageQuerySet":
+        return self.filter(deleted_at__isnull=True, patient__deleted_at__isnull=True)
+
+    def with_tooth(self, tooth: int) -> "ClinicalImageQuerySet":
+        """Images attached to ``tooth`` (teeth are stored as ",36,46,": no 16 inside 116)."""
+        return self.filter(teeth__contains=f",{tooth},")
+
+
+class ClinicalImage(SoftDeleteModel):
+    """An X-ray or a photo of a patient, attached to teeth and maybe to a visit.
+
+    The file is stored under a random name and served through ``clinic.files``; a JPEG or PNG
+    also has a small JPEG ``preview`` for the card's grid. An X-ray keeps what the X-ray log
+    needs: its type, the number of exposures and the effective dose, who took it and when."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="images", verbose_name=_("patient")
+    )
+    # Where it was taken: the X-ray log is kept per branch.
+    branch = models.ForeignKey(
+        "clinic.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+    )
+    appointment = models.ForeignKey(
+        "calendar_app.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("visit"),
+    )
+    # FDI numbers as ",36,46," (commas around each, so one tooth is found by ",36,").
+    teeth = models.CharField(_("teeth"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=ImageKind.choices)
+    file_format = models.CharField(_("format"), max_length=8, choices=ImageFormat.choices)
+    file = models.FileField(_("file"), upload_to=RandomName("clinical/images"), max_length=200)
+    preview = models.FileField(
+        _("preview"), upload_to=RandomName("clinical/previews"), max_length=200, blank=True
+    )
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("size, bytes"), default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    modality = models.CharField(_("DICOM modality"), max_length=16, blank=True)
+    xray_type = models.CharField(
+        _("X-ray type"), max_length=16, choices=XrayType.choices, blank=True
+    )
+    exposures = models.PositiveSmallIntegerField(_("exposures"), null=True, blank=True)
+    dose_msv = models.DecimalField(
+        _("effective dose, mSv"), max_digits=6, decimal_places=3, null=True, blank=True
+    )
+    taken_at = models.DateTimeField(_("taken"), default=timezone.now)
+    taken_by = models.ForeignKey(
+        "clinic.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("taken by"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AliveManager.from_queryset(ClinicalImageQuerySet)()  # type: ignore[assignment,misc]
+    all_objects = models.Manager.from_queryset(ClinicalImageQuerySet)()  # type: ignore[assignment,misc]
+
+    class Meta(SoftDeleteModel.Meta):
+        verbose_name = _("clinical image")
+        verbose_name_plural = _("clinical images")
+        ordering = ["-taken_at", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "taken_at"], name="clinical_image_patient_idx"),
+            models.Index(fields=["branch", "kind", "taken_at"], name="clinical_image_log_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=ImageKind.PHOTO)
+                    & Q(xray_type="")
+                    & Q(exposures__isnull=True)
+                    & Q(dose_msv__isnull=True)
+                )
+                | (
+                    Q(kind=ImageKind.XRAY)
+                    & ~Q(xray_type="")
+                    & Q(exposures__gte=1)
+                    & Q(dose_msv__gte=0)
+                    & Q(dose_msv__lte=MAX_DOSE_MSV)
+                ),
+                name="clinical_image_xray_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = (
+            self.get_xray_type_display() if self.kind == ImageKind.XRAY else self.get_kind_display()
+        )  # type: ignore[attr-defined]
+        return f"{what} {timezone.localtime(self.taken_at):%d.%m.%Y}"
+
+    @property
+    def teeth_list(self) -> list[int]:
+        return [int(t) for t in self.teeth.split(",") if t]
+
+    @property
+    def is_xray(self) -> bool:
+        return self.kind == ImageKind.XRAY
+
+    @property
+    def is_dicom(self) -> bool:
+        return self.file_format == ImageFormat.DICOM

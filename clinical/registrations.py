@@ -4,9 +4,16 @@ Diagnostics section, the timeline's wording, demo charts."""
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinic import demo, references
+from clinic import demo, files, references, trash
+from clinic.permissions import has_module_perm
 from clinical import orthodontics
-from clinical.models import Diagnosis, DiagnosisCategory, MedicalHistoryTemplate, MedicalRecord
+from clinical.models import (
+    ClinicalImage,
+    Diagnosis,
+    DiagnosisCategory,
+    MedicalHistoryTemplate,
+    MedicalRecord,
+)
 from documents import rendering
 from patients import card_sections, timeline
 
@@ -133,12 +140,97 @@ timeline.describe(
 )
 
 
+card_sections.register(
+    card_sections.CardSection(
+        "images",
+        "clinical:images",
+        right=("clinical", "view"),
+        scripts=("js/clinical_images.js",),
+        styles=("css/clinical_images.css",),
+    )
+)
+
+
+def _card_images(user):
+    """The images of live cards, to whoever may open the card and its clinical record
+    (patients are shared by the network, and so are their images, like their documents)."""
+    if not has_module_perm(user, "patients", "view"):
+        return ClinicalImage.objects.none()
+    return ClinicalImage.objects.of_live_cards()
+
+
+files.register(
+    files.FileKind(
+        "clinical-image",
+        ClinicalImage,
+        "file",
+        right=("clinical", "view"),
+        objects=_card_images,
+        filename=lambda image: image.original_name,  # type: ignore[attr-defined]
+        inline=True,
+        patient_of=lambda image: image.patient_id,  # type: ignore[attr-defined]
+    )
+)
+# The grid shows a page of previews at once: each is not worth an audit entry (opening the
+# tab is audited as a view of the card, opening an image's file is audited by itself).
+files.register(
+    files.FileKind(
+        "clinical-image-preview",
+        ClinicalImage,
+        "preview",
+        right=("clinical", "view"),
+        objects=_card_images,
+        inline=True,
+        cache_seconds=3600,
+        audited=False,
+    )
+)
+
+trash.register(
+    trash.TrashSection(
+        "clinical-images",
+        gettext_lazy("Clinical images"),
+        ClinicalImage,
+        "clinical",
+        event_prefix="image",
+        describe=lambda image: f"{image} · {image.patient}",  # type: ignore[attr-defined]
+        patient_of=lambda image: image.patient_id,  # type: ignore[attr-defined]
+    )
+)
+
+
+def _image_text(payload: dict) -> str:
+    from clinical.models import ImageKind, XrayType
+
+    kind = payload.get("kind")
+    if kind == ImageKind.XRAY and payload.get("xray_type") in XrayType.values:
+        what = _("X-ray (%(type)s)") % {"type": XrayType(payload["xray_type"]).label}
+    else:
+        what = str(ImageKind.PHOTO.label)
+    teeth = _teeth(payload)
+    return f"{what}: {teeth}" if teeth else what
+
+
+timeline.describe(
+    "image.added",
+    "image",
+    lambda payload: _("Image added: %(what)s") % {"what": _image_text(payload)},
+)
+timeline.describe("image.deleted", "image", lambda payload: _("Image moved to the recycle bin"))
+timeline.describe("image.restored", "image", lambda payload: _("Image restored"))
+
+
 def _seed(log) -> None:
     from clinical.demo import seed_charts, seed_medical_history, seed_orthodontics
 
     seed_charts(log)
     seed_medical_history(log)
     seed_orthodontics(log)
+    from clinical.demo import seed_charts, seed_images, seed_medical_history
+
+    seed_charts(log)
+    seed_medical_history(log)
+    seed_images(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

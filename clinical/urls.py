@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinical import ortho_views, record_views, views
+from clinical import image_views, ortho_views, record_views, views
 
 app_name = "clinical"
 
@@ -31,4 +31,9 @@ urlpatterns = [
     path("orthodontics/<int:pk>/reset/", ortho_views.card_reset, name="ortho-reset"),
     path("orthodontics/<int:pk>/status/", ortho_views.card_status, name="ortho-status"),
     path("orthodontics/<int:pk>/print/", ortho_views.card_print, name="ortho-print"),
+    path("patients/<int:pk>/images/", image_views.images_tab, name="images"),
+    path("patients/<int:pk>/images/upload/", image_views.image_upload, name="image-upload"),
+    path("images/<int:pk>/", image_views.image_detail, name="image-detail"),
+    path("images/<int:pk>/remove/", image_views.image_remove, name="image-remove"),
+    path("xray-log/", image_views.xray_log, name="xray-log"),
 ]

@@ -415,6 +415,12 @@ ODONTA_WARM_UP_PDF = env_bool("ODONTA_WARM_UP_PDF", PRODUCTION)
 ODONTA_COURIER_THREAD = env_bool(
     "ODONTA_COURIER_THREAD", PRODUCTION and not CELERY_TASK_ALWAYS_EAGER
 )
+# Clinical images (clinical.images): a JPEG or PNG up to this many bytes, a DICOM (a CBCT
+# volume is large) up to the second; a picture of more pixels is refused as a possible
+# decompression bomb (Pillow would allocate it whole).
+ODONTA_IMAGE_MAX_BYTES = env_int("ODONTA_IMAGE_MAX_BYTES", 30 * 1024 * 1024)
+ODONTA_DICOM_MAX_BYTES = env_int("ODONTA_DICOM_MAX_BYTES", 200 * 1024 * 1024)
+ODONTA_IMAGE_MAX_PIXELS = env_int("ODONTA_IMAGE_MAX_PIXELS", 60_000_000)
 # /healthz answers 503 when the workers' heartbeat or the oldest pending domain event is
 # older than this many seconds (clinic.health).
 ODONTA_HEALTH_WORKER_MAX_AGE = env_int("ODONTA_HEALTH_WORKER_MAX_AGE", 300)

@@ -27,6 +27,7 @@ TIMELINE_EVENTS = (
     "chart.*",
     "medical_record.*",
     "orthodontic_card.*",
+    "image.*",
 )
 
 

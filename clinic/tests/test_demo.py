@@ -11,6 +11,12 @@ from clinic.models import AuditEntry, Branch, Chair, Employee, Organization, Use
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """The demo stores a few generated X-rays: not in the working tree's media/."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 def seed(*args) -> str:
     out = io.StringIO()
     call_command("seed_demo", *args, stdout=out)

@@ -59,12 +59,28 @@ def document_scan_sample():
     return scan, sample_png()
 
 
+def clinical_image_sample():
+    from clinic.tests.factories import BranchFactory
+    from clinical.tests.factories import clinical_image, png_bytes
+
+    return clinical_image(PatientFactory(), BranchFactory()), png_bytes()
+
+
+def clinical_image_preview_sample():
+    from clinic.tests.factories import BranchFactory
+    from clinical.tests.factories import clinical_image, jpeg_bytes
+
+    return clinical_image(PatientFactory(), BranchFactory()), jpeg_bytes((32, 24))
+
+
 # One stored file of each registered kind (a new kind adds its sample here).
 SAMPLES = {
     "organization-logo": logo_sample,
     "patient-import": import_sample,
     "printed-document": printed_document_sample,
     "document-scan": document_scan_sample,
+    "clinical-image": clinical_image_sample,
+    "clinical-image-preview": clinical_image_preview_sample,
 }
 
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0013_alter_moduleright_options"),
-        ("clinical", "0003_medical_history"),
+        ("clinical", "0005_images"),
         ("patients", "0008_legalrepresentative"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
