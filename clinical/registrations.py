@@ -221,15 +221,11 @@ timeline.describe("image.restored", "image", lambda payload: _("Image restored")
 
 
 def _seed(log) -> None:
-    from clinical.demo import seed_charts, seed_medical_history, seed_orthodontics
+    from clinical.demo import seed_charts, seed_images, seed_medical_history, seed_orthodontics
 
     seed_charts(log)
     seed_medical_history(log)
     seed_orthodontics(log)
-    from clinical.demo import seed_charts, seed_images, seed_medical_history
-
-    seed_charts(log)
-    seed_medical_history(log)
     seed_images(log)
 
 
