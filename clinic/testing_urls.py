@@ -175,7 +175,23 @@ def _medical_records(patient, doctor) -> dict:
     return {
         "medical_record": record(complaints="Боль"),
         "signed_medical_record": record(complaints="Боль", signed_at=timezone.now()),
+        "perio_exam": _perio_exam(patient, doctor),
     }
+
+
+def _perio_exam(patient, doctor):
+    from clinical.models import PerioExam
+
+    site = {"pd": [3, 2, 4, 3, 2, 3], "gm": [0, 0, 1, 0, 0, 0]}
+    flags = {"bop": [False, False, True, False, False, False], "sup": [False] * 6}
+    return PerioExam.objects.create(
+        patient=patient,
+        doctor=doctor,
+        measurements={
+            "16": {**site, **flags, "plaque": [False] * 6, "mobility": 0, "furcation": 1}
+        },
+        missing=[18],
+    )
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -311,6 +327,12 @@ SAMPLES = {
     "clinical:history-correct": lambda w: {"pk": w["signed_medical_record"].pk},
     "clinical:history-versions": lambda w: {"pk": w["signed_medical_record"].pk},
     "clinical:history-print": lambda w: {"pk": w["medical_record"].pk},
+    "clinical:perio": lambda w: {"pk": w["patient"].pk},
+    "clinical:perio-new": lambda w: {"pk": w["patient"].pk},
+    "clinical:perio-compare": lambda w: {"pk": w["patient"].pk},
+    "clinical:perio-exam": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:perio-edit": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:perio-print": lambda w: {"pk": w["perio_exam"].pk},
 }
 
 
@@ -417,7 +439,7 @@ def demo_world(media_root) -> DemoWorld:
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
-    from clinical.models import MedicalRecord, ToothRecord
+    from clinical.models import MedicalRecord, PerioExam, ToothRecord
     from documents.models import Template
     from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
@@ -481,6 +503,7 @@ def demo_world(media_root) -> DemoWorld:
             MedicalRecord.objects.current().filter(signed_at__isnull=False).order_by("pk").first(),
             "signed medical record",
         ),
+        perio_exam=found(PerioExam.objects.order_by("pk").first(), "periodontal exam"),
         patient_import=PatientImportFactory(),
         branch=branch,
         chair=found(branch.chairs.order_by("-position").first(), "chair"),

@@ -94,3 +94,33 @@ def template_choices():
     return MedicalHistoryTemplate.objects.select_related("profession").order_by(
         "profession__name", "position", "name"
     )
+
+
+class PerioExamForm(Form):
+    """The exam's header; the grid of measurements is read by ``clinical.perio.parse_grid``."""
+
+    examined_on = forms.DateField(
+        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    doctor = forms.ModelChoiceField(label=gettext_lazy("Doctor"), queryset=Employee.objects.none())
+    appointment = forms.ModelChoiceField(
+        label=gettext_lazy("Visit"),
+        queryset=Appointment.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("This visit is not one of the patient's.")},
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, user, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].queryset = (  # type: ignore[attr-defined]
+            Employee.objects.for_user(user).doctors()
+        )
+        self.fields["appointment"].queryset = (  # type: ignore[attr-defined]
+            Appointment.objects.for_user(user).filter(patient=patient).order_by("-start")
+        )

@@ -5,7 +5,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic import demo, references
-from clinical.models import Diagnosis, DiagnosisCategory, MedicalHistoryTemplate, MedicalRecord
+from clinical.models import (
+    Diagnosis,
+    DiagnosisCategory,
+    MedicalHistoryTemplate,
+    MedicalRecord,
+    PerioExam,
+)
 from documents import rendering
 from patients import card_sections, timeline
 
@@ -85,6 +91,53 @@ card_sections.register(
 )
 
 
+card_sections.register(
+    card_sections.CardSection(
+        "perio", "clinical:perio", right=("clinical", "view"), styles=("css/perio.css",)
+    )
+)
+
+
+def _perio_context(exam: PerioExam, ctx) -> dict:
+    from clinical import perio
+
+    return {
+        "exam": exam,
+        "jaws": perio.jaws(perio.tooth_rows(exam.measurements, exam.missing)),
+        "summary": perio.summary(exam),
+        "mode": "print",
+    }
+
+
+rendering.register_layout(
+    rendering.Layout(
+        "perio_exam",
+        "clinical/print/perio_exam.html",
+        title=lambda exam: (
+            _("Periodontal chart of %(day)s") % {"day": f"{exam.examined_on:%d.%m.%Y}"}
+        ),
+        context=_perio_context,
+    )
+)
+
+
+def _perio_day(payload: dict) -> str:
+    day = payload.get("examined_on", "")
+    return ".".join(reversed(day.split("-"))) if day else ""
+
+
+timeline.describe(
+    "perio_exam.created",
+    "rulers",
+    lambda payload: _("Periodontal exam of %(day)s added") % {"day": _perio_day(payload)},
+)
+timeline.describe(
+    "perio_exam.updated",
+    "rulers",
+    lambda payload: _("Periodontal exam of %(day)s changed") % {"day": _perio_day(payload)},
+)
+
+
 def _teeth(payload: dict) -> str:
     return ", ".join(str(tooth) for tooth in payload.get("teeth", []))
 
@@ -133,10 +186,11 @@ timeline.describe(
 
 
 def _seed(log) -> None:
-    from clinical.demo import seed_charts, seed_medical_history
+    from clinical.demo import seed_charts, seed_medical_history, seed_perio
 
     seed_charts(log)
     seed_medical_history(log)
+    seed_perio(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinical import record_views, views
+from clinical import perio_views, record_views, views
 
 app_name = "clinical"
 
@@ -15,4 +15,10 @@ urlpatterns = [
     path("history/<int:pk>/correct/", record_views.record_correct, name="history-correct"),
     path("history/<int:pk>/versions/", record_views.record_versions, name="history-versions"),
     path("history/<int:pk>/print/", record_views.record_print, name="history-print"),
+    path("patients/<int:pk>/perio/", perio_views.exams, name="perio"),
+    path("patients/<int:pk>/perio/new/", perio_views.perio_new, name="perio-new"),
+    path("patients/<int:pk>/perio/compare/", perio_views.perio_compare, name="perio-compare"),
+    path("perio/<int:pk>/", perio_views.perio_exam, name="perio-exam"),
+    path("perio/<int:pk>/edit/", perio_views.perio_edit, name="perio-edit"),
+    path("perio/<int:pk>/print/", perio_views.perio_print, name="perio-print"),
 ]

@@ -26,6 +26,7 @@ TIMELINE_EVENTS = (
     "document.*",
     "chart.*",
     "medical_record.*",
+    "perio_exam.*",
 )
 
 
