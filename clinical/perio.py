@@ -340,12 +340,32 @@ def jaws(rows: dict[int, ToothRow]) -> list[dict]:
     """The chart's two jaws, each its teeth left to right and its sides top to bottom (the
     cheek side outwards: buccal above the upper teeth, below the lower ones)."""
 
+    flags = [
+        ("bop", _("BOP"), _("Bleeding on probing")),
+        ("sup", _("Suppuration"), _("Suppuration")),
+        ("plaque", _("Plaque"), _("Plaque")),
+    ]
+
     def side(teeth_row: list[ToothRow], key: str, label: str) -> dict:
         indices = BUCCAL if key == "buccal" else LINGUAL
+        teeth_sites = [(row, row.side(indices)) for row in teeth_row]
         return {
             "key": key,
             "label": label,
-            "teeth": [(row, row.side(indices)) for row in teeth_row],
+            "teeth": teeth_sites,
+            "flag_rows": [
+                {
+                    "flag": flag,
+                    "label": flag_label,
+                    "title": title,
+                    "cells": [
+                        (row, site, getattr(site, flag))
+                        for row, sites in teeth_sites
+                        for site in sites
+                    ],
+                }
+                for flag, flag_label, title in flags
+            ],
         }
 
     upper = [rows[n] for n in UPPER]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from calendar_app.models import Appointment
-from clinic.forms import Form
+from clinic.forms import DateInput, Form
 from clinic.models import Employee
 from clinical import selectors
 from clinical.models import MedicalHistoryTemplate, RecordSection
@@ -34,9 +34,7 @@ def section_field(section: RecordSection, **kwargs) -> forms.CharField:
 
 
 class MedicalRecordForm(Form):
-    recorded_on = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    recorded_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
     doctor = forms.ModelChoiceField(label=gettext_lazy("Doctor"), queryset=Employee.objects.none())
     appointment = forms.ModelChoiceField(
         label=gettext_lazy("Visit"),
@@ -99,9 +97,7 @@ def template_choices():
 class PerioExamForm(Form):
     """The exam's header; the grid of measurements is read by ``clinical.perio.parse_grid``."""
 
-    examined_on = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    examined_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
     doctor = forms.ModelChoiceField(label=gettext_lazy("Doctor"), queryset=Employee.objects.none())
     appointment = forms.ModelChoiceField(
         label=gettext_lazy("Visit"),
@@ -113,7 +109,7 @@ class PerioExamForm(Form):
         label=gettext_lazy("Note"),
         required=False,
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 1}),
     )
 
     def __init__(self, *args, user, patient, **kwargs):

@@ -2,7 +2,8 @@
 // the order the server sends (#perio-walk: upper buccal 18→28, upper palatal 28→18, lower
 // lingual 38→48, lower buccal 48→38), probing depths first, then gingival margins. "+" then
 // a digit is 10-15 mm; "-" then a digit a margin above the junction. B, S, P (by key
-// position, any layout) toggle bleeding, suppuration, plaque at the site last entered.
+// position, any layout) toggle bleeding, suppuration, plaque at the site last entered;
+// Ctrl+Enter saves.
 (function () {
   "use strict";
   const grid = document.querySelector("[data-perio-grid]");
@@ -56,6 +57,11 @@
   grid.addEventListener("keydown", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || !input.matches("input.perio-in[data-site]")) return;
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
+      event.preventDefault();
+      grid.closest("form").requestSubmit();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const pending = input.dataset.pending || "";
     if (/^[0-9]$/.test(event.key)) {
