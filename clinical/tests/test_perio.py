@@ -419,3 +419,18 @@ def test_the_demo_seeds_exams_that_pass_the_checks(doctor):
     for exam in exams:
         checked = perio.validate_measurements(exam.measurements, exam.missing)
         assert checked == (exam.measurements, exam.missing)
+
+
+def test_a_reader_without_the_change_right_reads_but_does_not_edit(client, registrar, doctor):
+    from django.contrib.auth.models import Permission
+
+    exam = make(PatientFactory(), doctor)
+    registrar.user.user_permissions.add(Permission.objects.get(codename="clinical_view"))
+    client.force_login(registrar.user)
+    tab = client.get(reverse("clinical:perio", args=[exam.patient_id]))
+    assert tab.status_code == 200 and "data-perio-new" not in tab.content.decode()
+    assert client.get(reverse("clinical:perio-exam", args=[exam.pk])).status_code == 200
+    assert client.get(reverse("clinical:perio-edit", args=[exam.pk])).status_code == 403
+    new = reverse("clinical:perio-new", args=[exam.patient_id])
+    assert client.post(new, grid_post(doctor)).status_code == 403
+    assert PerioExam.objects.count() == 1
