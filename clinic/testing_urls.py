@@ -184,6 +184,7 @@ def _medical_records(patient, doctor) -> dict:
     return {
         "medical_record": record(complaints="Боль"),
         "signed_medical_record": record(complaints="Боль", signed_at=timezone.now()),
+        "perio_exam": _perio_exam(patient, doctor),
     }
 
 
@@ -194,6 +195,21 @@ def _ortho_card(patient):
     card = OrthodonticCard.objects.create(patient=patient, number=1)
     OrthodonticSection.objects.create(card=card, key="complaints", data={"text": "Скученность"})
     return card
+
+
+def _perio_exam(patient, doctor):
+    from clinical.models import PerioExam
+
+    site = {"pd": [3, 2, 4, 3, 2, 3], "gm": [0, 0, 1, 0, 0, 0]}
+    flags = {"bop": [False, False, True, False, False, False], "sup": [False] * 6}
+    return PerioExam.objects.create(
+        patient=patient,
+        doctor=doctor,
+        measurements={
+            "16": {**site, **flags, "plaque": [False] * 6, "mobility": 0, "furcation": 1}
+        },
+        missing=[18],
+    )
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -341,6 +357,12 @@ SAMPLES = {
     "clinical:image-upload": lambda w: {"pk": w["patient"].pk},
     "clinical:image-detail": lambda w: {"pk": w["clinical_image"].pk},
     "clinical:image-remove": lambda w: {"pk": w["clinical_image"].pk},
+    "clinical:perio": lambda w: {"pk": w["patient"].pk},
+    "clinical:perio-new": lambda w: {"pk": w["patient"].pk},
+    "clinical:perio-compare": lambda w: {"pk": w["patient"].pk},
+    "clinical:perio-exam": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:perio-edit": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:perio-print": lambda w: {"pk": w["perio_exam"].pk},
 }
 
 
@@ -450,7 +472,7 @@ def demo_world(media_root) -> DemoWorld:
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
-    from clinical.models import MedicalRecord, OrthodonticCard, ToothRecord
+    from clinical.models import MedicalRecord, OrthodonticCard, PerioExam, ToothRecord
     from documents.models import Template
     from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
@@ -515,6 +537,7 @@ def demo_world(media_root) -> DemoWorld:
             "signed medical record",
         ),
         ortho_card=found(OrthodonticCard.objects.order_by("pk").first(), "orthodontic card"),
+        perio_exam=found(PerioExam.objects.order_by("pk").first(), "periodontal exam"),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),

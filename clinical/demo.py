@@ -332,3 +332,83 @@ def seed_images(log) -> None:
             )
             count += 1
     log(f"clinical images: {count}")
+
+
+def seed_perio(log, share: float = 0.15) -> None:
+    """Two periodontal exams, half a year apart, for a share of the demo patients: the later
+    one a little worse on some sites, so the comparison has something to show."""
+    from clinical import perio
+    from clinical.models import PerioExam
+
+    rng = random.Random(12)
+    doctors = list(Employee.objects.filter(kind=ProfessionKind.DOCTOR).order_by("pk")[:10])
+    if not doctors:
+        return
+    missing_by_patient: dict[int, set[int]] = {}
+    for patient_id, tooth in (
+        ToothRecord.objects.current()
+        .filter(state=ToothState.MISSING)
+        .values_list("patient_id", "tooth")
+    ):
+        missing_by_patient.setdefault(patient_id, set()).add(tooth)
+    patients = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    today = timezone.localdate()
+    exams = []
+    for patient_id in rng.sample(patients, int(len(patients) * share)):
+        missing = sorted(missing_by_patient.get(patient_id, set()) & perio.TEETH)
+        first = _perio_measurements(rng, missing, None)
+        second = _perio_measurements(rng, missing, first)
+        doctor = rng.choice(doctors)
+        day = today - datetime.timedelta(days=rng.randint(20, 200))
+        for examined_on, measurements in (
+            (day - datetime.timedelta(days=180), first),
+            (day, second),
+        ):
+            exams.append(
+                PerioExam(
+                    patient_id=patient_id,
+                    doctor=doctor,
+                    examined_on=examined_on,
+                    measurements=measurements,
+                    missing=missing,
+                )
+            )
+    PerioExam.objects.bulk_create(exams, batch_size=500)
+    log(f"clinical: {len(exams)} periodontal exams")
+
+
+def _perio_measurements(rng: random.Random, missing: list[int], before: dict | None) -> dict:
+    from clinical import perio
+
+    measurements = {}
+    for tooth in sorted(perio.TEETH - set(missing)):
+        old = before[str(tooth)] if before else None
+        pd, gm = [], []
+        for site in range(6):
+            if old is None:
+                depth = (
+                    rng.choice((1, 2, 2, 3, 3, 3, 4, 5))
+                    if site not in (1, 4)
+                    else rng.choice((1, 2, 2, 3))
+                )
+                margin = rng.choice((0, 0, 0, 1, 2, -1))
+            else:
+                worse = rng.random() < 0.06
+                depth = min(
+                    15,
+                    old["pd"][site] + (rng.choice((2, 3)) if worse else rng.choice((0, 0, 1, -1))),
+                )
+                depth = max(0, depth)
+                margin = old["gm"][site]
+            pd.append(depth)
+            gm.append(margin)
+        measurements[str(tooth)] = {
+            "pd": pd,
+            "gm": gm,
+            "bop": [(d >= 4 and rng.random() < 0.6) or rng.random() < 0.1 for d in pd],
+            "sup": [d >= 6 and rng.random() < 0.3 for d in pd],
+            "plaque": [rng.random() < 0.3 for _ in pd],
+            "mobility": rng.choice((0, 0, 0, 0, 1)) if max(pd) < 5 else rng.choice((1, 2)),
+            "furcation": (rng.choice((0, 0, 1, 2)) if tooth % 10 in (6, 7) else None),
+        }
+    return measurements

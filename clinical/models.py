@@ -498,3 +498,47 @@ class ClinicalImage(SoftDeleteModel):
     @property
     def is_dicom(self) -> bool:
         return self.file_format == ImageFormat.DICOM
+
+
+class PerioExam(models.Model):
+    """A periodontal exam: a dated snapshot of six sites a tooth (``clinical.perio``).
+
+    ``measurements`` holds, per tooth number (a string key), the lists of its six sites in
+    ``perio.SITES`` order (probing depth, gingival margin, bleeding, suppuration, plaque) and
+    its mobility and furcation; ``missing`` the teeth not there on the day. One row, one
+    query: an exam is read and written whole."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="perio_exams", verbose_name=_("patient")
+    )
+    appointment = models.ForeignKey(
+        "calendar_app.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("visit"),
+    )
+    doctor = models.ForeignKey(
+        "clinic.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("doctor")
+    )
+    examined_on = models.DateField(_("date"), default=timezone.localdate)
+    note = models.TextField(_("note"), blank=True)
+    measurements = models.JSONField(_("measurements"), default=dict, blank=True)
+    missing = models.JSONField(_("missing teeth"), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("periodontal exam")
+        verbose_name_plural = _("periodontal exams")
+        ordering = ["-examined_on", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "examined_on"], name="clinical_perio_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.examined_on:%d.%m.%Y}"

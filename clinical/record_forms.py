@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from calendar_app.models import Appointment
-from clinic.forms import Form
+from clinic.forms import DateInput, Form
 from clinic.models import Employee
 from clinical import selectors
 from clinical.models import MedicalHistoryTemplate, RecordSection
@@ -34,9 +34,7 @@ def section_field(section: RecordSection, **kwargs) -> forms.CharField:
 
 
 class MedicalRecordForm(Form):
-    recorded_on = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    recorded_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
     doctor = forms.ModelChoiceField(label=gettext_lazy("Doctor"), queryset=Employee.objects.none())
     appointment = forms.ModelChoiceField(
         label=gettext_lazy("Visit"),
@@ -94,3 +92,31 @@ def template_choices():
     return MedicalHistoryTemplate.objects.select_related("profession").order_by(
         "profession__name", "position", "name"
     )
+
+
+class PerioExamForm(Form):
+    """The exam's header; the grid of measurements is read by ``clinical.perio.parse_grid``."""
+
+    examined_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
+    doctor = forms.ModelChoiceField(label=gettext_lazy("Doctor"), queryset=Employee.objects.none())
+    appointment = forms.ModelChoiceField(
+        label=gettext_lazy("Visit"),
+        queryset=Appointment.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("This visit is not one of the patient's.")},
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 1}),
+    )
+
+    def __init__(self, *args, user, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].queryset = (  # type: ignore[attr-defined]
+            Employee.objects.for_user(user).doctors()
+        )
+        self.fields["appointment"].queryset = (  # type: ignore[attr-defined]
+            Appointment.objects.for_user(user).filter(patient=patient).order_by("-start")
+        )

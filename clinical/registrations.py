@@ -13,6 +13,7 @@ from clinical.models import (
     DiagnosisCategory,
     MedicalHistoryTemplate,
     MedicalRecord,
+    PerioExam,
 )
 from documents import rendering
 from patients import card_sections, timeline
@@ -90,6 +91,53 @@ card_sections.register(
         scripts=("js/dental_chart.js",),
         styles=("css/dental_chart.css",),
     )
+)
+
+
+card_sections.register(
+    card_sections.CardSection(
+        "perio", "clinical:perio", right=("clinical", "view"), styles=("css/perio.css",)
+    )
+)
+
+
+def _perio_context(exam: PerioExam, ctx) -> dict:
+    from clinical import perio
+
+    return {
+        "exam": exam,
+        "jaws": perio.jaws(perio.tooth_rows(exam.measurements, exam.missing)),
+        "summary": perio.summary(exam),
+        "mode": "print",
+    }
+
+
+rendering.register_layout(
+    rendering.Layout(
+        "perio_exam",
+        "clinical/print/perio_exam.html",
+        title=lambda exam: (
+            _("Periodontal chart of %(day)s") % {"day": f"{exam.examined_on:%d.%m.%Y}"}
+        ),
+        context=_perio_context,
+    )
+)
+
+
+def _perio_day(payload: dict) -> str:
+    day = payload.get("examined_on", "")
+    return ".".join(reversed(day.split("-"))) if day else ""
+
+
+timeline.describe(
+    "perio_exam.created",
+    "rulers",
+    lambda payload: _("Periodontal exam of %(day)s added") % {"day": _perio_day(payload)},
+)
+timeline.describe(
+    "perio_exam.updated",
+    "rulers",
+    lambda payload: _("Periodontal exam of %(day)s changed") % {"day": _perio_day(payload)},
 )
 
 
@@ -221,12 +269,13 @@ timeline.describe("image.restored", "image", lambda payload: _("Image restored")
 
 
 def _seed(log) -> None:
-    from clinical.demo import seed_charts, seed_images, seed_medical_history, seed_orthodontics
+    from clinical import demo as clinical_demo
 
-    seed_charts(log)
-    seed_medical_history(log)
-    seed_orthodontics(log)
-    seed_images(log)
+    clinical_demo.seed_charts(log)
+    clinical_demo.seed_medical_history(log)
+    clinical_demo.seed_perio(log)
+    clinical_demo.seed_orthodontics(log)
+    clinical_demo.seed_images(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

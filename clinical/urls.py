@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinical import image_views, ortho_views, record_views, views
+from clinical import image_views, ortho_views, perio_views, record_views, views
 
 app_name = "clinical"
 
@@ -36,4 +36,10 @@ urlpatterns = [
     path("images/<int:pk>/", image_views.image_detail, name="image-detail"),
     path("images/<int:pk>/remove/", image_views.image_remove, name="image-remove"),
     path("xray-log/", image_views.xray_log, name="xray-log"),
+    path("patients/<int:pk>/perio/", perio_views.exams, name="perio"),
+    path("patients/<int:pk>/perio/new/", perio_views.perio_new, name="perio-new"),
+    path("patients/<int:pk>/perio/compare/", perio_views.perio_compare, name="perio-compare"),
+    path("perio/<int:pk>/", perio_views.perio_exam, name="perio-exam"),
+    path("perio/<int:pk>/edit/", perio_views.perio_edit, name="perio-edit"),
+    path("perio/<int:pk>/print/", perio_views.perio_print, name="perio-print"),
 ]

@@ -28,6 +28,7 @@ TIMELINE_EVENTS = (
     "medical_record.*",
     "orthodontic_card.*",
     "image.*",
+    "perio_exam.*",
 )
 
 

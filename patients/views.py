@@ -35,6 +35,7 @@ SECTIONS = [
     ("main", gettext_lazy("Main"), "person-vcard"),
     ("diagnostics", gettext_lazy("Diagnostics"), "clipboard2-pulse"),
     ("images", gettext_lazy("Images"), "images"),
+    ("perio", gettext_lazy("Periodontal chart"), "rulers"),
     ("history", gettext_lazy("Medical history"), "journal-medical"),
     ("plan", gettext_lazy("Treatment plan"), "list-check"),
     ("payments", gettext_lazy("Payments"), "wallet2"),

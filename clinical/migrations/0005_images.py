@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('calendar_app', '0005_visit_type_labels'),
         ('clinic', '0013_alter_moduleright_options'),
-        ('clinical', '0003_medical_history'),
+        ('clinical', '0004_perio'),
         ('patients', '0008_legalrepresentative'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
