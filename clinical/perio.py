@@ -18,12 +18,14 @@ Conventions (also in docs/architecture.md):
   and did not.
 """
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -146,6 +148,37 @@ def _what(kind: str) -> str:
         "mob": _("mobility"),
         "fur": _("furcation"),
     }[kind]
+
+
+GRID_MAX_NAMES = 2000
+
+
+def grid_fields(text: str) -> MultiValueDict:
+    """The entry grid as the page posts it: one JSON object (``grid``) of field names to a
+    value or a list of values (a full mouth has more inputs than a form may post). Anything
+    else is a ``ValidationError``; control characters are refused like anywhere else."""
+    from clinic.bounds import InputRefused
+
+    refused = ValidationError(
+        _("The chart could not be read; reload the page and enter it again."), code="bad_grid"
+    )
+    try:
+        values = json.loads(text or "{}")
+    except ValueError:
+        raise refused from None
+    if not isinstance(values, dict) or len(values) > GRID_MAX_NAMES:
+        raise refused
+    fields = MultiValueDict()
+    for name, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        if len(name) > 20 or len(items) > 6 or not all(isinstance(i, str) for i in items):
+            raise refused
+        if any(len(i) > 24 for i in items):
+            raise refused
+        if any(ord(ch) < 32 or ord(ch) == 127 for i in [name, *items] for ch in i):
+            raise InputRefused(_("The request contains control characters."))
+        fields.setlist(name, items)
+    return fields
 
 
 def parse_grid(data: Mapping, getlist) -> tuple[dict[str, dict], list[int]]:

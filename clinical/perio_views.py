@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -73,11 +74,13 @@ def _grid_view(request, patient, *, exam=None, initial, measurements, missing, t
     status = 200
     if form.is_bound:
         status = 422
+        grid = MultiValueDict()
         try:
-            measurements, missing = perio.parse_grid(request.POST, request.POST.getlist)
+            grid = perio.grid_fields(request.POST.get("grid", ""))
+            measurements, missing = perio.parse_grid(grid, grid.getlist)
         except ValidationError as error:
             form.add_errors_from(error)
-            measurements, missing = perio.posted_as_typed(request.POST, request.POST.getlist)
+            measurements, missing = perio.posted_as_typed(grid, grid.getlist)
         else:
             if form.is_valid():
                 data = {

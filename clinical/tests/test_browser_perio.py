@@ -28,19 +28,19 @@ def test_enter_an_exam_by_keyboard_and_compare(page, asgi_live_server):
 
     grid = page.locator("[data-perio-grid]")
     # 18 is missing on the chart: the cursor starts on 17's distobuccal site.
-    expect(grid.locator("input[name='pd-17-0']")).to_be_focused()
-    expect(grid.locator("input[name='pd-18-0']")).to_be_disabled()
+    expect(grid.locator("input[data-name='pd-17-0']")).to_be_focused()
+    expect(grid.locator("input[data-name='pd-18-0']")).to_be_disabled()
     # Upper buccal, 17 → 28: 15 teeth, three digits each.
     page.keyboard.type("323" * 14 + "32")
     page.keyboard.type("+2")  # 28's distobuccal site (the last of the row): 12 mm
     page.keyboard.press("KeyB")  # it bleeds
     # The walk turned to the palatal side at 28 and goes back: distopalatal first.
-    expect(grid.locator("input[name='pd-28-3']")).to_be_focused()
+    expect(grid.locator("input[data-name='pd-28-3']")).to_be_focused()
     page.keyboard.type("4")
     page.keyboard.press("KeyB")
-    expect(grid.locator("input[name='pd-17-0']")).to_have_value("3")
-    expect(grid.locator("input[name='pd-11-1']")).to_have_value("2")
-    expect(grid.locator("input[name='pd-28-0']")).to_have_value("12")
+    expect(grid.locator("input[data-name='pd-17-0']")).to_have_value("3")
+    expect(grid.locator("input[data-name='pd-11-1']")).to_have_value("2")
+    expect(grid.locator("input[data-name='pd-28-0']")).to_have_value("12")
     expect(grid.locator("[data-cal='28-0']")).to_have_text("12")
     expect(grid.locator("input[data-flag='bop'][data-site='28-0']")).to_be_checked()
     expect(grid.locator("input[data-flag='bop'][data-site='28-3']")).to_be_checked()
@@ -48,7 +48,7 @@ def test_enter_an_exam_by_keyboard_and_compare(page, asgi_live_server):
     page.keyboard.type("9")
     page.keyboard.press("Backspace")
     page.keyboard.press("Backspace")
-    expect(grid.locator("input[name='pd-28-4']")).to_have_value("")
+    expect(grid.locator("input[data-name='pd-28-4']")).to_have_value("")
     screenshot(page, "clinical-perio-entry-1280")
     page.keyboard.press("Control+Enter")
 

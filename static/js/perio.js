@@ -119,7 +119,7 @@
     const gone = box.checked;
     grid.querySelectorAll("input").forEach((input) => {
       if (input === box) return;
-      const name = input.name || "";
+      const name = input.dataset.name || "";
       if (name.endsWith("-" + tooth) || name.includes("-" + tooth + "-")) input.disabled = gone;
     });
     box.closest("th").classList.toggle("perio-missing", gone);
@@ -127,7 +127,7 @@
       const cell = el.closest("td");
       if (cell) cell.classList.toggle("perio-missing", gone);
     });
-    grid.querySelectorAll('input[name="mob-' + tooth + '"], input[name="fur-' + tooth + '"]').forEach((el) => {
+    grid.querySelectorAll('input[data-name="mob-' + tooth + '"], input[data-name="fur-' + tooth + '"]').forEach((el) => {
       el.closest("td").classList.toggle("perio-missing", gone);
     });
     buildOrder();
@@ -135,11 +135,19 @@
 
   const form = grid.closest("form");
   if (form) {
+    // The grid travels as one JSON field ("grid"): a full mouth has more inputs than a
+    // form may post. Unfilled sites stay out (the server reads them as unmeasured).
     form.addEventListener("submit", () => {
-      // Unfilled sites need not travel: the server reads an absent site as unmeasured.
-      grid.querySelectorAll("input.perio-in").forEach((input) => {
-        if (input.value.trim() === "") input.disabled = true;
+      const values = {};
+      grid.querySelectorAll("input[data-name]:not(:disabled)").forEach((input) => {
+        const name = input.dataset.name;
+        if (input.type === "checkbox") {
+          if (input.checked) (values[name] = values[name] || []).push(input.value);
+        } else if (input.value.trim() !== "") {
+          values[name] = input.value.trim();
+        }
       });
+      form.querySelector("input[name=grid]").value = JSON.stringify(values);
     });
   }
 
