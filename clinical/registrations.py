@@ -5,7 +5,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic import demo, references
-from clinical.models import Diagnosis, DiagnosisCategory, MedicalHistoryTemplate, MedicalRecord
+from clinical.models import (
+    Diagnosis,
+    DiagnosisCategory,
+    MedicalHistoryTemplate,
+    MedicalRecord,
+    PlanTemplate,
+    TreatmentPlan,
+)
 from documents import rendering
 from patients import card_sections, timeline
 
@@ -85,6 +92,77 @@ card_sections.register(
 )
 
 
+# --- Treatment plans ---------------------------------------------------------------------
+
+references.register(
+    references.ReferenceBook(
+        "plan-templates",
+        gettext_lazy("Treatment plan templates"),
+        PlanTemplate,
+        fields=("name", "description"),
+        description=gettext_lazy(
+            "Services by doctor profession, with hours, for a set of diagnoses: the plan's "
+            "Suggest ranks them."
+        ),
+        icon="list-check",
+        screen="clinical:plan-templates",
+    )
+)
+
+card_sections.register(
+    card_sections.CardSection(
+        "plan",
+        "clinical:plans",
+        right=("clinical", "view"),
+        scripts=("js/dental_chart.js",),
+        styles=("css/dental_chart.css", "css/treatment_plan.css"),
+    )
+)
+
+
+def _plan_context(plan: TreatmentPlan, ctx) -> dict:
+    from clinical.plan_selectors import plan_view
+
+    return {"view": plan_view(plan)}
+
+
+rendering.register_layout(
+    rendering.Layout(
+        "treatment_plan",
+        "clinical/print/treatment_plan.html",
+        title=lambda plan: _("Treatment plan No. %(number)s") % {"number": plan.number},
+        context=_plan_context,
+    )
+)
+
+
+timeline.describe(
+    "treatment_plan.created",
+    "list-check",
+    lambda p: _("Treatment plan No. %(number)s created") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.approved",
+    "check2-circle",
+    lambda p: _("Treatment plan No. %(number)s approved") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.completed",
+    "check2-all",
+    lambda p: _("Treatment plan No. %(number)s completed") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.cancelled",
+    "x-circle",
+    lambda p: _("Treatment plan No. %(number)s cancelled") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.changed",
+    "pencil-square",
+    lambda p: _("Treatment plan No. %(number)s changed") % {"number": p.get("number", "")},
+)
+
+
 def _teeth(payload: dict) -> str:
     return ", ".join(str(tooth) for tooth in payload.get("teeth", []))
 
@@ -133,10 +211,11 @@ timeline.describe(
 
 
 def _seed(log) -> None:
-    from clinical.demo import seed_charts, seed_medical_history
+    from clinical.demo import seed_charts, seed_medical_history, seed_plans
 
     seed_charts(log)
     seed_medical_history(log)
+    seed_plans(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

@@ -42,7 +42,6 @@ SECTIONS = [
     ("dms", gettext_lazy("DMS"), "shield-plus"),
 ]
 SECTION_MODULES = {
-    "plan": gettext_lazy("the clinical record"),
     "payments": gettext_lazy("billing"),
     "orthodontics": gettext_lazy("the clinical record"),
     "dms": gettext_lazy("the DMS module"),
