@@ -207,8 +207,9 @@ def _plan_template():
 def _plans(branch, patient, doctor) -> dict:
     """A draft plan of ``branch`` with a line, and an empty second stage."""
     from clinical.models import PlanLine, PlanStage, TreatmentPlan
+    from clinical.plans import next_plan_number
 
-    number = TreatmentPlan.objects.filter(patient=patient).count() + 1
+    number = next_plan_number(patient)
     plan = TreatmentPlan.objects.create(
         patient=patient, branch=branch, doctor=doctor, number=number
     )

@@ -132,6 +132,11 @@ class PlanTemplateForm(ModelForm):
 
 
 class PlanTemplateLineForm(ModelForm):
+    hours = forms.DecimalField(
+        label=gettext_lazy("Hours"), min_value=0, max_value=999, decimal_places=2, initial=0
+    )
+    quantity = quantity_field(initial=1)
+
     class Meta:
         model = PlanTemplateLine
         fields = ("profession", "service", "hours", "quantity")

@@ -289,6 +289,8 @@ def plan_status(request: AuthedRequest, pk: int) -> HttpResponse:
 def plan_suggest(request: AuthedRequest, pk: int) -> HttpResponse:
     """The templates ranked for the ticked diagnoses (nothing is written)."""
     plan = _plan(request, pk)
+    if "records" not in request.GET:  # nothing ticked: say so, nothing was refused
+        return _render(request, plan.patient, plan, error=_("Tick at least one diagnosis."))
     form = SuggestForm(request.GET, patient_id=plan.patient_id)
     if not form.is_valid():
         return _render(

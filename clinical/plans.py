@@ -112,6 +112,12 @@ def _changed(plan: TreatmentPlan, by, what: str, **extra) -> None:
     events.publish("treatment_plan.changed", plan, _payload(plan, change=what, **extra), actor=by)
 
 
+def next_plan_number(patient: Patient) -> int:
+    """The patient's next plan number (a row-locked counter per patient: no gaps reused,
+    no two plans with one number)."""
+    return numbering.next_number(f"treatment-plan:{patient.pk}")
+
+
 @transaction.atomic
 def plan_create(
     *,
@@ -122,7 +128,7 @@ def plan_create(
     title: str = "",
 ) -> TreatmentPlan:
     """A new draft numbered after the patient's last plan, with its first stage."""
-    number = numbering.next_number(f"treatment-plan:{patient.pk}")
+    number = next_plan_number(patient)
     plan = TreatmentPlan(
         patient=patient,
         branch=branch,
