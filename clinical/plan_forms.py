@@ -6,7 +6,7 @@ from clinic.forms import Form, ModelForm
 from clinic.models import Employee, Profession, ProfessionKind
 from clinical import selectors
 from clinical.forms import TeethField
-from clinical.models import PlanTemplate, PlanTemplateLine, ToothRecord, TreatmentPlan
+from clinical.models import PlanStage, PlanTemplate, PlanTemplateLine, ToothRecord, TreatmentPlan
 from clinical.plans import MAX_QUANTITY
 from clinical.teeth import Dentition
 
@@ -55,7 +55,9 @@ class LinesAddForm(Form):
         },
     )
     quantity = quantity_field(initial=1)
-    stage = forms.ModelChoiceField(label=gettext_lazy("Stage"), queryset=None, required=False)  # type: ignore[arg-type]
+    stage = forms.ModelChoiceField(
+        label=gettext_lazy("Stage"), queryset=PlanStage.objects.none(), required=False
+    )
     diagnosis = forms.ModelChoiceField(
         label=gettext_lazy("Diagnosis (ICD-10)"),
         queryset=selectors.diagnosis_choices(),
@@ -72,7 +74,9 @@ class LinesAddForm(Form):
 
 class LineUpdateForm(Form):
     quantity = quantity_field(required=False)
-    stage = forms.ModelChoiceField(label=gettext_lazy("Stage"), queryset=None, required=False)  # type: ignore[arg-type]
+    stage = forms.ModelChoiceField(
+        label=gettext_lazy("Stage"), queryset=PlanStage.objects.none(), required=False
+    )
 
     def __init__(self, *args, plan: TreatmentPlan, **kwargs):
         super().__init__(*args, **kwargs)

@@ -329,7 +329,9 @@ def test_an_approved_plan_is_not_edited_and_an_empty_one_not_approved(
     plan = new_plan(doctor, branch)
     status_url = reverse("clinical:plan-status", args=[plan.pk])
     response = doctor_client.post(status_url, {"action": "approve"})
-    assert response.status_code == 422 and "empty plan cannot be approved" in response.content.decode()
+    assert (
+        response.status_code == 422 and "empty plan cannot be approved" in response.content.decode()
+    )
     add(plan, doctor, filling(), teeth=[36])
     assert doctor_client.post(status_url, {"action": "approve"}).status_code == 200
     response = doctor_client.post(
@@ -353,12 +355,17 @@ def test_another_branchs_plan_is_not_found_and_rights_are_checked(
         f"{reverse('clinical:plans', args=[elsewhere.patient_id])}?plan={elsewhere.pk}",
     ):
         assert doctor_client.get(url).status_code == 404
-    assert doctor_client.post(reverse("clinical:plan-line-remove", args=[line.pk])).status_code == 404
+    assert (
+        doctor_client.post(reverse("clinical:plan-line-remove", args=[line.pk])).status_code == 404
+    )
     assert "data-plan-row" not in section(doctor_client, elsewhere.patient).content.decode()
     client.force_login(registrar.user)
     assert section(client, elsewhere.patient).status_code == 403
     assert client.post(reverse("clinical:plan-new", args=[elsewhere.patient_id])).status_code == 403
-    assert doctor_client.get(reverse("clinical:plan-new", args=[elsewhere.patient_id])).status_code == 405
+    assert (
+        doctor_client.get(reverse("clinical:plan-new", args=[elsewhere.patient_id])).status_code
+        == 405
+    )
     assert PlanLine.objects.count() == 1
 
 
@@ -372,7 +379,7 @@ def test_suggest_and_fill_from_the_tab(doctor_client, doctor, branch):
     response = doctor_client.get(
         reverse("clinical:plan-suggest", args=[plan.pk]), {"records": [caries.pk]}
     )
-    assert 'data-suggestion-percent>100%' in response.content.decode()
+    assert "data-suggestion-percent>100%" in response.content.decode()
     other = ToothRecord.objects.create(patient=PatientFactory(), tooth=11, diagnosis=dx("K02.1"))
     refused = doctor_client.get(
         reverse("clinical:plan-suggest", args=[plan.pk]), {"records": [other.pk]}
@@ -406,9 +413,7 @@ def test_the_plan_page_reads_a_fixed_number_of_queries(doctor_client, doctor, br
     assert len(many) == len(few)
 
 
-def test_the_print_holds_the_patient_the_total_and_a_signature_line(
-    doctor_client, doctor, branch
-):
+def test_the_print_holds_the_patient_the_total_and_a_signature_line(doctor_client, doctor, branch):
     patient = PatientFactory(last_name="Планова")
     plan = new_plan(doctor, branch, patient)
     add(plan, doctor, filling(), teeth=[36, 46])
