@@ -208,9 +208,9 @@ PLAN_TEMPLATES = [
         ],
     ),
     (
-        "Пульпит: эндодонтическое лечение",
+        "Пульпит, периодонтит: эндодонтическое лечение",
         "Снимок, лечение каналов под ключ и восстановление пломбой.",
-        ["K04.0", "K04.01", "K04.02", "K04.03"],
+        ["K04.0", "K04.01", "K04.02", "K04.03", "K04.5"],
         [
             ("Терапевт", "B01.065.001", "0.5", 1),
             ("Рентгенолог", "A06.07.003", "0.25", 2),
@@ -310,7 +310,7 @@ def seed_plans(log) -> None:
         .values_list("patient_id", flat=True)
         .distinct()[:6]
     )
-    for number, patient in enumerate(Patient.objects.filter(pk__in=list(with_diagnoses))):
+    for patient in Patient.objects.filter(pk__in=list(with_diagnoses)).order_by("pk"):
         found = plan_selectors.current_diagnoses(patient.pk)
         ranked = plan_selectors.suggest({entry.diagnosis.pk for entry in found})
         if not ranked or branch is None:
@@ -324,9 +324,10 @@ def seed_plans(log) -> None:
             teeth_by_diagnosis={entry.diagnosis.pk: entry.teeth for entry in found},
             by=admin,
         )
-        count += 1
-        if number % 3 >= 1 and plan.lines.exists():
+        # One in three stays a draft, one is approved, one approved and completed.
+        if count % 3 >= 1 and plan.lines.exists():
             plan = plans.plan_set_status(plan=plan, status=PlanStatus.APPROVED, by=admin)
-        if number % 3 == 2:
-            plans.plan_set_status(plan=plan, status=PlanStatus.COMPLETED, by=admin)
+            if count % 3 == 2:
+                plans.plan_set_status(plan=plan, status=PlanStatus.COMPLETED, by=admin)
+        count += 1
     log(f"clinical: {made} plan templates, {count} treatment plans")

@@ -65,6 +65,7 @@ def test_suggest_fill_approve_and_print(page, asgi_live_server):
     expect(suggestions).to_have_count(1)
     expect(suggestions.first).to_contain_text("Кариес: пломба")
     expect(suggestions.first.locator("[data-suggestion-percent]")).to_have_text("100%")
+    screenshot(page, "clinical-plan-suggest-1280")
 
     suggestions.first.locator("[data-suggestion-choose]").click()
     lines = tab.locator("[data-plan-line]")
