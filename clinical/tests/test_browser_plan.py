@@ -77,13 +77,24 @@ def test_suggest_fill_approve_and_print(page, asgi_live_server):
     lines.first.locator("[data-line-quantity]").dispatch_event("change")
     expect(tab.locator("[data-plan-total]")).to_have_text("19\xa0000,00")
 
+    # And adds a filling on 16 from the price list: the teeth, then the service by search.
+    form = tab.locator("[data-plan-add-form]")
+    form.locator("[data-tooth='16']").click()
+    expect(form.locator("[data-tooth='16'] input")).to_be_checked()
+    form.locator(".ts-control").first.click()
+    page.keyboard.type("Пломба")
+    page.locator(".ts-dropdown .option", has_text="Пломба").first.click()
+    form.locator("[data-plan-add]").click()
+    expect(lines).to_have_count(4)
+    expect(tab.locator("[data-plan-total]")).to_have_text("26\xa0500,00")
+
     tab.locator("[data-plan-approve]").click()
     page.locator("#app-confirm [data-confirm-ok]").click()
     expect(tab.locator("[data-plan]")).to_have_attribute("data-plan-state", "approved")
     expect(tab.locator("[data-plan-add-form]")).to_have_count(0)
     plan = TreatmentPlan.objects.get(patient=patient)
     assert plan.status == PlanStatus.APPROVED
-    assert sorted(plan.lines.values_list("tooth", flat=True), key=str) == [36, 46, None]
+    assert sorted(plan.lines.values_list("tooth", flat=True), key=str) == [16, 36, 46, None]
     assert page.evaluate("window.stillTheSamePage === true")
     screenshot(page, "clinical-plan-approved-1280")
 
@@ -91,5 +102,5 @@ def test_suggest_fill_approve_and_print(page, asgi_live_server):
     response = page.request.get(f"{asgi_live_server.url}{href}")
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     text = pdf_text(response.body()).replace("\xa0", " ")
-    assert "Планова" in text and "19 000,00" in text
+    assert "Планова" in text and "26 500,00" in text
     assert watcher.errors == []
