@@ -29,6 +29,9 @@ class ReferenceBook:
     can_deactivate: bool = True
     # The fields the list's search box looks in (a code as well as the name, for ICD-10).
     search_fields: tuple[str, ...] = ("name",)
+    # The URL name of a dedicated screen, for a book whose entries are more than a form
+    # (plan templates have lines): the index and the book's URL lead there instead.
+    screen: str = ""
 
     def items(self) -> QuerySet:
         related = [name for name in self.fields if self.model._meta.get_field(name).many_to_one]

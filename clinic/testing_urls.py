@@ -130,7 +130,9 @@ def build_world(branch, media_root) -> dict:
     shared.update(_medical_records(patient, world["doctor"]))
     shared["ortho_card"] = _ortho_card(patient)
     shared["clinical_image"] = _clinical_image(patient, branch)
+    shared["plan_template"] = _plan_template()
     world.update(shared)
+    world.update(_plans(branch, patient, world["doctor"]))
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
         **shared,
@@ -142,6 +144,7 @@ def build_world(branch, media_root) -> dict:
             chair="Чужое кресло",
         ),
     }
+    world["elsewhere"].update(_plans(elsewhere, patient, world["elsewhere"]["doctor"]))
     closed = BranchFactory(name="Закрытый чужой филиал", deleted_at=timezone.now())
     world["elsewhere"]["employee"].branches.add(closed)
     world["elsewhere"]["deleted"]["branches"] = closed
@@ -210,6 +213,46 @@ def _perio_exam(patient, doctor):
         },
         missing=[18],
     )
+
+
+def _plan_service():
+    from billing.models import Service, ServiceCategory
+
+    category = ServiceCategory.objects.get_or_create(name="Образцовая категория")[0]
+    return Service.objects.get_or_create(
+        code="SAMPLE-1",
+        defaults={"category": category, "name": "Образцовая услуга", "price": "1000.00"},
+    )[0]
+
+
+def _plan_template():
+    from clinic.models import Profession
+    from clinical.models import Diagnosis, PlanTemplate, PlanTemplateLine
+
+    template = PlanTemplate.objects.create(name="Образцовый шаблон")
+    template.diagnoses.set([Diagnosis.objects.get(code="K02.1")])
+    profession = Profession.objects.get_or_create(name="Образцовый врач", kind="doctor")[0]
+    PlanTemplateLine.objects.create(
+        template=template, service=_plan_service(), profession=profession, hours=1
+    )
+    return template
+
+
+def _plans(branch, patient, doctor) -> dict:
+    """A draft plan of ``branch`` with a line, and an empty second stage."""
+    from clinical.models import PlanLine, PlanStage, TreatmentPlan
+    from clinical.plans import next_plan_number
+
+    number = next_plan_number(patient)
+    plan = TreatmentPlan.objects.create(
+        patient=patient, branch=branch, doctor=doctor, number=number
+    )
+    stage = PlanStage.objects.create(plan=plan, name="Этап 1", position=1)
+    empty = PlanStage.objects.create(plan=plan, name="Этап 2", position=2)
+    line = PlanLine.objects.create(
+        plan=plan, stage=stage, service=_plan_service(), tooth=36, price="1000.00"
+    )
+    return {"plan": plan, "plan_stage": empty, "plan_line": line}
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -363,6 +406,25 @@ SAMPLES = {
     "clinical:perio-exam": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:perio-edit": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:perio-print": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:plans": lambda w: {"pk": w["patient"].pk},
+    "clinical:plan-new": lambda w: {"pk": w["patient"].pk},
+    **{
+        f"clinical:{name}": (lambda w: {"pk": w["plan"].pk})
+        for name in (
+            "plan",
+            "plan-edit",
+            "plan-lines-add",
+            "plan-stage-add",
+            "plan-status",
+            "plan-suggest",
+            "plan-apply",
+            "plan-print",
+        )
+    },
+    "clinical:plan-stage-remove": lambda w: {"pk": w["plan_stage"].pk},
+    "clinical:plan-line": lambda w: {"pk": w["plan_line"].pk},
+    "clinical:plan-line-remove": lambda w: {"pk": w["plan_line"].pk},
+    "clinical:plan-template": lambda w: {"pk": w["plan_template"].pk},
 }
 
 
@@ -410,6 +472,9 @@ POST_SAMPLES = {
     "clinical:ortho-section": {"text": "Проверка"},
     "clinical:ortho-reset": {"confirm": "all"},
     "clinical:ortho-status": {"status": "closed"},
+    "clinical:plan-status": {"action": "cancel"},
+    "clinical:plan-line": {"quantity": "2"},
+    "clinical:plan-stage-add": {"name": "Этап"},
 }
 
 # More URLs of one route: the recycle bin restores one deleted object of each section.
@@ -453,6 +518,22 @@ def url_for(route: Route, world) -> str | None:
     if sample is None:
         return None
     return _fill(route, sample(world))
+
+
+def _demo_plans(found) -> dict:
+    from clinical.models import PlanLine, PlanTemplate, TreatmentPlan
+
+    plan = found(
+        TreatmentPlan.objects.filter(status="draft", lines__isnull=False).order_by("pk").first(),
+        "draft treatment plan with lines",
+    )
+    line = PlanLine.objects.filter(plan=plan).order_by("pk").first()
+    return {
+        "plan": plan,
+        "plan_stage": line.stage,
+        "plan_line": line,
+        "plan_template": found(PlanTemplate.objects.order_by("pk").first(), "plan template"),
+    }
 
 
 class DemoWorld(dict):
@@ -538,6 +619,7 @@ def demo_world(media_root) -> DemoWorld:
         ),
         ortho_card=found(OrthodonticCard.objects.order_by("pk").first(), "orthodontic card"),
         perio_exam=found(PerioExam.objects.order_by("pk").first(), "periodontal exam"),
+        **_demo_plans(found),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),

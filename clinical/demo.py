@@ -412,3 +412,141 @@ def _perio_measurements(rng: random.Random, missing: list[int], before: dict | N
             "furcation": (rng.choice((0, 0, 1, 2)) if tooth % 10 in (6, 7) else None),
         }
     return measurements
+
+
+# (name, description, diagnoses, [(profession, service code, hours, quantity)])
+PLAN_TEMPLATES = [
+    (
+        "Кариес: пломба",
+        "Осмотр, прицельный снимок и пломба светового отверждения на каждый зуб с кариесом.",
+        ["K02.0", "K02.1", "K02.2"],
+        [
+            ("Терапевт", "B01.065.001", "0.5", 1),
+            ("Рентгенолог", "A06.07.003", "0.25", 1),
+            ("Терапевт", "A16.07.002.010", "1", 1),
+        ],
+    ),
+    (
+        "Пульпит, периодонтит: эндодонтическое лечение",
+        "Снимок, лечение каналов под ключ и восстановление пломбой.",
+        ["K04.0", "K04.01", "K04.02", "K04.03", "K04.5"],
+        [
+            ("Терапевт", "B01.065.001", "0.5", 1),
+            ("Рентгенолог", "A06.07.003", "0.25", 2),
+            ("Терапевт", "CL-0013", "1.5", 1),
+            ("Терапевт", "A16.07.031", "1", 1),
+        ],
+    ),
+    (
+        "Пародонтит: пародонтологическое лечение",
+        "Осмотр пародонтолога, профессиональная гигиена и закрытый кюретаж.",
+        ["K05.3", "K05.30", "K05.31"],
+        [
+            ("Пародонтолог", "CL-0002", "0.5", 1),
+            ("Пародонтолог", "A12.07.004", "0.5", 1),
+            ("Гигиенист", "A16.07.051", "1", 1),
+            ("Пародонтолог", "A16.07.039", "0.5", 1),
+        ],
+    ),
+    (
+        "Отсутствие зуба: имплантация и коронка",
+        "Консультация имплантолога, КЛКТ, имплантат и коронка на имплантате.",
+        ["K08.1"],
+        [
+            ("Хирург", "CL-0001", "0.75", 1),
+            ("Рентгенолог", "A06.07.013", "0.5", 1),
+            ("Хирург", "A16.07.054", "1.5", 1),
+            ("Ортопед", "CL-0051", "1", 1),
+        ],
+    ),
+    (
+        "Ортодонтия: брекет-система",
+        "Диагностика, брекет-системы на обе челюсти, активации и ретенция.",
+        ["K07.2", "K07.20", "K07.3"],
+        [
+            ("Ортодонт", "B01.063.001", "0.5", 1),
+            ("Ортодонт", "CL-0055", "1", 1),
+            ("Ортодонт", "CL-0056", "1.5", 2),
+            ("Ортодонт", "A23.07.001", "0.5", 12),
+            ("Ортодонт", "CL-0062", "0.5", 2),
+        ],
+    ),
+]
+
+
+def seed_plans(log) -> None:
+    """Five plan templates from the price list, and plans (draft, approved, completed) for a
+    few demo patients filled from their charts' diagnoses the way "Suggest" does."""
+    from decimal import Decimal
+
+    from billing.models import Service
+    from clinic.models import Profession, User
+    from clinical import plan_selectors, plans
+    from clinical.models import PlanStatus, PlanTemplate, PlanTemplateLine
+
+    professions = {p.name: p for p in Profession.objects.filter(kind=ProfessionKind.DOCTOR)}
+    services = {s.code: s for s in Service.objects.all()}
+    diagnoses = {d.code: d for d in Diagnosis.objects.all()}
+    made = 0
+    for position, (name, description, codes, lines) in enumerate(PLAN_TEMPLATES, start=1):
+        usable = [
+            (professions[p], services[code], Decimal(hours), quantity)
+            for p, code, hours, quantity in lines
+            if p in professions and code in services
+        ]
+        if not usable:
+            continue
+        template = PlanTemplate.objects.create(
+            name=name, description=description, position=position
+        )
+        template.diagnoses.set([diagnoses[c] for c in codes if c in diagnoses])
+        PlanTemplateLine.objects.bulk_create(
+            PlanTemplateLine(
+                template=template,
+                profession=profession,
+                service=service,
+                hours=hours,
+                quantity=quantity,
+                position=number,
+            )
+            for number, (profession, service, hours, quantity) in enumerate(usable, start=1)
+        )
+        made += 1
+    doctor = (
+        Employee.objects.filter(kind=ProfessionKind.DOCTOR, user__username="doctor").first()
+        or Employee.objects.filter(kind=ProfessionKind.DOCTOR).first()
+    )
+    admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+    count = 0
+    if doctor is None or not made:
+        log(f"clinical: {made} plan templates")
+        return
+    branch = doctor.branches.order_by("position", "pk").first()
+    with_diagnoses = (
+        ToothRecord.objects.current()
+        .filter(diagnosis__isnull=False, patient__deleted_at__isnull=True)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+        .distinct()[:6]
+    )
+    for patient in Patient.objects.filter(pk__in=list(with_diagnoses)).order_by("pk"):
+        found = plan_selectors.current_diagnoses(patient.pk)
+        ranked = plan_selectors.suggest({entry.diagnosis.pk for entry in found})
+        if not ranked or branch is None:
+            continue
+        plan = plans.plan_create(
+            patient=patient, branch=branch, doctor=doctor, by=admin, title=ranked[0].name
+        )
+        plans.plan_fill_from_template(
+            plan=plan,
+            template=PlanTemplate.objects.get(pk=ranked[0].template_id),
+            teeth_by_diagnosis={entry.diagnosis.pk: entry.teeth for entry in found},
+            by=admin,
+        )
+        # One in three stays a draft, one is approved, one approved and completed.
+        if count % 3 >= 1 and plan.lines.exists():
+            plan = plans.plan_set_status(plan=plan, status=PlanStatus.APPROVED, by=admin)
+            if count % 3 == 2:
+                plans.plan_set_status(plan=plan, status=PlanStatus.COMPLETED, by=admin)
+        count += 1
+    log(f"clinical: {made} plan templates, {count} treatment plans")

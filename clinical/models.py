@@ -542,3 +542,193 @@ class PerioExam(models.Model):
 
     def __str__(self) -> str:
         return f"{self.examined_on:%d.%m.%Y}"
+
+
+# --- Treatment plans (issue 10, stories 5 and 6) --------------------------------------------
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TreatmentPlanQuerySet(models.QuerySet):
+    def for_user(self, user) -> "TreatmentPlanQuerySet":
+        """The plans of the user's branches (every branch for a superuser): 404 outside."""
+        from clinic.models import Branch
+        from clinic.models.organization import sees_every_branch
+
+        if sees_every_branch(user):
+            return self
+        return self.filter(branch__in=Branch.objects.for_user(user))
+
+
+class TreatmentPlan(models.Model):
+    """A patient's numbered plan: stages of lines (a service, a tooth, a quantity, the price
+    it had when added). Edited only as a draft; only an approved plan is invoiced."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="treatment_plans", verbose_name=_("patient")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    doctor = models.ForeignKey(
+        "clinic.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("doctor"),
+    )
+    branch = models.ForeignKey(
+        "clinic.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("completed or cancelled"), null=True, blank=True)
+
+    objects = TreatmentPlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("treatment plan")
+        verbose_name_plural = _("treatment plans")
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "number"], name="clinical_plan_unique_number_per_patient"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Treatment plan No. %(number)s") % {"number": self.number}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == PlanStatus.DRAFT
+
+
+class PlanStage(models.Model):
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("order"), default=1)
+
+    class Meta:
+        verbose_name = _("plan stage")
+        verbose_name_plural = _("plan stages")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanLineStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    DONE = "done", _("Done")
+
+
+class PlanLine(models.Model):
+    """One service of a plan, on one tooth or none, at the price it had when added."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="lines")
+    stage = models.ForeignKey(
+        PlanStage, on_delete=models.CASCADE, related_name="lines", verbose_name=_("stage")
+    )
+    service = models.ForeignKey(
+        "billing.Service", on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
+    )
+    tooth = models.PositiveSmallIntegerField(_("tooth"), null=True, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    diagnosis = models.ForeignKey(
+        Diagnosis,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("diagnosis"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=PlanLineStatus.choices, default=PlanLineStatus.PLANNED
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # The visit that booked the line (calendar_app sits below clinical but books lines later;
+    # a plain id keeps the plan free of the calendar's deletions).
+    appointment_id = models.BigIntegerField(null=True, blank=True)
+    position = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("plan line")
+        verbose_name_plural = _("plan lines")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="clinical_planline_quantity"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="clinical_planline_price"),
+            models.CheckConstraint(
+                condition=Q(tooth__isnull=True)
+                | (Q(tooth__gte=11) & Q(tooth__lte=teeth.MAX_TOOTH)),
+                name="clinical_planline_fdi_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} × {self.quantity}"
+
+    @property
+    def amount(self):
+        from clinic.money import round_money
+
+        return round_money(self.price * self.quantity)
+
+
+class PlanTemplate(ReferenceItem):
+    """A reference book entry: the services (by doctor profession, with hours) that treat a
+    set of diagnoses; "Suggest" ranks them by the diagnoses they cover."""
+
+    description = models.TextField(_("description"), blank=True)
+    diagnoses = models.ManyToManyField(Diagnosis, related_name="+", verbose_name=_("diagnoses"))
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = _("treatment plan template")
+        verbose_name_plural = _("treatment plan templates")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanTemplateLine(models.Model):
+    template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="lines")
+    service = models.ForeignKey(
+        "billing.Service", on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
+    )
+    profession = models.ForeignKey(
+        "clinic.Profession",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("profession"),
+    )
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=2, default=0)
+    quantity = models.PositiveSmallIntegerField(_("quantity"), default=1)
+    position = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("plan template line")
+        verbose_name_plural = _("plan template lines")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="clinical_ptline_quantity"),
+            models.CheckConstraint(condition=Q(hours__gte=0), name="clinical_ptline_hours"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id}: {self.service_id}"

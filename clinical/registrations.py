@@ -14,6 +14,8 @@ from clinical.models import (
     MedicalHistoryTemplate,
     MedicalRecord,
     PerioExam,
+    PlanTemplate,
+    TreatmentPlan,
 )
 from documents import rendering
 from patients import card_sections, timeline
@@ -138,6 +140,77 @@ timeline.describe(
     "perio_exam.updated",
     "rulers",
     lambda payload: _("Periodontal exam of %(day)s changed") % {"day": _perio_day(payload)},
+)
+
+
+# --- Treatment plans ---------------------------------------------------------------------
+
+references.register(
+    references.ReferenceBook(
+        "plan-templates",
+        gettext_lazy("Treatment plan templates"),
+        PlanTemplate,
+        fields=("name", "description"),
+        description=gettext_lazy(
+            "Services by doctor profession, with hours, for a set of diagnoses: the plan's "
+            "Suggest ranks them."
+        ),
+        icon="list-check",
+        screen="clinical:plan-templates",
+    )
+)
+
+card_sections.register(
+    card_sections.CardSection(
+        "plan",
+        "clinical:plans",
+        right=("clinical", "view"),
+        scripts=("js/dental_chart.js",),
+        styles=("css/dental_chart.css", "css/treatment_plan.css"),
+    )
+)
+
+
+def _plan_context(plan: TreatmentPlan, ctx) -> dict:
+    from clinical.plan_selectors import plan_view
+
+    return {"view": plan_view(plan)}
+
+
+rendering.register_layout(
+    rendering.Layout(
+        "treatment_plan",
+        "clinical/print/treatment_plan.html",
+        title=lambda plan: _("Treatment plan No. %(number)s") % {"number": plan.number},
+        context=_plan_context,
+    )
+)
+
+
+timeline.describe(
+    "treatment_plan.created",
+    "list-check",
+    lambda p: _("Treatment plan No. %(number)s created") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.approved",
+    "check2-circle",
+    lambda p: _("Treatment plan No. %(number)s approved") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.completed",
+    "check2-all",
+    lambda p: _("Treatment plan No. %(number)s completed") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.cancelled",
+    "x-circle",
+    lambda p: _("Treatment plan No. %(number)s cancelled") % {"number": p.get("number", "")},
+)
+timeline.describe(
+    "treatment_plan.changed",
+    "pencil-square",
+    lambda p: _("Treatment plan No. %(number)s changed") % {"number": p.get("number", "")},
 )
 
 
@@ -276,6 +349,7 @@ def _seed(log) -> None:
     clinical_demo.seed_perio(log)
     clinical_demo.seed_orthodontics(log)
     clinical_demo.seed_images(log)
+    clinical_demo.seed_plans(log)
 
 
 demo.register_seeder(30, "clinical", _seed)

@@ -18,6 +18,7 @@ TIMELINE_EVENTS = (
     "appointment.*",
     "waitlist.*",
     "plan.*",
+    "treatment_plan.*",
     "invoice.*",
     "payment.*",
     "deposit.*",

@@ -212,6 +212,10 @@ CROSS_MODULE = {
     "clinic:rights-group-create": "staff",
     "clinic:rights-group-update": "staff",
     "clinic:rights-group-delete": "staff",
+    # The treatment plan templates are a reference book with a screen of its own.
+    "clinical:plan-templates": "references",
+    "clinical:plan-template-new": "references",
+    "clinical:plan-template": "references",
     # Printing from the patient card and its printed copies need the card's rights: whoever
     # may open the card may print and download its documents (issue 12).
     **{

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -55,7 +55,10 @@ def _book_page(request, book: ReferenceBook, form=None, status: int = 200):
 
 @module_required("references", "view")
 def reference_book(request: AuthedRequest, key: str) -> HttpResponse:
-    return _book_page(request, _book(key))
+    book = _book(key)
+    if book.screen:
+        return redirect(book.screen)
+    return _book_page(request, book)
 
 
 @require_POST
