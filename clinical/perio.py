@@ -168,7 +168,7 @@ def grid_fields(text: str) -> MultiValueDict:
         raise refused from None
     if not isinstance(values, dict) or len(values) > GRID_MAX_NAMES:
         raise refused
-    fields = MultiValueDict()
+    fields: MultiValueDict = MultiValueDict()
     for name, value in values.items():
         items = value if isinstance(value, list) else [value]
         if len(name) > 20 or len(items) > 6 or not all(isinstance(i, str) for i in items):

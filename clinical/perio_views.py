@@ -74,7 +74,7 @@ def _grid_view(request, patient, *, exam=None, initial, measurements, missing, t
     status = 200
     if form.is_bound:
         status = 422
-        grid = MultiValueDict()
+        grid: MultiValueDict = MultiValueDict()
         try:
             grid = perio.grid_fields(request.POST.get("grid", ""))
             measurements, missing = perio.parse_grid(grid, grid.getlist)
