@@ -419,6 +419,7 @@ SAMPLES = {
             "plan-suggest",
             "plan-apply",
             "plan-print",
+            "plan-book",
         )
     },
     "clinical:plan-stage-remove": lambda w: {"pk": w["plan_stage"].pk},

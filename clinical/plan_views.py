@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import teeth
-from clinic.bounds import parse_id
+from clinic.bounds import InputRefused, parse_id, parse_id_list
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
-from clinical import plan_selectors, plans
+from clinical import plan_booking, plan_selectors, plans
 from clinical.models import PlanLine, PlanStage, PlanStatus, TreatmentPlan
 from clinical.plan_forms import LinesAddForm, LineUpdateForm, PlanForm, StageForm, SuggestForm
 from documents import rendering
@@ -89,6 +89,10 @@ def _render(
         "notes": notes or [],
         "suggestions": suggestions,
     }
+    if plan is not None and plan.status == PlanStatus.APPROVED and can_change:
+        context["bookable_visits"] = list(plan_booking.bookable_visits(plan, request.user)[:30])
+    if view is not None:
+        context["booked_visits"] = plan_booking.visits_of(view, request.user)
     if editable:
         assert plan is not None
         diagnoses = plan_selectors.current_diagnoses(patient.pk)
@@ -280,6 +284,30 @@ def plan_status(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     try:
         plan = plans.plan_set_status(plan=plan, status=status, by=request.user)
+    except ValidationError as error:
+        return _refused(request, plan.patient, plan, error)
+    return _render(request, plan.patient, plan, trigger=True)
+
+
+@require_POST
+@module_required("clinical", "change")
+def plan_book(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Book the ticked lines of an approved plan into one of the patient's visits ahead."""
+    plan = _plan(request, pk)
+    try:
+        line_ids = parse_id_list(",".join(request.POST.getlist("lines")))
+    except ValueError as error:
+        raise InputRefused(_("Bad list of plan lines.")) from error
+    visit = (
+        plan_booking.bookable_visits(plan, request.user)
+        .filter(pk=parse_id(request.POST.get("visit")) or 0)
+        .first()
+    )
+    if visit is None:
+        refusal = ValidationError(_("Choose one of the patient's visits ahead."))
+        return _refused(request, plan.patient, plan, refusal)
+    try:
+        plan_booking.lines_book(plan=plan, line_ids=line_ids, appointment=visit, by=request.user)
     except ValidationError as error:
         return _refused(request, plan.patient, plan, error)
     return _render(request, plan.patient, plan, trigger=True)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic import demo, files, references, trash
 from clinic.permissions import has_module_perm
-from clinical import orthodontics
+from clinical import orthodontics, plan_booking  # noqa: F401  (plan_booking subscribes on import)
 from clinical.models import (
     ClinicalImage,
     Diagnosis,

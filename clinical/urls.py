@@ -60,6 +60,7 @@ urlpatterns = [
     path("plans/<int:pk>/suggest/", plan_views.plan_suggest, name="plan-suggest"),
     path("plans/<int:pk>/apply/", plan_views.plan_apply, name="plan-apply"),
     path("plans/<int:pk>/print/", plan_views.plan_print, name="plan-print"),
+    path("plans/<int:pk>/book/", plan_views.plan_book, name="plan-book"),
     path("plan-stages/<int:pk>/remove/", plan_views.stage_remove, name="plan-stage-remove"),
     path("plan-lines/<int:pk>/", plan_views.line_update, name="plan-line"),
     path("plan-lines/<int:pk>/remove/", plan_views.line_remove, name="plan-line-remove"),
