@@ -1,6 +1,8 @@
 """The clinical record's scenarios (issue 10): the chart tab of a patient with ten years of
-history, and a diagnosis saved on two teeth. A doctor of the measured branch makes the
-requests (the front desk has no clinical rights).
+history, a diagnosis saved on two teeth, and "Suggest" on a draft plan of that patient
+ranking 50 plan templates. A doctor of the measured branch makes the requests (the front
+desk has no clinical rights). The templates and the draft plan are made before the timing
+(once: they stay in the bench database).
 
 Targets at size L: reads under 80 ms at p95, writes under 150 ms.
 """
@@ -108,6 +110,105 @@ def floor_chart_save(ctx: Context):
     return floor
 
 
+# Diagnoses the bench's templates cover, a few each (the ten-year patient's chart has them).
+TEMPLATE_CODES = ["K02.0", "K02.1", "K04.0", "K04.5", "K05.3", "K08.1", "K03.6", "K07.3"]
+TEMPLATES = 50
+
+
+def ensure_templates(ctx: Context) -> None:
+    """Fifty active plan templates named "Bench template N", each with two or three of the
+    common diagnoses and three services of the price list."""
+    db = ctx.db
+    have = db.execute(
+        "SELECT count(*) FROM clinical_plantemplate WHERE name LIKE 'Bench template %%'"
+    ).fetchone()[0]
+    if have >= TEMPLATES:
+        return
+    diagnoses = [r[0] for r in db.execute(
+        "SELECT id FROM clinical_diagnosis WHERE code = ANY(%s) ORDER BY code", [TEMPLATE_CODES]
+    )]  # fmt: skip
+    services = [r[0] for r in db.execute(
+        "SELECT id FROM billing_service WHERE deleted_at IS NULL ORDER BY id LIMIT 60"
+    )]  # fmt: skip
+    profession = db.execute(
+        "SELECT id FROM clinic_profession WHERE kind = 'doctor' ORDER BY id LIMIT 1"
+    ).fetchone()[0]
+    rng = ctx.rng
+    with db.transaction():
+        for number in range(have + 1, TEMPLATES + 1):
+            template = db.execute(
+                "INSERT INTO clinical_plantemplate (name, position, created_at, description) "
+                "VALUES (%s, %s, now(), '') RETURNING id",
+                [f"Bench template {number}", number],
+            ).fetchone()[0]
+            for diagnosis in rng.sample(diagnoses, rng.choice([2, 3])):
+                db.execute(
+                    "INSERT INTO clinical_plantemplate_diagnoses (plantemplate_id, diagnosis_id) "
+                    "VALUES (%s, %s)",
+                    [template, diagnosis],
+                )
+            for position, service in enumerate(rng.sample(services, 3), start=1):
+                db.execute(
+                    "INSERT INTO clinical_plantemplateline (template_id, service_id, "
+                    "profession_id, hours, quantity, position) VALUES (%s, %s, %s, 1, 1, %s)",
+                    [template, service, profession, position],
+                )
+
+
+def suggest_params(ctx: Context, count: int) -> list[tuple[int, list[int]]]:
+    """A draft plan of the ten-year patient and their current diagnosed records, ticked."""
+    ensure_templates(ctx)
+    patient = long_history_patient(ctx)
+    doctor = doctor_client(ctx)
+    plan = ctx.db.execute(
+        "SELECT id FROM clinical_treatmentplan WHERE patient_id = %s AND status = 'draft' "
+        "ORDER BY id LIMIT 1",
+        [patient],
+    ).fetchone()
+    if plan is None:
+        doctor.post(f"/clinical/patients/{patient}/plans/new/", data={}).raise_for_status()
+        plan = ctx.db.execute(
+            "SELECT id FROM clinical_treatmentplan WHERE patient_id = %s AND status = 'draft' "
+            "ORDER BY id LIMIT 1",
+            [patient],
+        ).fetchone()
+    records = [r[0] for r in ctx.db.execute(
+        "SELECT id FROM clinical_toothrecord WHERE patient_id = %s AND removed_at IS NULL "
+        "AND diagnosis_id IS NOT NULL ORDER BY id LIMIT 6",
+        [patient],
+    )]  # fmt: skip
+    return [(plan[0], records)] * count
+
+
+def floor_suggest(db: psycopg.Connection, param: tuple[int, list[int]]) -> Any:
+    plan, records = param
+    head = db.execute(
+        "SELECT p.id, p.patient_id, p.status, p.number FROM clinical_treatmentplan p "
+        "WHERE p.id = %s",
+        [plan],
+        prepare=True,
+    ).fetchone()
+    ticked = db.execute(
+        "SELECT id, tooth, diagnosis_id FROM clinical_toothrecord WHERE id = ANY(%s) "
+        "AND patient_id = %s AND removed_at IS NULL AND diagnosis_id IS NOT NULL",
+        [records, head[1]],
+        prepare=True,
+    ).fetchall()
+    templates = db.execute(
+        "SELECT t.id, t.name, t.description, array_agg(td.diagnosis_id) "
+        "FROM clinical_plantemplate t JOIN clinical_plantemplate_diagnoses td "
+        "ON td.plantemplate_id = t.id WHERE t.deleted_at IS NULL GROUP BY t.id",
+        prepare=True,
+    ).fetchall()
+    lines = db.execute(
+        "SELECT id, stage_id, service_id, tooth, quantity, price FROM clinical_planline "
+        "WHERE plan_id = %s ORDER BY position, id",
+        [plan],
+        prepare=True,
+    ).fetchall()
+    return head, ticked, templates, lines
+
+
 def clinical_scenarios(ctx: Context) -> list[Scenario]:
     return [
         Scenario(
@@ -128,5 +229,18 @@ def clinical_scenarios(ctx: Context) -> list[Scenario]:
             floor_chart_save(ctx),
             kind="write",
             note="floor: two tooth records and the event, rolled back, and the chart read again",
+        ),
+        Scenario(
+            "clinical.suggest",
+            "Suggest a plan: 50 templates ranked for the ticked diagnoses (GET plan suggest)",
+            80,
+            suggest_params,
+            lambda _client, param: doctor_client(ctx).get(
+                f"/clinical/plans/{param[0]}/suggest/",
+                params=[("records", str(record)) for record in param[1]],
+            ),
+            floor_suggest,
+            note="the plan tab re-rendered with the ranking: the plan, the ticked records, "
+            "the templates with their diagnoses",
         ),
     ]

@@ -38,10 +38,9 @@ def template(name, codes, services):
 def test_suggest_fill_approve_and_print(page, asgi_live_server):
     testing.make_persona("doctor", testing.main_branch(), password="doctor")
     patient = PatientFactory(last_name="Планова")
-    for tooth, code in ((36, "K02.1"), (46, "K02.1"), (11, "K04.0")):
-        ToothRecord.objects.create(
-            patient=patient, tooth=tooth, diagnosis=Diagnosis.objects.get(code=code)
-        )
+    ToothRecord.objects.create(
+        patient=patient, tooth=11, diagnosis=Diagnosis.objects.get(code="K04.0")
+    )
     visit = ServiceFactory(name="Осмотр терапевта", price=Decimal("2000.00"))
     filling = ServiceFactory(name="Пломба", price=Decimal("7500.00"), per_tooth=True)
     template("Кариес: пломба", ["K02.1"], [visit, filling])
@@ -50,6 +49,20 @@ def test_suggest_fill_approve_and_print(page, asgi_live_server):
     page.set_viewport_size({"width": 1280, "height": 900})
     watcher = ConsoleWatcher(page, asgi_live_server.url)
     log_in(page, asgi_live_server, "doctor", "doctor")
+
+    # On the chart: two teeth selected, caries set on them.
+    page.goto(f"{asgi_live_server.url}/patients/{patient.pk}/diagnostics/")
+    chart = page.locator("[data-dental-chart]")
+    chart.locator("[data-tooth='36']").click()
+    chart.locator("[data-tooth='46']").click()
+    chart.locator("[data-chart-fields] .ts-control").first.click()
+    page.keyboard.type("K02.1")
+    page.locator(".ts-dropdown .option", has_text="Кариес дентина").first.click()
+    chart.locator("select[name=state]").select_option("caries")
+    chart.locator("[data-chart-submit]").click()
+    expect(chart.locator("[data-tooth='46']")).to_have_attribute("data-state", "caries")
+    screenshot(page, "clinical-chart-1280")
+
     page.goto(f"{asgi_live_server.url}/patients/{patient.pk}/plan/")
     tab = page.locator("[data-treatment-plans]")
     expect(tab.locator("[data-plan-empty]")).to_be_visible()
