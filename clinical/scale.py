@@ -7,7 +7,9 @@ history) and a signed medical record of the visit with its diagnosis. Written wi
 """
 
 import datetime
+import itertools
 import random
+from collections.abc import Iterator
 
 from django.db import transaction
 
@@ -63,7 +65,7 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
     rng = ctx.rng("clinical")
     N = scale.NULL
     now_m = scale.epoch_minutes(ctx.now)
-    tooth_rows: list[str] = []
+    tooth_rows: list[list] = []
     record_rows: list[str] = []
     link_rows: list[str] = []
 
@@ -83,16 +85,11 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
                 state = "caries"
             treated = state == "caries" and when.random() < 0.5
             removed_m = min(done_m + when.randint(1, 60) * 1440, now_m) if treated else None
-            tooth_rows.append(
-                f"{len(tooth_rows) + 1}\t{patient}\t{tooth}\t{surfaces}\t"
-                f"{diagnosis if diagnosis else N}\t{state}\t{scale.stamp(done_m)}\t{by}\t"
-                f"{scale.stamp(removed_m) if removed_m else N}\t{by if removed_m else N}\n"
-            )
+            tooth_rows.append([patient, tooth, surfaces, diagnosis, state, done_m, by, None, N])
             if removed_m:
-                tooth_rows.append(
-                    f"{len(tooth_rows) + 1}\t{patient}\t{tooth}\t{surfaces}\t{N}\tfilling\t"
-                    f"{scale.stamp(removed_m)}\t{by}\t{N}\t{N}\n"
-                )
+                # Treated since: the filling supersedes the caries (see _supersede).
+                filling = [patient, tooth, surfaces, None, "filling", removed_m, by, None, N]
+                tooth_rows.append(filling)
         pk = len(record_rows) + 1
         day = (scale.EPOCH + datetime.timedelta(minutes=local_m)).date().isoformat()
         signed = scale.stamp(done_m + 10)
@@ -118,9 +115,10 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
             rng,
         )
     _long_history(ctx, record, now_m)
+    _supersede(tooth_rows)
 
     with scale.deferred_indexes(ctx, *TABLES[:3]), transaction.atomic():
-        count = scale.copy_rows("clinical_toothrecord", TOOTH_COLUMNS, iter(tooth_rows))
+        count = scale.copy_rows("clinical_toothrecord", TOOTH_COLUMNS, _tooth_lines(tooth_rows))
         ctx.say(f"clinical: {count:,} tooth records copied")
         count = scale.copy_rows("clinical_medicalrecord", RECORD_COLUMNS, iter(record_rows))
         ctx.say(f"clinical: {count:,} medical records copied")
@@ -131,6 +129,26 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
     with transaction.atomic():
         for table in TABLES[:3]:
             scale.reset_sequence(table)
+
+
+def _supersede(rows: list[list]) -> None:
+    """A finding on a tooth is removed when the next one on that tooth is recorded (the
+    doctor charts what the tooth is now; the earlier state stays in the history)."""
+    rows.sort(key=lambda row: (row[0], row[1], row[5]))
+    for earlier, later in itertools.pairwise(rows):
+        if earlier[:2] == later[:2]:
+            earlier[7], earlier[8] = later[5], later[6]
+
+
+def _tooth_lines(rows: list[list]) -> Iterator[str]:
+    N = scale.NULL
+    for pk, (patient, tooth, surfaces, diagnosis, state, at, by, removed, removed_by) in enumerate(
+        rows, start=1
+    ):
+        yield (
+            f"{pk}\t{patient}\t{tooth}\t{surfaces}\t{diagnosis if diagnosis else N}\t{state}\t"
+            f"{scale.stamp(at)}\t{by}\t{scale.stamp(removed) if removed else N}\t{removed_by}\n"
+        )
 
 
 def _long_history(ctx: scale.ScaleContext, record, now_m: int) -> None:

@@ -27,6 +27,9 @@ def test_charts_and_records_belong_to_completed_visits_and_one_patient_has_ten_y
     visit = records.first().appointment
     assert records.first().patient_id == visit.patient_id
     assert ToothRecord.objects.filter(removed_at__isnull=False).exists()  # treated since
+    # A later finding on a tooth supersedes the earlier one: one current record a tooth.
+    current = ToothRecord.objects.current().values("patient_id", "tooth")
+    assert current.count() == current.distinct().count()
 
     oldest = ToothRecord.objects.order_by("recorded_at").first()
     years = (timezone.now() - oldest.recorded_at) / datetime.timedelta(days=365)
