@@ -319,24 +319,27 @@ def plan_suggest(request: AuthedRequest, pk: int) -> HttpResponse:
     """The templates ranked for the ticked diagnoses (nothing is written)."""
     plan = _plan(request, pk)
     if "records" not in request.GET:  # nothing ticked: say so, nothing was refused
-        return _render(request, plan.patient, plan, error=_("Tick at least one diagnosis."))
-    form = SuggestForm(request.GET, patient_id=plan.patient_id)
-    if not form.is_valid():
-        return _render(
-            request,
-            plan.patient,
-            plan,
-            suggest_form=form,
-            error=_form_error(form),
-            status=422,
-        )
-    ticked = {record.diagnosis_id for record in form.cleaned_data["records"]}
+        error, status, suggestions = _("Tick at least one diagnosis."), 200, None
+        form = None
+    else:
+        form = SuggestForm(request.GET, patient_id=plan.patient_id)
+        if form.is_valid():
+            ticked = {record.diagnosis_id for record in form.cleaned_data["records"]}
+            error, status, suggestions = "", 200, plan_selectors.suggest(ticked)
+        else:
+            error, status, suggestions = _form_error(form), 422, None
+    if request.htmx:
+        # Only the ranking: the ticked boxes stay as they are on the page.
+        context = {"plan": plan, "suggestions": suggestions, "suggest_error": error}
+        return render(request, "clinical/plans.html#suggestions", context, status=status)
     return _render(
         request,
         plan.patient,
         plan,
         suggest_form=form,
-        suggestions=plan_selectors.suggest(ticked),
+        suggestions=suggestions,
+        error=error,
+        status=status,
     )
 
 

@@ -3,6 +3,9 @@
 import datetime
 from dataclasses import dataclass, field
 
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
 from clinic import teeth
 from clinical.models import Diagnosis, ToothRecord
 
@@ -50,6 +53,32 @@ class ToothOnChart:
             (chewing, "8,8 22,8 22,22 8,22"),
         ]
         return [(surface, points, surface in self.surfaces) for surface, points in shapes]
+
+    @property
+    def drawing(self) -> SafeString:
+        """The tooth's SVG: its surfaces (marked ones filled), the cervical band, a cross
+        when missing. Built here rather than in the template: a chart draws 32 to 52 teeth."""
+        marked = " dental-surface-marked"
+        polygons = format_html_join(
+            "",
+            '<polygon points="{}" class="dental-surface{}" data-surface="{}"/>',
+            ((points, marked if on else "", surface) for surface, points, on in self.regions),
+        )
+        cervical = marked if teeth.Surface.CERVICAL in self.surfaces else ""
+        cross = (
+            '<line x1="-1" y1="-1" x2="31" y2="31" class="dental-cross"/>'
+            '<line x1="31" y1="-1" x2="-1" y2="31" class="dental-cross"/>'
+            if self.state == "missing"
+            else ""
+        )
+        return format_html(
+            '<svg class="dental-drawing" viewBox="-2 -2 34 40" aria-hidden="true">{}'
+            '<rect x="0" y="33" width="30" height="3" class="dental-surface{}" data-surface="C"/>'
+            "{}</svg>",
+            polygons,
+            cervical,
+            mark_safe(cross),  # noqa: S308  (constant markup)
+        )
 
 
 def chart_records(patient_id: int, *, moment: datetime.datetime | None = None) -> list[ToothRecord]:

@@ -385,6 +385,19 @@ def test_suggest_and_fill_from_the_tab(doctor_client, doctor, branch):
         reverse("clinical:plan-suggest", args=[plan.pk]), {"records": [other.pk]}
     )
     assert refused.status_code == 422 and "not on the patient" in refused.content.decode()
+    # From the page (htmx) only the ranking comes back: the tab, its pickers and lines stay.
+    ranked = doctor_client.get(
+        reverse("clinical:plan-suggest", args=[plan.pk]),
+        {"records": [caries.pk]},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "data-plan-suggestions" in ranked and "data-treatment-plans" not in ranked
+    refused = doctor_client.get(
+        reverse("clinical:plan-suggest", args=[plan.pk]),
+        {"records": [other.pk]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert refused.status_code == 422 and "data-suggest-error" in refused.content.decode()
     response = doctor_client.post(
         reverse("clinical:plan-apply", args=[plan.pk]),
         {"records": [caries.pk], "template": made.pk},
