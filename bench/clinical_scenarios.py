@@ -15,6 +15,9 @@ import psycopg
 from harness import Client
 from scenarios import Context, Scenario
 
+# The tab and its buttons ask through htmx, as the card does.
+HTMX = {"HX-Request": "true"}
+
 # Two teeth of one jaw, as a doctor selects them on the chart.
 TOOTH_PAIRS = [(16, 17), (26, 27), (36, 37), (46, 47), (14, 15), (24, 25), (34, 35), (44, 45)]
 
@@ -74,6 +77,7 @@ def call_chart_save(ctx: Context):
         patient, teeth, diagnosis = param
         return doctor_client(ctx).post(
             f"/clinical/patients/{patient}/chart/records/",
+            headers=dict(HTMX),
             data={
                 "teeth": [str(tooth) for tooth in teeth],
                 "dentition": "permanent",
@@ -216,7 +220,9 @@ def clinical_scenarios(ctx: Context) -> list[Scenario]:
             "Dental chart tab of a patient with ten years of history",
             80,
             lambda c, n: [long_history_patient(c)] * n,
-            lambda _client, pk: doctor_client(ctx).get(f"/clinical/patients/{pk}/chart/"),
+            lambda _client, pk: doctor_client(ctx).get(
+                f"/clinical/patients/{pk}/chart/", headers=dict(HTMX)
+            ),
             floor_chart,
             note="the patient's current records with diagnoses, and the ICD-10 picker",
         ),
@@ -238,9 +244,10 @@ def clinical_scenarios(ctx: Context) -> list[Scenario]:
             lambda _client, param: doctor_client(ctx).get(
                 f"/clinical/plans/{param[0]}/suggest/",
                 params=[("records", str(record)) for record in param[1]],
+                headers=dict(HTMX),
             ),
             floor_suggest,
-            note="the plan tab re-rendered with the ranking: the plan, the ticked records, "
-            "the templates with their diagnoses",
+            note="as the page asks (htmx): the ranking alone; floor: the plan, the ticked "
+            "records, the templates with their diagnoses, the plan's lines",
         ),
     ]

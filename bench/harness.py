@@ -232,7 +232,7 @@ class Client:
         return self.request("GET", url, **kwargs)
 
     def post(self, url: str, data: dict | list, **kwargs) -> httpx.Response:
-        headers = {"X-CSRFToken": self.cookies.get("csrftoken", "")}
+        headers = {"X-CSRFToken": self.cookies.get("csrftoken", ""), **kwargs.pop("headers", {})}
         return self.request("POST", url, data=data, headers=headers, **kwargs)
 
     def login(self, username: str, password: str = PASSWORD) -> None:
