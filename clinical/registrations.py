@@ -343,7 +343,11 @@ timeline.describe("image.restored", "image", lambda payload: _("Image restored")
 
 def _seed(log) -> None:
     from clinical import demo as clinical_demo
+    from clinical.icd10 import load_icd10
 
+    # The list the data migration loads; again here for a database emptied since (adds only
+    # what is missing).
+    load_icd10(DiagnosisCategory, Diagnosis)
     clinical_demo.seed_charts(log)
     clinical_demo.seed_medical_history(log)
     clinical_demo.seed_perio(log)
