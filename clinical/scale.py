@@ -8,13 +8,15 @@ history) and a signed medical record of the visit with its diagnosis. Written wi
 
 import datetime
 import itertools
+import json
 import random
 from collections.abc import Iterator
 
 from django.db import transaction
 
+from billing.models import Service
 from clinic import scale, teeth
-from clinic.models import Employee
+from clinic.models import Employee, NumberSequence
 from clinical.demo import HISTORY_TEMPLATES
 from clinical.models import Diagnosis
 
@@ -68,6 +70,9 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
     tooth_rows: list[list] = []
     record_rows: list[str] = []
     link_rows: list[str] = []
+    # (patient, visit, doctor, done, [(tooth, diagnosis)]): what the plans are made for.
+    diagnosed: list[tuple[int, int | None, int, int, list[tuple[int, int]]]] = []
+    ctx.shared["diagnosed"] = diagnosed
 
     def record(
         patient: int, visit: int | None, doctor: int, local_m: int, done_m: int, when: random.Random
@@ -77,8 +82,11 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
         by = str(user) if user else N
         chosen = when.sample(teeth.PERMANENT_TEETH, 1 if when.random() < 0.7 else 2)
         diagnosis = None
+        found: list[tuple[int, int]] = []
         for tooth in chosen:
             diagnosis, state, surfaces = when.choice(findings)
+            if diagnosis:
+                found.append((tooth, diagnosis))
             if surfaces and teeth.is_front(tooth):
                 surfaces = surfaces.replace("O", "I")
             if diagnosis is None and not state:
@@ -101,6 +109,8 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
         )
         if diagnosis:
             link_rows.append(f"{len(link_rows) + 1}\t{pk}\t{diagnosis}\n")
+        if found:
+            diagnosed.append((patient, visit, doctor, done_m, found))
 
     completed = visits["completed"]
     for visit, status in enumerate(visits["status"], start=1):
@@ -129,6 +139,124 @@ def generate_clinical(ctx: scale.ScaleContext) -> None:
     with transaction.atomic():
         for table in TABLES[:3]:
             scale.reset_sequence(table)
+
+
+# --- Treatment plans and periodontal exams ----------------------------------------------
+
+PLAN_SHARE = 0.05  # of the visits that found a diagnosis
+PERIO_SHARE = 0.005  # of the completed visits
+PLAN_COLUMNS = [
+    "id", "patient_id", "number", "title", "doctor_id", "branch_id", "status", "created_at",
+    "created_by_id", "approved_at", "approved_by_id", "closed_at",
+]  # fmt: skip
+STAGE_COLUMNS = ["id", "plan_id", "name", "position"]
+LINE_COLUMNS = [
+    "id", "plan_id", "stage_id", "service_id", "tooth", "quantity", "price", "diagnosis_id",
+    "status", "done_at", "appointment_id", "position",
+]  # fmt: skip
+PERIO_COLUMNS = [
+    "id", "patient_id", "appointment_id", "doctor_id", "examined_on", "note", "measurements",
+    "missing", "created_at", "updated_at", "created_by_id",
+]  # fmt: skip
+PLAN_TABLES = [
+    "clinical_treatmentplan",
+    "clinical_planstage",
+    "clinical_planline",
+    "clinical_perioexam",
+]
+
+
+def generate_plans_and_perio(ctx: scale.ScaleContext) -> None:
+    """A plan for a share of the visits that found a diagnosis (a line per diagnosed tooth,
+    done if the plan is old), and periodontal exams for a share of the completed visits."""
+    rng = ctx.rng("clinical-plans")
+    N = scale.NULL
+    now_m = scale.epoch_minutes(ctx.now)
+    user_of = dict(Employee.objects.filter(user__isnull=False).values_list("pk", "user_id"))
+    branch_of: dict[int, int] = {}
+    for branch in ctx.shared["branches"]:
+        for doctor in branch["doctors"]:
+            branch_of.setdefault(doctor, branch["id"])
+    services = list(
+        Service.objects.filter(per_tooth=True).order_by("pk").values_list("pk", "price")[:12]
+    )
+    numbers: dict[int, int] = {}
+    plans: list[str] = []
+    stages: list[str] = []
+    lines: list[str] = []
+    for patient, _visit, doctor, done_m, found in ctx.shared["diagnosed"]:
+        if not services or rng.random() >= PLAN_SHARE or doctor not in branch_of:
+            continue
+        numbers[patient] = number = numbers.get(patient, 0) + 1
+        pk = len(plans) + 1
+        age_days = (now_m - done_m) // 1440
+        status = "completed" if age_days > 90 else "approved" if age_days > 7 else "draft"
+        by = str(user_of[doctor]) if doctor in user_of else N
+        approved = scale.stamp(done_m + 30) if status != "draft" else N
+        closed_m = done_m + rng.randint(14, 80) * 1440 if status == "completed" else None
+        plans.append(
+            f"{pk}\t{patient}\t{number}\t\t{doctor}\t{branch_of[doctor]}\t{status}\t"
+            f"{scale.stamp(done_m + 20)}\t{by}\t{approved}\t{by if approved != N else N}\t"
+            f"{scale.stamp(closed_m) if closed_m else N}\n"
+        )
+        stages.append(f"{pk}\t{pk}\tЭтап 1\t1\n")
+        for position, (tooth, diagnosis) in enumerate(found, start=1):
+            service, price = rng.choice(services)
+            done = scale.stamp(closed_m) if closed_m else N
+            lines.append(
+                f"{len(lines) + 1}\t{pk}\t{pk}\t{service}\t{tooth}\t1\t{price}\t{diagnosis}\t"
+                f"{'done' if closed_m else 'planned'}\t{done}\t{N}\t{position}\n"
+            )
+    exams: list[str] = []
+    visits = ctx.shared["visits"]
+    for visit, status in enumerate(visits["status"], start=1):
+        if status != visits["completed"] or rng.random() >= PERIO_SHARE:
+            continue
+        doctor = visits["doctor"][visit - 1]
+        done_m = visits["changed"][visit - 1]
+        day = (scale.EPOCH + datetime.timedelta(minutes=visits["local_start"][visit - 1])).date()
+        by = str(user_of[doctor]) if doctor in user_of else N
+        measurements, missing = _perio_measurements(rng)
+        exams.append(
+            f"{len(exams) + 1}\t{visits['patient'][visit - 1]}\t{visit}\t{doctor}\t"
+            f"{day.isoformat()}\t\t{scale.text(measurements)}\t{missing}\t"
+            f"{scale.stamp(done_m)}\t{scale.stamp(done_m)}\t{by}\n"
+        )
+    with transaction.atomic():
+        for table, columns, rows in (
+            ("clinical_treatmentplan", PLAN_COLUMNS, plans),
+            ("clinical_planstage", STAGE_COLUMNS, stages),
+            ("clinical_planline", LINE_COLUMNS, lines),
+            ("clinical_perioexam", PERIO_COLUMNS, exams),
+        ):
+            count = scale.copy_rows(table, columns, iter(rows))
+            ctx.say(f"clinical: {count:,} rows of {table} copied")
+            scale.reset_sequence(table)
+        # The plans' numbers go on from what was generated (clinic.numbering's counters).
+        NumberSequence.objects.bulk_create(
+            [NumberSequence(key=f"treatment-plan:{p}", value=n) for p, n in numbers.items()],
+            batch_size=5000,
+        )
+
+
+def _perio_measurements(rng: random.Random) -> tuple[str, str]:
+    """An exam of the permanent teeth as the periodontal chart stores it (JSON)."""
+    missing = sorted(rng.sample(teeth.PERMANENT_TEETH, rng.choice([0, 0, 1, 2, 3])))
+    rows = {}
+    for tooth in teeth.PERMANENT_TEETH:
+        if tooth in missing or tooth % 10 == 8:
+            continue
+        depth = [rng.choice((2, 2, 3, 3, 3, 4, 5)) for _ in range(6)]
+        rows[str(tooth)] = {
+            "pd": depth,
+            "gm": [rng.choice((0, 0, 1, 2, -1)) for _ in range(6)],
+            "bop": [d >= 4 and rng.random() < 0.6 for d in depth],
+            "sup": [False] * 6,
+            "plaque": [rng.random() < 0.3 for _ in range(6)],
+            "mobility": rng.choice((0, 0, 0, 1)),
+            "furcation": None,
+        }
+    return json.dumps(rows, separators=(",", ":")), json.dumps(missing)
 
 
 def _supersede(rows: list[list]) -> None:
@@ -166,3 +294,4 @@ def _long_history(ctx: scale.ScaleContext, record, now_m: int) -> None:
 
 
 scale.register_generator(30, "clinical", generate_clinical, tables=TABLES)
+scale.register_generator(31, "clinical-plans", generate_plans_and_perio, tables=PLAN_TABLES)

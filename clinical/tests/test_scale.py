@@ -10,7 +10,15 @@ from django.utils import timezone
 from calendar_app.models import Appointment, StatusCode
 from clinic.models import User
 from clinic.tests.test_scale import seed
-from clinical.models import MedicalRecord, ToothRecord
+from clinical import plans
+from clinical.models import (
+    MedicalRecord,
+    PerioExam,
+    PlanLine,
+    PlanStatus,
+    ToothRecord,
+    TreatmentPlan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +50,18 @@ def test_charts_and_records_belong_to_completed_visits_and_one_patient_has_ten_y
     with django_assert_max_num_queries(20):
         response = client.get(reverse("clinical:chart", args=[patient_id]))
     assert response.status_code == 200
+
+
+def test_plans_and_perio_exams_are_generated_and_numbering_goes_on():
+    seed()
+    plans_made = TreatmentPlan.objects.all()
+    assert plans_made.exists() and PlanLine.objects.exists() and PerioExam.objects.exists()
+    assert not PlanLine.objects.filter(diagnosis__isnull=True).exists()
+    assert set(plans_made.values_list("status", flat=True)) <= set(PlanStatus.values)
+    old = plans_made.order_by("pk").first()
+    made = plans.plan_create(
+        patient=old.patient, branch=old.branch, doctor=None, by=User.objects.get(username="admin")
+    )
+    assert made.number == plans_made.filter(patient=old.patient).count()
+    exam = PerioExam.objects.order_by("pk").first()
+    assert exam.measurements and all(len(row["pd"]) == 6 for row in exam.measurements.values())
