@@ -14,6 +14,7 @@ from clinic import testing
 from clinic.testing_browser import log_in, screenshot
 from clinic.tests.factories import ChairFactory, EmployeeFactory, ProfessionFactory
 from patients.tests.factories import PatientFactory
+from patients.views import SECTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -147,7 +148,7 @@ def test_every_tab_of_the_patient_card_is_visible(page, asgi_live_server, busy_d
     screenshot(page, f"layout-{width}-card")
 
     tabs = page.locator("[data-section]")
-    assert tabs.count() == 8
+    assert tabs.count() == len(SECTIONS)
     assert page.evaluate(HIDDEN_ELEMENTS, "[data-section]") == []
     assert_page_fits_the_window(page)
     assert_sidebar_runs_the_page_height(page, long_page=True)
