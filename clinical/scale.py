@@ -18,7 +18,8 @@ from billing.models import Service
 from clinic import scale, teeth
 from clinic.models import Employee, NumberSequence
 from clinical.demo import HISTORY_TEMPLATES
-from clinical.models import Diagnosis
+from clinical.icd10 import load_icd10
+from clinical.models import Diagnosis, DiagnosisCategory
 
 # The share of completed visits that leave a record on the chart and in the history.
 RECORDED_SHARE = 0.25
@@ -56,6 +57,10 @@ TABLES = [
 
 def generate_clinical(ctx: scale.ScaleContext) -> None:
     visits = ctx.shared["visits"]
+    # The ICD-10 list of the data migration is gone after `seed_scale --reset` (emptying
+    # the users cascades to the reference books, which name who deleted an entry).
+    with transaction.atomic():
+        load_icd10(DiagnosisCategory, Diagnosis)
     codes = {code for code, _state, _surfaces in FINDINGS}
     diagnosis_ids = dict(Diagnosis.objects.filter(code__in=codes).values_list("code", "pk"))
     findings = [(diagnosis_ids.get(code), state, s) for code, state, s in FINDINGS]

@@ -65,3 +65,11 @@ def test_plans_and_perio_exams_are_generated_and_numbering_goes_on():
     assert made.number == plans_made.filter(patient=old.patient).count()
     exam = PerioExam.objects.order_by("pk").first()
     assert exam.measurements and all(len(row["pd"]) == 6 for row in exam.measurements.values())
+
+
+def test_a_reset_seeds_the_diagnoses_again():
+    """Emptying the users cascades to the ICD-10 reference books; the generator loads them."""
+    seed()
+    seed(reset=True)
+    assert MedicalRecord.diagnoses.through.objects.exists()
+    assert TreatmentPlan.objects.exists()
