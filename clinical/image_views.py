@@ -6,7 +6,7 @@ import datetime
 from collections import Counter
 from collections.abc import Iterator
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -21,6 +21,7 @@ from clinic.lists import export_requested, export_response, paginate, query_with
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import images
+from clinical.access import card_patient, require_card_access
 from clinical.image_forms import ImageUploadForm, XrayLogFilter
 from clinical.models import ClinicalImage, ImageKind
 from patients.models import Patient
@@ -29,16 +30,8 @@ PER_PAGE = 24
 LOG_PER_PAGE = 50
 
 
-def _patient(request: AuthedRequest, pk: int) -> Patient:
-    """Images are part of the card: only for those who may open the card."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
-    return get_object_or_404(Patient, pk=pk)
-
-
 def _image(request: AuthedRequest, pk: int) -> ClinicalImage:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     return get_object_or_404(
         ClinicalImage.objects.of_live_cards().select_related("taken_by", "appointment", "branch"),
         pk=pk,
@@ -94,13 +87,13 @@ def _render_tab(
 @require_GET
 @module_required("clinical", "view")
 def images_tab(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _render_tab(request, _patient(request, pk), tooth=_tooth(request))
+    return _render_tab(request, card_patient(request, pk), tooth=_tooth(request))
 
 
 @require_POST
 @module_required("clinical", "change")
 def image_upload(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     form = ImageUploadForm(request.POST, request.FILES, user=request.user, patient=patient)
     if form.is_valid():
         try:
@@ -140,7 +133,7 @@ def image_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def image_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     image = _image(request, pk)
     images.image_delete(image=image, by=request.user)
-    response = _render_tab(request, _patient(request, image.patient_id))
+    response = _render_tab(request, card_patient(request, image.patient_id))
     response["HX-Trigger"] = "imagesChanged, closeDialog"
     return response
 
@@ -207,8 +200,7 @@ LOG_HEADERS = (
 def xray_log(request: AuthedRequest) -> HttpResponseBase:
     """The X-ray log: guarded by the clinical record's right, as it lists patients' X-rays and
     doses (medical data); the Reports module has not landed, and its right is the accountant's."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     form = XrayLogFilter(request.GET or None, user=request.user)
     if form.is_bound and not form.is_valid():
         return render(request, "clinical/xray_log.html", {"form": form, "page": None}, status=400)

@@ -3,7 +3,7 @@ patient's cards, a new card, a card's page (its sections on the left, marked whe
 the chosen section's form on the right, saved by htmx one section at a time), reset of a
 section or of the whole card, closing a card, and its print."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import orthodontics
+from clinical.access import card_patient, require_card_access
 from clinical.models import OrthodonticCard, OrthodonticCardStatus
 from clinical.ortho_forms import NewCardForm, SectionForm
 from documents import rendering
@@ -23,17 +24,8 @@ from patients.models import Patient
 CHANGED = "orthodonticCardChanged"
 
 
-def _patient(request: AuthedRequest, pk: int) -> Patient:
-    """The card's patient: only for those who may open the card (patients are shared by the
-    network's branches; a card in the recycle bin is not found)."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
-    return get_object_or_404(Patient, pk=pk)
-
-
 def _card(request: AuthedRequest, pk: int) -> OrthodonticCard:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     return get_object_or_404(
         OrthodonticCard.objects.filter(patient__deleted_at__isnull=True).select_related(
             "patient", "doctor"
@@ -102,13 +94,13 @@ def _render_card(
 @require_GET
 @module_required("clinical", "view")
 def cards(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _render_list(request, _patient(request, pk))
+    return _render_list(request, card_patient(request, pk))
 
 
 @require_POST
 @module_required("clinical", "change")
 def card_new(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     form = NewCardForm(request.POST, user=request.user)
     if not form.is_valid():
         return _render_list(request, patient, form=form, status=422)

@@ -2,7 +2,7 @@
 patient's exams, the keyboard entry grid (new and edit), an exam, two exams compared, the
 print. Rules and bounds live in ``clinical.perio``."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from clinic.bounds import InputRefused, parse_id
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import perio
+from clinical.access import card_patient, require_card_access
 from clinical.models import PerioExam
 from clinical.record_forms import PerioExamForm
 from documents import rendering
@@ -25,17 +26,8 @@ from patients.models import Patient
 LISTED = 50
 
 
-def _patient(request: AuthedRequest, pk: int) -> Patient:
-    """Exams are part of the card: only for those who may open it (patients are shared by
-    the network's branches)."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
-    return get_object_or_404(Patient, pk=pk)
-
-
 def _exam(request: AuthedRequest, pk: int) -> PerioExam:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     return get_object_or_404(
         PerioExam.objects.filter(patient__deleted_at__isnull=True).select_related(
             "patient", "doctor", "appointment"
@@ -51,7 +43,7 @@ def _card_url(patient_id: int) -> str:
 @require_GET
 @module_required("clinical", "view")
 def exams(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     exams = list(
         PerioExam.objects.filter(patient=patient)
         .select_related("doctor")
@@ -118,7 +110,7 @@ def _grid_view(request, patient, *, exam=None, initial, measurements, missing, t
 @require_http_methods(["GET", "POST"])
 @module_required("clinical", "change")
 def perio_new(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     employee = Employee.objects.filter(user=request.user).doctors().first()
     initial = {"examined_on": timezone.localdate(), "doctor": employee}
     visit = parse_id(request.GET.get("visit", ""))
@@ -196,7 +188,7 @@ def _chosen(request: AuthedRequest, patient: Patient) -> tuple[PerioExam, PerioE
 @require_GET
 @module_required("clinical", "view")
 def perio_compare(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     pair = _chosen(request, patient)
     context: dict = {"patient": patient, "back": _card_url(patient.pk), "mode": "compare"}
     if pair is not None:

@@ -14,6 +14,7 @@ from clinic.bounds import InputRefused, parse_id, parse_id_list
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import plan_booking, plan_selectors, plans
+from clinical.access import card_patient, require_card_access
 from clinical.models import PlanLine, PlanStage, PlanStatus, TreatmentPlan
 from clinical.plan_forms import LinesAddForm, LineUpdateForm, PlanForm, StageForm, SuggestForm
 from documents import rendering
@@ -28,17 +29,9 @@ STATUS_ACTIONS = {
 }
 
 
-def _patient(request: AuthedRequest, pk: int) -> Patient:
-    """A plan is part of the card: only for those who may open the card."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
-    return get_object_or_404(Patient, pk=pk)
-
-
 def _plan(request: AuthedRequest, pk: int) -> TreatmentPlan:
     """A plan of the user's branches whose card is not deleted; 404 otherwise."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     return get_object_or_404(
         TreatmentPlan.objects.for_user(request.user)
         .filter(patient__deleted_at__isnull=True)
@@ -48,8 +41,7 @@ def _plan(request: AuthedRequest, pk: int) -> TreatmentPlan:
 
 
 def _line(request: AuthedRequest, pk: int) -> PlanLine:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     return get_object_or_404(
         PlanLine.objects.filter(
             plan__in=TreatmentPlan.objects.for_user(request.user),
@@ -130,7 +122,7 @@ def _refused(request, patient, plan, error: ValidationError, **kwargs) -> HttpRe
 @require_GET
 @module_required("clinical", "view")
 def plans_section(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     plan = None
     wanted = request.GET.get("plan", "")
     if wanted:
@@ -149,7 +141,7 @@ def plans_section(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @module_required("clinical", "change")
 def plan_new(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     branch = request.branch
     if not branch:
         raise PermissionDenied(_("Choose a branch to work in first."))
@@ -224,8 +216,7 @@ def stage_add(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @module_required("clinical", "change")
 def stage_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     stage = get_object_or_404(
         PlanStage.objects.filter(
             plan__in=TreatmentPlan.objects.for_user(request.user),

@@ -4,7 +4,7 @@ the correction of a signed record and its print."""
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,26 +18,19 @@ from clinic.lists import paginate, query_without_page
 from clinic.models import Employee
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import records
+from clinical.access import card_patient, require_card_access
 from clinical.models import Diagnosis, MedicalRecord, RecordSection
 from clinical.record_forms import MedicalRecordForm, template_choices
 from documents import rendering
 from documents.context import build_context
 from documents.views import pdf_response
-from patients.models import Patient
 
 NO_DATE = datetime.date.min
 PER_PAGE = 10
 
 
-def _patient(request: AuthedRequest, pk: int) -> Patient:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
-    return get_object_or_404(Patient, pk=pk)
-
-
 def _record(request: AuthedRequest, pk: int) -> MedicalRecord:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     return get_object_or_404(
         MedicalRecord.objects.filter(patient__deleted_at__isnull=True).select_related(
             "patient", "doctor"
@@ -55,7 +48,7 @@ def _with_details(rows):
 @require_GET
 @module_required("clinical", "view")
 def history(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     rows = _with_details(MedicalRecord.objects.current().filter(patient=patient))
     since = date_param(request, "since", NO_DATE)
     until = date_param(request, "until", NO_DATE)
@@ -138,7 +131,7 @@ def _form_view(request, patient, *, initial, title: str, save, record=None, corr
 @require_http_methods(["GET", "POST"])
 @module_required("clinical", "change")
 def record_new(request: AuthedRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
+    patient = card_patient(request, pk)
     employee = Employee.objects.filter(user=request.user).doctors().first()
     initial = {"recorded_on": timezone.localdate(), "doctor": employee}
     visit = parse_id(request.GET.get("visit", ""))

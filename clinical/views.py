@@ -4,7 +4,7 @@ teeth, and the list of current diagnoses by tooth with their remove buttons."""
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -15,6 +15,7 @@ from clinic import teeth, tz
 from clinic.bounds import InputRefused, date_param
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical import selectors, services
+from clinical.access import card_patient, require_card_access
 from clinical.forms import ChartRecordForm
 from clinical.models import ToothRecord, ToothState
 from patients.models import Patient
@@ -23,11 +24,7 @@ NO_DATE = datetime.date.min
 
 
 def _patient(request: AuthedRequest, pk: int) -> Patient:
-    """A chart is part of the card: only for those who may open the card (every demo role
-    with the clinical right may; a custom group might not)."""
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
-    return get_object_or_404(Patient.objects.only("pk"), pk=pk)
+    return card_patient(request, pk, Patient.objects.only("pk"))
 
 
 def _dentition(request: AuthedRequest, data) -> str:
@@ -123,8 +120,7 @@ def chart_add(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @module_required("clinical", "change")
 def record_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    if not has_module_perm(request.user, "patients", "view"):
-        raise PermissionDenied
+    require_card_access(request)
     record = get_object_or_404(
         ToothRecord.objects.current().filter(patient__deleted_at__isnull=True), pk=pk
     )
