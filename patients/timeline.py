@@ -69,10 +69,11 @@ def _matching(prefixes) -> Q:
 
 def visible_to(events: QuerySet, user, kind: str | None = None) -> QuerySet:
     """The events of ``kind`` (all kinds when None or unknown) that the user may see."""
-    hidden = [p for k in _kinds.values() if k not in kinds_for(user) for p in k.prefixes]
+    visible = kinds_for(user)
+    hidden = [p for k in _kinds.values() if k not in visible for p in k.prefixes]
     if hidden:
         events = events.exclude(_matching(hidden))
-    if kind in _kinds and _kinds[kind] in kinds_for(user):
+    if kind in _kinds and _kinds[kind] in visible:
         events = events.filter(_matching(_kinds[kind].prefixes))
     return events
 
