@@ -132,7 +132,7 @@ def ensure_templates(ctx: Context) -> None:
         "SELECT id FROM clinical_diagnosis WHERE code = ANY(%s) ORDER BY code", [TEMPLATE_CODES]
     )]  # fmt: skip
     services = [r[0] for r in db.execute(
-        "SELECT id FROM billing_service WHERE deleted_at IS NULL ORDER BY id LIMIT 60"
+        "SELECT id FROM pricelist_service WHERE deleted_at IS NULL ORDER BY id LIMIT 60"
     )]  # fmt: skip
     profession = db.execute(
         "SELECT id FROM clinic_profession WHERE kind = 'doctor' ORDER BY id LIMIT 1"

@@ -97,7 +97,7 @@ def load_context(db: psycopg.Connection, client: Client, seed: int) -> Context:
         [seed],
     ).fetchall()
     services = [(r[0], str(r[1])) for r in db.execute(
-        "SELECT id, price FROM billing_service WHERE deleted_at IS NULL AND duration_minutes <= 30"
+        "SELECT id, price FROM pricelist_service WHERE deleted_at IS NULL AND duration_minutes <= 30"
     )]  # fmt: skip
     user_id = db.execute(
         "SELECT id FROM clinic_user WHERE username = %s", [f"registrar{position}"]
@@ -431,7 +431,7 @@ def floor_day(ctx: Context, days: int = 1) -> Callable[[psycopg.Connection, date
             "SELECT a.id, a.chair_id, a.start, a.end, a.status, a.visit_type, a.note, "
             "a.patient_id, p.last_name, p.first_name, p.middle_name, p.phone, d.last_name, "
             "d.first_name, d.middle_name, d.color, (SELECT array_agg(sv.name ORDER BY l.id) "
-            "FROM calendar_app_appointmentservice l JOIN billing_service sv "
+            "FROM calendar_app_appointmentservice l JOIN pricelist_service sv "
             "ON sv.id = l.service_id WHERE l.appointment_id = a.id) "
             "FROM calendar_app_appointment a JOIN patients_patient p ON p.id = a.patient_id "
             "JOIN clinic_employee d ON d.id = a.doctor_id WHERE a.deleted_at IS NULL "

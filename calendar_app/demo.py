@@ -8,7 +8,7 @@ from collections import defaultdict
 from django.db.models import Max
 from django.utils import timezone
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app.models import (
     Appointment,
     AppointmentService,

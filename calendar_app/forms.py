@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app.models import (
     LONGEST,
     VISIT_MINUTES,

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Service
+from pricelist.models import Service
 from clinic.db import PostgresExclusionConstraint
 from clinic.models import (
     Branch,

@@ -24,8 +24,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from billing.models import Service
-from billing.pricelist import load_price_list
+from pricelist.models import Service
+from pricelist.loading import load_price_list
 from calendar_app.models import AppointmentStatus, WaitingListEntry, WaitlistStatus
 from clinic import scale
 from clinic.models import Employee
@@ -61,7 +61,7 @@ CALENDAR_TABLES = [
 # Timeline lines are written for the visits of the last year (and the coming weeks): ten
 # million lines for five years would cost more of the build than they tell the benchmarks.
 TIMELINE_DAYS = 365
-PRICE_LIST = Path(settings.BASE_DIR) / "billing" / "data" / "dental_services_ru.csv"
+PRICE_LIST = Path(settings.BASE_DIR) / "pricelist" / "data" / "dental_services_ru.csv"
 
 
 def future_fill(offset: int) -> float:
@@ -429,5 +429,5 @@ scale.register_generator(
     20,
     "calendar",
     generate_calendar,
-    tables=[*CALENDAR_TABLES, "calendar_app_waitinglistentry", "billing_service"],
+    tables=[*CALENDAR_TABLES, "calendar_app_waitinglistentry", "pricelist_service"],
 )

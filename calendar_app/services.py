@@ -19,7 +19,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app.models import (
     LONGEST,
     QUANTITY_MAX,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app.models import LONGEST, Appointment, WorkShift
 from clinic import preferences
 from clinic.models import Employee

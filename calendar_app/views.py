@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app import selectors, services
 from calendar_app.forms import (
     AppointmentForm,

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app.forms import FindTimeForm
 from calendar_app.slots import Slot, find_slots
 from clinic.bounds import parse_id

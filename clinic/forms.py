@@ -468,7 +468,7 @@ class AuditFilter(django_filters.FilterSet):
         label=_("object type"),
         empty_label=_("All types"),
         queryset=ContentType.objects.filter(
-            app_label__in=["clinic", "patients", "calendar_app", "billing", "clinical"]
+            app_label__in=["clinic", "patients", "pricelist", "calendar_app", "clinical", "billing"]
         ).order_by("app_label", "model"),
     )
     patient_id = django_filters.NumberFilter(label=_("patient (system id)"))

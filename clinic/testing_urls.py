@@ -216,7 +216,7 @@ def _perio_exam(patient, doctor):
 
 
 def _plan_service():
-    from billing.models import Service, ServiceCategory
+    from pricelist.models import Service, ServiceCategory
 
     category = ServiceCategory.objects.get_or_create(name="Образцовая категория")[0]
     return Service.objects.get_or_create(

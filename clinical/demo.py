@@ -479,7 +479,7 @@ def seed_plans(log) -> None:
     few demo patients filled from their charts' diagnoses the way "Suggest" does."""
     from decimal import Decimal
 
-    from billing.models import Service
+    from pricelist.models import Service
     from clinic.models import Profession, User
     from clinical import plan_selectors, plans
     from clinical.models import PlanStatus, PlanTemplate, PlanTemplateLine

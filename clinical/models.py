@@ -645,7 +645,7 @@ class PlanLine(models.Model):
         PlanStage, on_delete=models.CASCADE, related_name="lines", verbose_name=_("stage")
     )
     service = models.ForeignKey(
-        "billing.Service", on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
+        "pricelist.Service", on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
     )
     tooth = models.PositiveSmallIntegerField(_("tooth"), null=True, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
@@ -709,7 +709,7 @@ class PlanTemplate(ReferenceItem):
 class PlanTemplateLine(models.Model):
     template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="lines")
     service = models.ForeignKey(
-        "billing.Service", on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
+        "pricelist.Service", on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
     )
     profession = models.ForeignKey(
         "clinic.Profession",

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from billing.models import Service
+from pricelist.models import Service
 from clinic.forms import Form, ModelForm
 from clinic.models import Employee, Profession, ProfessionKind
 from clinic.teeth import Dentition

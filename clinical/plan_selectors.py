@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from billing.models import Service, ServiceCategory
+from pricelist.models import Service, ServiceCategory
 from clinic.money import round_money
 from clinical.models import (
     Diagnosis,

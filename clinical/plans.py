@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Service
+from pricelist.models import Service
 from clinic import audit, events, numbering, teeth
 from clinic.models import AuditAction, Branch, Employee
 from clinical.models import (

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from django.db import transaction
 
-from billing.models import Service
+from pricelist.models import Service
 from clinic import scale, teeth
 from clinic.models import Employee, NumberSequence
 from clinical.demo import HISTORY_TEMPLATES

@@ -139,9 +139,10 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "documents",
-    "billing",
+    "pricelist",
     "calendar_app",
     "clinical",
+    "billing",
     "integrations",
 ]
 

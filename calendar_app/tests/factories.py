@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from billing.models import Service, ServiceCategory
+from pricelist.models import Service, ServiceCategory
 from calendar_app.models import Appointment, WaitingListEntry, WorkShift
 
 

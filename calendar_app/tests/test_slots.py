@@ -5,7 +5,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.models import Service
+from pricelist.models import Service
 from calendar_app.models import StatusCode
 from calendar_app.slots import (
     Slot,

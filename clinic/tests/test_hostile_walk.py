@@ -60,7 +60,7 @@ QUERY_NAMES = [
     "then",
     "next",
 ]
-APPS = ("clinic", "patients", "billing", "calendar_app", "integrations")
+APPS = ("clinic", "patients", "pricelist", "calendar_app", "billing", "integrations")
 
 
 # --- Forms, as a browser sees them --------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Service, ServiceCategory
+from pricelist.models import Service, ServiceCategory
 from clinic import demo, trash
 
 trash.register(trash.TrashSection("services", _("Price list: services"), Service, "references"))
@@ -15,9 +15,9 @@ trash.register(
 def _seed(log) -> None:
     from pathlib import Path
 
-    from billing.pricelist import load_price_list
+    from pricelist.loading import load_price_list
 
-    path = Path(settings.BASE_DIR) / "billing" / "data" / "dental_services_ru.csv"
+    path = Path(settings.BASE_DIR) / "pricelist" / "data" / "dental_services_ru.csv"
     categories, services = load_price_list(path)
     log(f"price list: {categories} categories, {services} services")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from billing.models import Service, ServiceCategory
+from pricelist.models import Service, ServiceCategory
 from clinic.models import Profession, ProfessionKind
 
 
