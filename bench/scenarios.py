@@ -97,7 +97,8 @@ def load_context(db: psycopg.Connection, client: Client, seed: int) -> Context:
         [seed],
     ).fetchall()
     services = [(r[0], str(r[1])) for r in db.execute(
-        "SELECT id, price FROM pricelist_service WHERE deleted_at IS NULL AND duration_minutes <= 30"
+        "SELECT id, price FROM pricelist_service "
+        "WHERE deleted_at IS NULL AND duration_minutes <= 30"
     )]  # fmt: skip
     user_id = db.execute(
         "SELECT id FROM clinic_user WHERE username = %s", [f"registrar{position}"]

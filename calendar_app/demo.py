@@ -8,7 +8,6 @@ from collections import defaultdict
 from django.db.models import Max
 from django.utils import timezone
 
-from pricelist.models import Service
 from calendar_app.models import (
     Appointment,
     AppointmentService,
@@ -20,6 +19,7 @@ from calendar_app.models import (
 )
 from clinic.models import Branch, Employee, ProfessionKind
 from patients.models import Patient, PatientEvent
+from pricelist.models import Service
 
 PAST_DAYS = 91
 SHIFT_DAYS_AHEAD = 28

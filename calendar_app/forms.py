@@ -4,7 +4,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from pricelist.models import Service
 from calendar_app.models import (
     LONGEST,
     VISIT_MINUTES,
@@ -19,6 +18,7 @@ from clinic.forms import DateInput, Form, ModelForm, TimeInput
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.teeth import parse_teeth
 from patients.models import Patient
+from pricelist.models import Service
 
 # The dialog's field of a per-tooth service's teeth: "teeth-<service id>".
 TEETH_FIELD = "teeth-"

@@ -8,7 +8,6 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
-from pricelist.models import Service
 from clinic.db import PostgresExclusionConstraint
 from clinic.models import (
     Branch,
@@ -21,6 +20,7 @@ from clinic.models import (
 from clinic.models.staff import color_validator
 from clinic.softdelete import AliveManager, SoftDeleteModel
 from patients.models import Patient
+from pricelist.models import Service
 
 
 class TsTzRange(Func):

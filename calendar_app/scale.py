@@ -24,12 +24,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from pricelist.models import Service
-from pricelist.loading import load_price_list
 from calendar_app.models import AppointmentStatus, WaitingListEntry, WaitlistStatus
 from clinic import scale
 from clinic.models import Employee
 from patients.scale import EVENT_COLUMNS, EVENT_TABLE
+from pricelist.loading import load_price_list
+from pricelist.models import Service
 
 STEP = 15
 SHIFT_COLUMNS = ["id", "doctor_id", "chair_id", "branch_id", "start", "end", "created_at"]

@@ -19,7 +19,6 @@ from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pricelist.models import Service
 from calendar_app.models import (
     LONGEST,
     QUANTITY_MAX,
@@ -41,6 +40,7 @@ from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
 from patients.services import returning_after_months
+from pricelist.models import Service
 
 
 class SlotTaken(ValidationError):

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from pricelist.models import Service
 from calendar_app.models import LONGEST, Appointment, WorkShift
 from clinic import preferences
 from clinic.models import Employee
+from pricelist.models import Service
 
 UTC = datetime.UTC
 

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from pricelist.models import Service
 from calendar_app import selectors, services
 from calendar_app.forms import (
     AppointmentForm,
@@ -29,6 +28,7 @@ from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
 from clinic.responses import json_response
 from clinic.views.trash import undo_tag
+from pricelist.models import Service
 
 CHANGED = "calendarChanged"
 

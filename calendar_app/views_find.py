@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from pricelist.models import Service
 from calendar_app.forms import FindTimeForm
 from calendar_app.slots import Slot, find_slots
 from clinic.bounds import parse_id
@@ -21,6 +20,7 @@ from clinic.models import Branch, Chair, Employee
 from clinic.permissions import AuthedRequest, module_required, visible_branch_ids
 from clinic.permissions import visible_branches as user_branches
 from patients.models import Patient
+from pricelist.models import Service
 
 # A doctor's day shows its first few times; "more" opens that doctor's day in full. A wide
 # search shows whole days until this many doctor-days, then offers the later days.

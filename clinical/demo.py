@@ -479,10 +479,10 @@ def seed_plans(log) -> None:
     few demo patients filled from their charts' diagnoses the way "Suggest" does."""
     from decimal import Decimal
 
-    from pricelist.models import Service
     from clinic.models import Profession, User
     from clinical import plan_selectors, plans
     from clinical.models import PlanStatus, PlanTemplate, PlanTemplateLine
+    from pricelist.models import Service
 
     professions = {p.name: p for p in Profession.objects.filter(kind=ProfessionKind.DOCTOR)}
     services = {s.code: s for s in Service.objects.all()}

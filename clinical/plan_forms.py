@@ -1,7 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from pricelist.models import Service
 from clinic.forms import Form, ModelForm
 from clinic.models import Employee, Profession, ProfessionKind
 from clinic.teeth import Dentition
@@ -9,6 +8,7 @@ from clinical import selectors
 from clinical.forms import TeethField
 from clinical.models import PlanStage, PlanTemplate, PlanTemplateLine, ToothRecord, TreatmentPlan
 from clinical.plans import MAX_QUANTITY
+from pricelist.models import Service
 
 NOT_A_SERVICE = gettext_lazy("This service is not in the price list.")
 

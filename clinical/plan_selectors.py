@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from pricelist.models import Service, ServiceCategory
 from clinic.money import round_money
 from clinical.models import (
     Diagnosis,
@@ -19,6 +18,7 @@ from clinical.models import (
     ToothRecord,
     TreatmentPlan,
 )
+from pricelist.models import Service, ServiceCategory
 
 ZERO = Decimal("0.00")
 

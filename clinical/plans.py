@@ -13,7 +13,6 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pricelist.models import Service
 from clinic import audit, events, numbering, teeth
 from clinic.models import AuditAction, Branch, Employee
 from clinical.models import (
@@ -26,6 +25,7 @@ from clinical.models import (
     TreatmentPlan,
 )
 from patients.models import Patient
+from pricelist.models import Service
 
 # status -> the statuses it may move to
 TRANSITIONS = {

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 
 from django.db import transaction
 
-from pricelist.models import Service
 from clinic import scale, teeth
 from clinic.models import Employee, NumberSequence
 from clinical.demo import HISTORY_TEMPLATES
 from clinical.icd10 import load_icd10
 from clinical.models import Diagnosis, DiagnosisCategory
+from pricelist.models import Service
 
 # The share of completed visits that leave a record on the chart and in the history.
 RECORDED_SHARE = 0.25

@@ -4,8 +4,8 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from pricelist.models import Service, ServiceCategory
 from calendar_app.models import Appointment, WaitingListEntry, WorkShift
+from pricelist.models import Service, ServiceCategory
 
 
 class ServiceCategoryFactory(DjangoModelFactory):

@@ -5,7 +5,6 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricelist.models import Service
 from calendar_app.models import StatusCode
 from calendar_app.slots import (
     Slot,
@@ -15,6 +14,7 @@ from calendar_app.slots import (
     grid_starts,
     load_availability,
 )
+from pricelist.models import Service
 
 from .conftest import next_monday
 from .factories import AppointmentFactory, ServiceFactory, WorkShiftFactory
