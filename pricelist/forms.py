@@ -134,7 +134,9 @@ class PriceForm(Form):
 class ConsumableForm(Form):
     material = forms.CharField(label=_("material"), max_length=200)
     unit = forms.CharField(label=_("unit"), max_length=30, required=False)
-    mode = forms.ChoiceField(label=_("write-off"), choices=ConsumableMode.choices)
+    mode = forms.ChoiceField(
+        label=_("write-off"), choices=ConsumableMode.choices, initial=ConsumableMode.BY_QUANTITY
+    )
     value = forms.DecimalField(
         label=_("quantity or amount"),
         max_digits=12,
