@@ -19,8 +19,6 @@ from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pricelist.models import Service
-from pricelist.prices import prices_for
 from calendar_app.models import (
     LONGEST,
     QUANTITY_MAX,
@@ -42,6 +40,8 @@ from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
 from patients.services import returning_after_months
+from pricelist.models import Service
+from pricelist.prices import prices_for
 
 
 class SlotTaken(ValidationError):
@@ -335,7 +335,8 @@ def suggested_visit_type(patient: Patient, *, attended: bool | None = None) -> s
 @dataclass(frozen=True)
 class Line:
     """A service to book into a visit: on a tooth or not, how many, and at what price
-    (``None``: the price list's for the visit's branch and day). A line is known by its service and tooth."""
+    (``None``: the price list's for the visit's branch and day). A line is known by its
+    service and tooth."""
 
     service: Service
     tooth: int | None = None

@@ -13,8 +13,6 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pricelist.models import Service
-from pricelist.prices import prices_for
 from clinic import audit, events, numbering, teeth
 from clinic.models import AuditAction, Branch, Employee
 from clinical.models import (
@@ -27,6 +25,8 @@ from clinical.models import (
     TreatmentPlan,
 )
 from patients.models import Patient
+from pricelist.models import Service
+from pricelist.prices import prices_for
 
 # status -> the statuses it may move to
 TRANSITIONS = {

@@ -26,8 +26,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -116,7 +116,7 @@ def read_rows(content: bytes) -> list[dict[str, Any]]:
                     "expected": ", ".join(EXPORT_HEADERS),
                 }
             )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for number, values in enumerate(lines, start=2):
             row = {
                 name: _cell(values[index]) if index < len(values) else ""
@@ -224,7 +224,8 @@ def _day(text: str, errors: list[str]) -> datetime.date | None:
 
 
 def _russian_date(text: str) -> datetime.date:
-    return datetime.datetime.strptime(text, "%d.%m.%Y").date()
+    day, month, year = text.split(".")
+    return datetime.date(int(year), int(month), int(day))
 
 
 def plan(rows: list[dict[str, Any]], price_list: PriceList) -> Plan:
@@ -401,13 +402,13 @@ def export_rows(price_list: PriceList, on: datetime.date) -> Iterator[list[Any]]
     from pricelist.prices import base_list
     from pricelist.selectors import services_priced
 
-    services = services_priced(price_list, base_list(), on=on).filter(list_price__isnull=False)
+    services = services_priced(price_list, base_list(), on=on).filter(Q(list_price__isnull=False))
     for service in services.iterator(chunk_size=500):
         yield [
             service.code,
             service.name,
             service.category.name,
-            service.list_price,
+            service.list_price,  # type: ignore[attr-defined]
             service.duration_minutes,
             "да" if service.per_tooth else "нет",
             None,

@@ -106,7 +106,9 @@ def category_create(request: AuthedRequest) -> HttpResponse:
         category = writes.category_create(name=form.cleaned_data["name"], by=request.user)
         messages.success(request, _("%(name)s added.") % {"name": category.name})
     else:
-        messages.error(request, " ".join(form.errors.get("name", [_("Check the name.")])))
+        messages.error(
+            request, " ".join(str(m) for m in form.errors.get("name", [])) or _("Check the name.")
+        )
     return redirect("pricelist:services")
 
 
@@ -119,7 +121,9 @@ def category_rename(request: AuthedRequest, pk: int) -> HttpResponse:
         writes.category_rename(category=category, name=form.cleaned_data["name"], by=request.user)
         messages.success(request, _("Saved."))
     else:
-        messages.error(request, " ".join(form.errors.get("name", [_("Check the name.")])))
+        messages.error(
+            request, " ".join(str(m) for m in form.errors.get("name", [])) or _("Check the name.")
+        )
     return redirect("pricelist:services")
 
 
