@@ -415,3 +415,27 @@ def test_a_branch_list_is_made_once_per_branch_and_the_base_stays_active(
     )
     made.refresh_from_db()
     assert not made.active
+
+
+def test_the_service_page_query_count_does_not_grow_with_history(
+    admin_client, branch, django_assert_max_num_queries
+):
+    service = ServiceFactory()
+    priced(service, "100.00", on=EARLY)
+    admin_client.get(service_url(service))
+    with django_assert_max_num_queries(25) as few:
+        admin_client.get(service_url(service))
+    branch_list = BranchListFactory(branch=branch)
+    for day in range(1, 30):
+        priced(service, f"{100 + day}.00", on=EARLY + datetime.timedelta(days=day))
+        priced(
+            service,
+            f"{200 + day}.00",
+            on=EARLY + datetime.timedelta(days=day),
+            price_list=branch_list,
+        )
+    for number in range(10):
+        service.consumables.create(material=f"М{number}", unit="шт", value=1)
+        service.typical_diagnoses.create(code=f"K0{number}.1")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        admin_client.get(service_url(service))
