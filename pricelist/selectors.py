@@ -68,4 +68,6 @@ def typical_codes(service_ids: list[int]) -> dict[int, list[str]]:
 
 def services_for_codes(codes: list[str]) -> QuerySet[Service]:
     """Live services that typically treat any of ``codes`` (for a plan's suggestions)."""
-    return Service.objects.filter(typical_diagnoses__code__in=codes).distinct()
+    return Service.objects.filter(
+        pk__in=ServiceDiagnosis.objects.filter(code__in=codes).values("service_id")
+    )

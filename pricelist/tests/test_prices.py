@@ -70,3 +70,46 @@ def test_many_services_are_priced_in_one_query(branch):
     assert prices[services[0].pk] == Decimal("2000.00")
     assert prices[services[1].pk] == Decimal("3001.00")
     assert prices_for([], branch=branch, on=JUN) == {}
+
+
+def test_clinical_reads_typical_codes_by_service_and_services_by_code():
+    from pricelist.selectors import services_for_codes, typical_codes
+
+    filling, crown = ServiceFactory(), ServiceFactory()
+    filling.typical_diagnoses.create(code="K02.1")
+    filling.typical_diagnoses.create(code="K02.2")
+    crown.typical_diagnoses.create(code="K02.1")
+    assert typical_codes([filling.pk, crown.pk]) == {
+        filling.pk: ["K02.1", "K02.2"],
+        crown.pk: ["K02.1"],
+    }
+    assert set(services_for_codes(["K02.1"])) == {filling, crown}
+    assert list(services_for_codes(["K02.2", "K99.9"])) == [filling]
+
+
+def test_the_loader_gives_base_prices_codes_and_consumables(settings):
+    from pathlib import Path
+
+    from pricelist.loading import load_price_list
+    from pricelist.models import Price, Service
+
+    path = Path(settings.BASE_DIR) / "pricelist" / "data" / "dental_services_ru.csv"
+    load_price_list(path)
+    service = Service.objects.get(code="B01.065.001")
+    assert Price.objects.get(service=service, price_list=base_list()).amount == service.price
+    assert list(service.typical_diagnoses.values_list("code", flat=True)) == [
+        "K02.1",
+        "K04.0",
+        "K04.5",
+        "Z01.2",
+    ]
+    gloves = service.consumables.first()
+    assert (gloves.material, gloves.unit, gloves.mode, gloves.value) == (
+        "Перчатки",
+        "пара",
+        "quantity",
+        Decimal("1.000"),
+    )
+    load_price_list(path)  # again: nothing doubles
+    assert Price.objects.filter(service=service).count() == 1
+    assert service.consumables.count() == 4
