@@ -48,21 +48,6 @@ class CategoryForm(ModelForm):
         return name
 
 
-class CategoryOrderForm(Form):
-    ids = forms.CharField(max_length=20000)
-
-    def clean_ids(self) -> list[int]:
-        from clinic.bounds import parse_id_list
-
-        try:
-            ids = parse_id_list(self.cleaned_data["ids"])
-        except ValueError as exc:
-            raise ValidationError(_("The order is a list of category ids.")) from exc
-        if len(set(ids)) != len(ids):
-            raise ValidationError(_("A category is named twice in the order."))
-        return ids
-
-
 class ServiceForm(ModelForm):
     duration_minutes = forms.IntegerField(
         label=_("duration, minutes"),
