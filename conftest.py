@@ -50,6 +50,24 @@ def django_db_createdb(request):
 
 
 @pytest.fixture(autouse=True)
+def _base_price_list(request):
+    """The base price list that pricelist's 0002 data migration makes: a transactional
+    test's flush empties it, and a database reused after one keeps it empty, so it is made
+    again here (as clinical/tests/conftest.py loads the ICD-10 list again), and a page read
+    in a test never has to make it."""
+    names = request.fixturenames
+    if request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("_django_db_helper")
+    elif "transactional_db" in names or "db" in names:
+        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    else:
+        return
+    from pricelist.prices import base_list
+
+    base_list()
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     """Redis outlives a test; rate-limit counters and cached settings must not."""
     cache.clear()

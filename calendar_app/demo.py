@@ -20,6 +20,7 @@ from calendar_app.models import (
 from clinic.models import Branch, Employee, ProfessionKind
 from patients.models import Patient, PatientEvent
 from pricelist.models import Service
+from pricelist.prices import prices_for
 
 PAST_DAYS = 91
 SHIFT_DAYS_AHEAD = 28
@@ -156,9 +157,17 @@ def seed_calendar(log, seed: int = 2026) -> None:
     WorkShift.objects.bulk_create(shifts, batch_size=1000)
     _mark_visit_types(visits)
     Appointment.objects.bulk_create(visits, batch_size=1000)
+    # Each branch's prices (its own list where it has one), as booking takes them.
+    all_services = {service.pk: service for chosen in visit_services for service in chosen}
+    branch_prices = {
+        branch.pk: prices_for(all_services.values(), branch=branch, on=timezone.localdate())
+        for branch in {visit.branch for visit in visits}
+    }
     AppointmentService.objects.bulk_create(
         [
-            AppointmentService(appointment=visit, service=service, price=service.price)
+            AppointmentService(
+                appointment=visit, service=service, price=branch_prices[visit.branch_id][service.pk]
+            )
             for visit, chosen in zip(visits, visit_services, strict=True)
             for service in chosen
         ],

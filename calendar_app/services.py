@@ -41,6 +41,7 @@ from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from patients.models import Patient, PatientStatus
 from patients.services import returning_after_months
 from pricelist.models import Service
+from pricelist.prices import prices_for
 
 
 class SlotTaken(ValidationError):
@@ -334,7 +335,8 @@ def suggested_visit_type(patient: Patient, *, attended: bool | None = None) -> s
 @dataclass(frozen=True)
 class Line:
     """A service to book into a visit: on a tooth or not, how many, and at what price
-    (``None``: the price list's today). A line is known by its service and tooth."""
+    (``None``: the price list's for the visit's branch and day). A line is known by its
+    service and tooth."""
 
     service: Service
     tooth: int | None = None
@@ -369,8 +371,19 @@ def _line_text(line: "AppointmentService | Line") -> str:
 
 
 def _add_services(appointment: Appointment, lines: Iterable[Line]) -> list[AppointmentService]:
-    """New service lines, at the price each carries or today's; returned with their
-    services."""
+    """New service lines, at the price each carries or else the price list's for the
+    visit's branch and day (``pricelist.prices``); returned with their services."""
+    lines = list(lines)
+    unpriced = [line.service for line in lines if line.price is None]
+    listed = (
+        prices_for(
+            unpriced,
+            branch=appointment.branch,
+            on=local_day(appointment.start, appointment.branch),
+        )
+        if unpriced
+        else {}
+    )
     return AppointmentService.objects.bulk_create(
         [
             AppointmentService(
@@ -378,7 +391,7 @@ def _add_services(appointment: Appointment, lines: Iterable[Line]) -> list[Appoi
                 service=line.service,
                 tooth=line.tooth,
                 quantity=line.quantity or 1,
-                price=line.service.price if line.price is None else line.price,
+                price=listed[line.service.pk] if line.price is None else line.price,
             )
             for line in lines
         ]

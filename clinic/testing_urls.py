@@ -131,7 +131,10 @@ def build_world(branch, media_root) -> dict:
     shared["ortho_card"] = _ortho_card(patient)
     shared["clinical_image"] = _clinical_image(patient, branch)
     shared["plan_template"] = _plan_template()
+    shared["service"] = _plan_service()
+    shared["service_category"] = shared["service"].category
     world.update(shared)
+    world["price_list"] = _branch_price_list(branch, "Прайс-лист филиала")
     world.update(_plans(branch, patient, world["doctor"]))
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
@@ -148,7 +151,9 @@ def build_world(branch, media_root) -> dict:
     closed = BranchFactory(name="Закрытый чужой филиал", deleted_at=timezone.now())
     world["elsewhere"]["employee"].branches.add(closed)
     world["elsewhere"]["deleted"]["branches"] = closed
+    world["elsewhere"]["price_list"] = _branch_price_list(elsewhere, "Чужой прайс-лист")
     world["elsewhere"]["markers"] = [
+        "Чужой прайс-лист",
         elsewhere.name,
         closed.name,
         "Чужакова",
@@ -223,6 +228,19 @@ def _plan_service():
         code="SAMPLE-1",
         defaults={"category": category, "name": "Образцовая услуга", "price": "1000.00"},
     )[0]
+
+
+def _branch_price_list(branch, name: str):
+    from pricelist.models import Price, PriceList, PriceListKind
+
+    price_list = PriceList.objects.create(kind=PriceListKind.BRANCH, branch=branch, name=name)
+    Price.objects.create(
+        price_list=price_list,
+        service=_plan_service(),
+        amount="900.00",
+        effective_from=timezone.localdate(),
+    )
+    return price_list
 
 
 def _plan_template():
@@ -426,6 +444,23 @@ SAMPLES = {
     "clinical:plan-line": lambda w: {"pk": w["plan_line"].pk},
     "clinical:plan-line-remove": lambda w: {"pk": w["plan_line"].pk},
     "clinical:plan-template": lambda w: {"pk": w["plan_template"].pk},
+    **{
+        f"pricelist:{name}": lambda w: {"pk": w["service_category"].pk}
+        for name in ("category-rename", "category-delete")
+    },
+    "pricelist:category-move": lambda w: {"pk": w["service_category"].pk, "direction": "up"},
+    **{
+        f"pricelist:{name}": lambda w: {"pk": w["service"].pk}
+        for name in (
+            "service",
+            "service-update",
+            "service-price-add",
+            "service-consumables",
+            "service-diagnoses",
+            "service-delete",
+        )
+    },
+    "pricelist:list-edit": lambda w: {"pk": w["price_list"].pk},
 }
 
 
@@ -476,6 +511,8 @@ POST_SAMPLES = {
     "clinical:plan-status": {"action": "cancel"},
     "clinical:plan-line": {"quantity": "2"},
     "clinical:plan-stage-add": {"name": "Этап"},
+    "pricelist:category-rename": {"name": "Переименовано"},
+    "pricelist:list-edit": {"name": "Переименовано"},
 }
 
 # More URLs of one route: the recycle bin restores one deleted object of each section.
@@ -534,6 +571,18 @@ def _demo_plans(found) -> dict:
         "plan_stage": line.stage,
         "plan_line": line,
         "plan_template": found(PlanTemplate.objects.order_by("pk").first(), "plan template"),
+    }
+
+
+def _demo_price_list(found, branch) -> dict:
+    from pricelist.models import PriceList, Service
+    from pricelist.prices import base_list
+
+    service = found(Service.objects.order_by("pk").first(), "service")
+    return {
+        "service": service,
+        "service_category": service.category,
+        "price_list": PriceList.objects.filter(branch=branch).first() or base_list(),
     }
 
 
@@ -621,6 +670,7 @@ def demo_world(media_root) -> DemoWorld:
         ortho_card=found(OrthodonticCard.objects.order_by("pk").first(), "orthodontic card"),
         perio_exam=found(PerioExam.objects.order_by("pk").first(), "periodontal exam"),
         **_demo_plans(found),
+        **_demo_price_list(found, branch),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),

@@ -26,6 +26,7 @@ from clinical.models import (
 )
 from patients.models import Patient
 from pricelist.models import Service
+from pricelist.prices import prices_for
 
 # status -> the statuses it may move to
 TRANSITIONS = {
@@ -197,9 +198,12 @@ def _build_lines(
     plan: TreatmentPlan, stage: PlanStage, wanted: Iterable[NewLine]
 ) -> list[PlanLine]:
     position = plan.lines.aggregate(m=Max("position"))["m"] or 0
+    wanted = list(wanted)
+    services = [_check_service(new.service) for new in wanted]
+    # The plan is priced from its branch's list as it is today (``pricelist.prices``).
+    listed = prices_for(services, branch=plan.branch, on=timezone.localdate())
     made = []
-    for new in wanted:
-        service = _check_service(new.service)
+    for new, service in zip(wanted, services, strict=True):
         quantity = _check_quantity(new.quantity)
         tooth = new.tooth
         if tooth is not None:
@@ -217,7 +221,7 @@ def _build_lines(
                 service=service,
                 tooth=tooth,
                 quantity=quantity,
-                price=service.price,
+                price=listed[service.pk],
                 diagnosis=new.diagnosis,
                 position=position,
             )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("clinic.urls")),
     path("patients/", include("patients.urls")),
     path("documents/", include("documents.urls")),
+    path("pricelist/", include("pricelist.urls")),
     path("calendar/", include("calendar_app.urls")),
     path("schedule/", include("calendar_app.urls_schedule")),
     path("clinical/", include("clinical.urls")),

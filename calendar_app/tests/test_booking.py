@@ -478,3 +478,41 @@ def test_editing_a_visits_services_keeps_the_price_each_line_was_booked_at(clini
     assert dict(visit.service_lines.values_list("service_id", "price")) == {
         anaesthesia.pk: Decimal("900.00")
     }
+
+
+def test_booking_takes_the_branch_lists_price_on_the_visits_day(clinic, registrar):
+    """The visit's branch has its own price for one service from the visit's day: that line
+    takes it, the other the base list's; the lines keep them when the list changes."""
+    from decimal import Decimal
+
+    from pricelist.models import Price, PriceList, PriceListKind
+    from pricelist.prices import base_list
+
+    own, shared = ServiceFactory(price="1000.00"), ServiceFactory(price="1000.00")
+    branch_list = PriceList.objects.create(
+        kind=PriceListKind.BRANCH, branch=clinic.branch, name="Филиал"
+    )
+    early = datetime.date(2000, 1, 1)
+    Price.objects.create(
+        price_list=base_list(), service=own, amount="1100.00", effective_from=early
+    )
+    Price.objects.create(
+        price_list=base_list(), service=shared, amount="700.00", effective_from=early
+    )
+    Price.objects.create(
+        price_list=branch_list, service=own, amount="1500.00", effective_from=clinic.day
+    )
+    Price.objects.create(
+        price_list=branch_list,
+        service=shared,
+        amount="9.00",
+        effective_from=clinic.day + datetime.timedelta(days=1),
+    )
+    visit = book(clinic, registrar.user, clinic.at(10), clinic.at(11), services=[own, shared])
+    assert dict(visit.service_lines.values_list("service_id", "price")) == {
+        own.pk: Decimal("1500.00"),
+        shared.pk: Decimal("700.00"),
+    }
+    Price.objects.filter(price_list=branch_list, service=own).update(amount="2000.00")
+    services.appointment_update(appointment=visit, by=registrar.user, services=[own, shared])
+    assert visit.service_lines.get(service=own).price == Decimal("1500.00")

@@ -144,7 +144,17 @@ def _fingerprint(elsewhere) -> tuple:
     objects = [
         value
         for key, value in elsewhere.items()
-        if key in ("appointment", "shift", "waiting", "branch", "chair", "doctor", "employee")
+        if key
+        in (
+            "appointment",
+            "shift",
+            "waiting",
+            "branch",
+            "chair",
+            "doctor",
+            "employee",
+            "price_list",
+        )
     ] + list(elsewhere["deleted"].values())
     rows = []
     for obj in objects:

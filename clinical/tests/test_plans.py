@@ -442,3 +442,19 @@ def test_the_card_loads_the_plan_tab(doctor_client):
     html = doctor_client.get(reverse("patients:section", args=[patient.pk, "plan"])).content
     assert reverse("clinical:plans", args=[patient.pk]) in html.decode()
     assert "treatment_plan.css" in html.decode()
+
+
+def test_a_plan_line_takes_its_branchs_list_price(doctor, branch):
+    from pricelist.models import Price, PriceList, PriceListKind
+
+    plan = new_plan(doctor, branch)
+    service = filling()
+    branch_list = PriceList.objects.create(kind=PriceListKind.BRANCH, branch=branch, name="Ф")
+    Price.objects.create(
+        price_list=branch_list,
+        service=service,
+        amount="8100.00",
+        effective_from=timezone.localdate(),
+    )
+    (line,) = add(plan, doctor, service, teeth=[36])
+    assert line.price == Decimal("8100.00")
