@@ -131,6 +131,7 @@ def build_world(branch, media_root) -> dict:
     shared["ortho_card"] = _ortho_card(patient)
     shared["clinical_image"] = _clinical_image(patient, branch)
     shared["plan_template"] = _plan_template()
+    shared["discount"] = _discount()
     world.update(shared)
     world.update(_plans(branch, patient, world["doctor"]))
     elsewhere = testing.other_branch()
@@ -223,6 +224,12 @@ def _plan_service():
         code="SAMPLE-1",
         defaults={"category": category, "name": "Образцовая услуга", "price": "1000.00"},
     )[0]
+
+
+def _discount():
+    from billing.models import Discount
+
+    return Discount.objects.create(name="Образцовая скидка", kind="percent", value=10)
 
 
 def _plan_template():
@@ -426,6 +433,8 @@ SAMPLES = {
     "clinical:plan-line": lambda w: {"pk": w["plan_line"].pk},
     "clinical:plan-line-remove": lambda w: {"pk": w["plan_line"].pk},
     "clinical:plan-template": lambda w: {"pk": w["plan_template"].pk},
+    "billing:discount-edit": lambda w: {"pk": w["discount"].pk},
+    "billing:discount-delete": lambda w: {"pk": w["discount"].pk},
 }
 
 
@@ -552,6 +561,7 @@ def demo_world(media_root) -> DemoWorld:
     """The kinds of object ``build_world`` makes, taken from ``seed_demo``'s data (the
     quickstart walk). Only what the demo has none of is added: an import awaiting
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
+    from billing.models import Discount
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
     from clinical.models import MedicalRecord, OrthodonticCard, PerioExam, ToothRecord
@@ -621,6 +631,7 @@ def demo_world(media_root) -> DemoWorld:
         ortho_card=found(OrthodonticCard.objects.order_by("pk").first(), "orthodontic card"),
         perio_exam=found(PerioExam.objects.order_by("pk").first(), "periodontal exam"),
         **_demo_plans(found),
+        discount=found(Discount.objects.order_by("pk").first(), "discount"),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),
