@@ -17,6 +17,9 @@ def seed_discounts(log) -> None:
         log("discounts: kept")
         return
     admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+    if admin is None:
+        log("discounts: no administrator to create them")
+        return
     today = timezone.localdate()
     hygiene = ServiceCategory.objects.filter(name="Профессиональная гигиена").first()
     orthodontist = Service.objects.filter(code="B01.063.001").first()

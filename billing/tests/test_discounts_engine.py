@@ -35,9 +35,9 @@ def amounts(result) -> list[Decimal]:
 
 
 def test_order_line_amount_is_quantity_times_price_in_kopecks():
-    assert OrderLine.of(service_id=1, category_id=1, quantity=3, unit_price=D("333.335")).amount == D(
-        "1000.01"
-    )
+    assert OrderLine.of(
+        service_id=1, category_id=1, quantity=3, unit_price=D("333.335")
+    ).amount == D("1000.01")
 
 
 def test_a_percent_is_rounded_half_up_on_each_line():
@@ -54,13 +54,21 @@ def test_a_percent_on_the_whole_order_names_the_discount_on_each_line():
 
 def test_only_the_chosen_services_or_categories_are_discounted():
     chosen = rule(scope=DiscountScope.ONLY, service_ids=frozenset({7}), category_ids=frozenset({3}))
-    lines = [line("1000", service_id=7), line("1000", service_id=8, category_id=3), line("1000", 9, 4)]
+    lines = [
+        line("1000", service_id=7),
+        line("1000", service_id=8, category_id=3),
+        line("1000", 9, 4),
+    ]
     assert amounts(discounts.apply(chosen, lines)) == [D("100.00"), D("100.00"), D("0.00")]
 
 
 def test_everything_but_the_chosen_services_is_discounted():
     but = rule(scope=DiscountScope.EXCEPT, service_ids=frozenset({7}), category_ids=frozenset({3}))
-    lines = [line("1000", service_id=7), line("1000", service_id=8, category_id=3), line("1000", 9, 4)]
+    lines = [
+        line("1000", service_id=7),
+        line("1000", service_id=8, category_id=3),
+        line("1000", 9, 4),
+    ]
     result = discounts.apply(but, lines)
     assert amounts(result) == [D("0.00"), D("0.00"), D("100.00")]
     assert [a.discount_id for a in result.lines] == [None, None, 1]
@@ -240,7 +248,9 @@ def test_applicable_discounts_read_their_lists_in_one_query(django_assert_num_qu
     assert len(rules) == 5
     assert rules[0].service_ids == frozenset(s.pk for s in services[:3])
     assert rules[0].category_ids == frozenset({hygiene.pk})
-    assert rules[1].service_ids == frozenset({services[3].pk}) and rules[1].category_ids == frozenset()
+    assert (
+        rules[1].service_ids == frozenset({services[3].pk}) and rules[1].category_ids == frozenset()
+    )
     assert rules[0] == DiscountRule.of(_discount(rules[0].discount_id))
 
 
@@ -272,7 +282,11 @@ def test_best_discount_picks_what_saves_most_for_the_patient(django_assert_num_q
     # Hygiene: 850; 60+: 425 + 375 = 800; the 1000 ₽ one ended yesterday.
     assert best is not None and best.rule.name == "Гигиена 10 %" and best.total == D("850.00")
     assert ortho.pk not in ids(discounts.applicable_discounts(senior, DAY))
-    lines.append(OrderLine.of(service_id=filling.pk, category_id=filling.category_id, quantity=2, unit_price=D("7500")))
+    lines.append(
+        OrderLine.of(
+            service_id=filling.pk, category_id=filling.category_id, quantity=2, unit_price=D("7500")
+        )
+    )
     best = discounts.best_discount(senior, DAY, lines)
     assert best.discount_id == seniors.pk and best.total == D("1550.00")
     assert discounts.best_discount(senior, DAY, []) is None
@@ -282,7 +296,10 @@ def test_best_discount_picks_what_saves_most_for_the_patient(django_assert_num_q
 def test_apply_reads_a_saved_discount(django_assert_num_queries):
     service = ServiceFactory()
     discount = DiscountFactory(scope=DiscountScope.ONLY, services=[service], value=D(20))
-    lines = [line("1000", service_id=service.pk, category_id=service.category_id), line("1000", 0, 0)]
+    lines = [
+        line("1000", service_id=service.pk, category_id=service.category_id),
+        line("1000", 0, 0),
+    ]
     with django_assert_num_queries(2):
         result = discounts.apply(discount, lines)
     assert amounts(result) == [D("200.00"), D("0.00")]

@@ -81,7 +81,11 @@ def test_wrong_methods(accountant_client):
 
 
 def test_search_and_filters(accountant_client):
-    DiscountFactory(name="Гигиена весной", valid_from=datetime.date(2026, 3, 1), valid_to=datetime.date(2026, 5, 31))
+    DiscountFactory(
+        name="Гигиена весной",
+        valid_from=datetime.date(2026, 3, 1),
+        valid_to=datetime.date(2026, 5, 31),
+    )
     DiscountFactory(name="Пенсионерам", active=False)
     DiscountFactory(name="Тысяча", kind=DiscountKind.AMOUNT, value=Decimal(1000))
 
@@ -124,8 +128,10 @@ def test_hostile_filters_never_fail(accountant_client, params):
 def test_the_list_reads_a_fixed_number_of_queries(accountant_client, django_assert_max_num_queries):
     def make(n: int) -> None:
         services = [ServiceFactory() for _ in range(3)]
-        for i in range(n):
-            DiscountFactory(scope=DiscountScope.ONLY, services=services, categories=[services[0].category])
+        for _i in range(n):
+            DiscountFactory(
+                scope=DiscountScope.ONLY, services=services, categories=[services[0].category]
+            )
             DiscountFactory(
                 recipients=DiscountRecipients.GROUP, patient_groups=[PatientGroupFactory()]
             )
@@ -209,7 +215,11 @@ def test_edit_keeps_only_the_lists_the_discount_uses(accountant_client):
     [
         ({"value": "150"}, "value", "A percent discount is more than 0 and at most 100."),
         ({"value": "0"}, "value", "A percent discount is more than 0 and at most 100."),
-        ({"kind": "amount", "value": "-100"}, "value", "A fixed discount is an amount greater than zero."),
+        (
+            {"kind": "amount", "value": "-100"},
+            "value",
+            "A fixed discount is an amount greater than zero.",
+        ),
         (
             {"valid_from": "2026-05-02", "valid_to": "2026-05-01"},
             "valid_to",
@@ -217,7 +227,11 @@ def test_edit_keeps_only_the_lists_the_discount_uses(accountant_client):
         ),
         ({"valid_from": "0001-01-01"}, "valid_from", None),
         ({"valid_to": "9999-12-31"}, "valid_to", None),
-        ({"scope": "only"}, "services", "Choose the services or the categories the discount is about."),
+        (
+            {"scope": "only"},
+            "services",
+            "Choose the services or the categories the discount is about.",
+        ),
         ({"recipients": "group"}, "patient_groups", "Choose at least one patient group."),
         ({"recipients": "patients"}, "patients", "Choose at least one patient."),
         ({"recipients": "age"}, "age_from", "Give the youngest age, the oldest or both."),
