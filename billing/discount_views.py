@@ -18,6 +18,7 @@ from billing.models import Discount, DiscountKind, DiscountRecipients, DiscountS
 from clinic.htmx import done
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.models import PatientGroup
+from clinic.money import format_money
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinic.views.trash import delete_with_confirmation
 from pricelist.models import Service, ServiceCategory
@@ -43,7 +44,7 @@ def _listed():
 def describe_value(discount: Discount) -> str:
     if discount.kind == DiscountKind.PERCENT:
         return f"{discount.value.normalize():f} %"
-    return f"{discount.value} ₽"
+    return f"{format_money(discount.value)} ₽"
 
 
 def describe_scope(discount: Discount) -> str:
@@ -84,6 +85,7 @@ def discount_list(request: AuthedRequest) -> HttpResponseBase:
             headers=[
                 _("Name"),
                 _("Active"),
+                _("Kind"),
                 _("Value"),
                 _("Applies to"),
                 _("Recipients"),
@@ -94,7 +96,8 @@ def discount_list(request: AuthedRequest) -> HttpResponseBase:
                 [
                     d.name,
                     _("yes") if d.active else _("no"),
-                    describe_value(d),
+                    d.get_kind_display(),
+                    d.value,
                     describe_scope(d),
                     describe_recipients(d),
                     d.valid_from,
