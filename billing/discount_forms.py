@@ -91,7 +91,6 @@ class DiscountForm(ModelForm):
         )
         self.fields["categories"].queryset = categories.order_by("position", "name")
         self.fields["patient_groups"].queryset = groups.order_by("position", "name")
-        self.fields["value"].min_value = None
         self.fields["value"].widget.attrs.update({"step": "0.01", "min": "0.01"})
 
     def discount_data(self) -> dict:

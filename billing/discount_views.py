@@ -63,7 +63,9 @@ def describe_recipients(discount: Discount) -> str:
     if discount.recipients == DiscountRecipients.GROUP:
         return ", ".join(g.name for g in discount.patient_groups.all())
     if discount.recipients == DiscountRecipients.PATIENTS:
-        return _("Chosen patients: %(count)s") % {"count": getattr(discount, "patient_count", 0) or 0}
+        return _("Chosen patients: %(count)s") % {
+            "count": getattr(discount, "patient_count", 0) or 0
+        }
     return str(discount.get_recipients_display())
 
 

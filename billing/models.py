@@ -154,11 +154,5 @@ class Discount(SoftDeleteModel):
         if errors:
             raise ValidationError(errors)
 
-    def covers_on(self, day) -> bool:
-        """Whether ``day`` lies in the period (both ends included; an open end is open)."""
-        return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_to is None or day <= self.valid_to
-        )
-
 
 # === End of discounts ======================================================================
