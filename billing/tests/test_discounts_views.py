@@ -319,3 +319,11 @@ def test_the_setting_is_in_module_settings(admin_client):
     response = admin_client.get(reverse("clinic:module-settings"))
     assert response.status_code == 200
     assert "billing.auto_select_discount" in response.content.decode()
+
+
+def test_the_new_discount_form_shows_its_sections(accountant_client):
+    response = accountant_client.get(NEW)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "data-discount-form" in page and "js/discounts.js" in page
+    assert 'name="patients"' in page and "data-patient-picker" in page
