@@ -2,6 +2,7 @@
 validated, audited and published (``discount.created`` / ``discount.changed`` /
 ``discount.deleted``); kept apart from the invoices' ``services`` while both are built."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from billing.models import Discount, DiscountRecipients, DiscountScope
 from clinic import services as clinic_services
 from clinic.models import User
+from clinic.money import round_money
 from clinic.writes import save_changes, save_new
 
 FIELDS = (
@@ -25,6 +27,7 @@ FIELDS = (
     "kind",
     "value",
 )
+MAX_VALUE = Decimal(10) ** 10  # past the column anyway: full_clean says so
 LISTS = ("services", "categories", "patient_groups", "patients")
 
 
@@ -32,6 +35,9 @@ def _normalised(data: dict[str, Any]) -> dict[str, Any]:
     """Only the lists the scope and the recipients use are kept (a discount for everyone
     keeps no chosen patients from an earlier edit), and ages only for an age range."""
     data = {**data}
+    value = data.get("value")
+    if isinstance(value, Decimal) and value.is_finite() and abs(value) < MAX_VALUE:
+        data["value"] = round_money(value)  # as stored: 10 and 10.00 are no change
     if data.get("scope") == DiscountScope.ORDER:
         data["services"], data["categories"] = [], []
     recipients = data.get("recipients")
