@@ -327,3 +327,27 @@ def test_the_new_discount_form_shows_its_sections(accountant_client):
     page = response.content.decode()
     assert "data-discount-form" in page and "js/discounts.js" in page
     assert 'name="patients"' in page and "data-patient-picker" in page
+
+
+def test_try_reads_a_fixed_number_of_queries(accountant_client, django_assert_max_num_queries):
+    services = [ServiceFactory() for _ in range(4)]
+    patient = PatientFactory(patient_group=PatientGroupFactory())
+    params = {"patient": patient.pk, "on": "2026-06-15", "services": [s.pk for s in services]}
+
+    def make() -> None:
+        DiscountFactory(scope=DiscountScope.ONLY, services=services[:2])
+        DiscountFactory(recipients=DiscountRecipients.PATIENTS, patients=[patient])
+        DiscountFactory(recipients=DiscountRecipients.GROUP, patient_groups=[patient.patient_group])
+
+    make()
+    accountant_client.get(TRY, params)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert accountant_client.get(TRY, params).status_code == 200
+    for _i in range(10):
+        make()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = accountant_client.get(TRY, params)
+    assert len(response.context["results"]) == 33
