@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import CharField, DecimalField, IntegerField, Q, Value
 
 from billing.models import Discount, DiscountKind, DiscountRecipients, DiscountScope
 from clinic.money import round_money
@@ -195,8 +195,6 @@ def applicable_discounts(patient: Any, on: datetime.date) -> list[DiscountRule]:
 
     The query reads each discount once and each of its listed services and categories once
     (rows joined from the two lists, never their product)."""
-    from django.db.models import IntegerField, Value
-
     matching = Discount.objects.filter(applicable_filter(patient, on))
     none = Value(None, output_field=IntegerField())
     heads = matching.order_by().values_list(
@@ -250,15 +248,11 @@ def applicable_discounts(patient: Any, on: datetime.date) -> list[DiscountRule]:
     ]
 
 
-def _text():
-    from django.db.models import CharField
-
+def _text() -> CharField:
     return CharField()
 
 
-def _decimal():
-    from django.db.models import DecimalField
-
+def _decimal() -> DecimalField:
     return DecimalField(max_digits=12, decimal_places=2)
 
 
