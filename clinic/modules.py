@@ -177,7 +177,7 @@ MODULES: tuple[Module, ...] = (
         _("Discounts"),
         "percent",
         "billing/discounts/",
-        coming_soon=True,
+        "billing:discounts",
         description=_("Discounts and promotions by services, recipients and period."),
     ),
     Module(

@@ -133,6 +133,7 @@ def build_world(branch, media_root) -> dict:
     shared["plan_template"] = _plan_template()
     shared["service"] = _plan_service()
     shared["service_category"] = shared["service"].category
+    shared["discount"] = _discount()
     world.update(shared)
     world["price_list"] = _branch_price_list(branch, "Прайс-лист филиала")
     world.update(_plans(branch, patient, world["doctor"]))
@@ -241,6 +242,10 @@ def _branch_price_list(branch, name: str):
         effective_from=timezone.localdate(),
     )
     return price_list
+def _discount():
+    from billing.models import Discount
+
+    return Discount.objects.create(name="Образцовая скидка", kind="percent", value=10)
 
 
 def _plan_template():
@@ -461,6 +466,8 @@ SAMPLES = {
         )
     },
     "pricelist:list-edit": lambda w: {"pk": w["price_list"].pk},
+    "billing:discount-edit": lambda w: {"pk": w["discount"].pk},
+    "billing:discount-delete": lambda w: {"pk": w["discount"].pk},
 }
 
 
@@ -601,6 +608,7 @@ def demo_world(media_root) -> DemoWorld:
     """The kinds of object ``build_world`` makes, taken from ``seed_demo``'s data (the
     quickstart walk). Only what the demo has none of is added: an import awaiting
     confirmation, a deleted reference item, a logo, a failed event (the caller sets MEDIA_ROOT)."""
+    from billing.models import Discount
     from calendar_app.models import Appointment, StatusCode, WaitingListEntry, WorkShift
     from clinic.models import Branch, Employee, RightsGroup, User
     from clinical.models import MedicalRecord, OrthodonticCard, PerioExam, ToothRecord
@@ -671,6 +679,7 @@ def demo_world(media_root) -> DemoWorld:
         perio_exam=found(PerioExam.objects.order_by("pk").first(), "periodontal exam"),
         **_demo_plans(found),
         **_demo_price_list(found, branch),
+        discount=found(Discount.objects.order_by("pk").first(), "discount"),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),
