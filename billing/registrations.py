@@ -1,0 +1,1 @@
+"""What billing plugs into the core: the payment methods book, its settings."""
