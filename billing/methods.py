@@ -19,6 +19,7 @@ def ensure_payment_methods() -> None:
 
 def method_of_kind(kind: str) -> PaymentMethod:
     ensure_payment_methods()
-    return PaymentMethod.objects.filter(kind=kind).order_by("position", "pk").first() or (
-        PaymentMethod.objects.order_by("position", "pk")[0]
+    return (
+        PaymentMethod.objects.filter(kind=kind).order_by("position", "pk").first()
+        or (PaymentMethod.objects.order_by("position", "pk")[0])
     )

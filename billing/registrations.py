@@ -140,7 +140,11 @@ timeline.describe(
     "arrow-return-left",
     lambda p: (
         _("%(amount)s refunded of a payment on invoice No. %(number)s: %(reason)s")
-        % {"amount": _money(p, "refunded"), "number": p.get("number") or "", "reason": p.get("reason", "")}
+        % {
+            "amount": _money(p, "refunded"),
+            "number": p.get("number") or "",
+            "reason": p.get("reason", ""),
+        }
     ),
 )
 timeline.describe(

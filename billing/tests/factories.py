@@ -46,7 +46,9 @@ def completed_visit(branch, doctor, patient=None, prices=("1000.00",)) -> Appoin
     return visit
 
 
-def approved_plan(branch, persona, patient=None, prices=("1000.00",), approve=True) -> TreatmentPlan:
+def approved_plan(
+    branch, persona, patient=None, prices=("1000.00",), approve=True
+) -> TreatmentPlan:
     plan = plans.plan_create(
         patient=patient or PatientFactory(),
         branch=branch,

@@ -157,7 +157,9 @@ def test_an_invoice_from_an_approved_plan_whole_or_chosen_lines(branch, admin_pe
         plan=plan, by=admin_persona.user, line_ids=line_ids[:2]
     )
     assert chosen.total == D("3000.00")
-    rest = services.invoice_create_from_plan(plan=plan, by=admin_persona.user, line_ids=line_ids[2:])
+    rest = services.invoice_create_from_plan(
+        plan=plan, by=admin_persona.user, line_ids=line_ids[2:]
+    )
     assert rest.total == D("3000.00")
     with pytest.raises(ValidationError, match="Already on another invoice"):
         services.invoice_create_from_plan(plan=plan, by=admin_persona.user)
@@ -344,7 +346,9 @@ def test_a_withdrawal_larger_than_the_deposit_is_refused(branch, admin_persona):
         services.deposit_withdraw(
             patient=patient, amount=D("500.01"), method=cash(), branch=branch, by=user
         )
-    services.deposit_withdraw(patient=patient, amount=D("500"), method=cash(), branch=branch, by=user)
+    services.deposit_withdraw(
+        patient=patient, amount=D("500"), method=cash(), branch=branch, by=user
+    )
     assert money(patient).deposit == 0
     assert OutboxEvent.objects.filter(name="deposit.withdrawn").count() == 1
 
@@ -400,9 +404,7 @@ def test_a_deposit_top_up_is_withdrawn_not_refunded(branch, admin_persona):
         services.payment_refund(payment=top_up, amount=D("100"), by=user, reason="x")
 
 
-def test_a_family_shares_one_deposit_when_the_setting_says_so(
-    branch, admin_persona, family_shared
-):
+def test_a_family_shares_one_deposit_when_the_setting_says_so(branch, admin_persona, family_shared):
     user = admin_persona.user
     family = Family.objects.create(name="Ивановы")
     mother = PatientFactory(family=family)
@@ -415,9 +417,7 @@ def test_a_family_shares_one_deposit_when_the_setting_says_so(
     assert money(son).debt == 0 and money(mother).debt == 0
 
 
-def test_without_the_setting_a_family_member_does_not_see_the_others_deposit(
-    branch, admin_persona
-):
+def test_without_the_setting_a_family_member_does_not_see_the_others_deposit(branch, admin_persona):
     family = Family.objects.create(name="Петровы")
     mother = PatientFactory(family=family)
     son = PatientFactory(family=family)
