@@ -6,7 +6,6 @@ payment is on the ledger)."""
 import threading
 from decimal import Decimal
 
-import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Sum
