@@ -98,12 +98,16 @@ def account_sums(accounts: Iterable[Account]) -> dict[int, Balance]:
 
 
 def balance_of(patient: Patient) -> Balance:
-    """The patient's debt (over their invoices) and the deposit they may spend, in one query."""
-    accounts = deposit_accounts(patient)
-    sums = account_sums(accounts)
-    own = sums[accounts[0].pk]
-    deposit = sum((sums[a.pk].deposit for a in accounts), ZERO)
-    return Balance(own.debt, deposit)
+    """The patient's debt (over their invoices) and the deposit they may spend (their own and
+    their family's when shared), in one query; reading makes no account."""
+    condition = Q(account__patient=patient)
+    if family_shares_deposit(patient):
+        condition |= Q(account__family_id=patient.family_id)
+    sums = LedgerEntry.objects.filter(condition).aggregate(
+        owed=Sum("amount", filter=Q(invoice__isnull=False, account__patient=patient), default=ZERO),
+        deposit=DEPOSIT,
+    )
+    return Balance(-sums["owed"], sums["deposit"])
 
 
 def deposit_of(account: Account) -> Decimal:

@@ -61,7 +61,7 @@ card_panels.register(
         "billing:balance",
         right=("billing", "view"),
         refresh_on=("billingChanged",),
-        order=5,
+        placement="stats",
     )
 )
 

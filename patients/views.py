@@ -223,6 +223,7 @@ def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dic
         "portal": getattr(patient, "portal_account", None),
         "representative": getattr(patient, "representative", None),
         "panels": card_panels.shown_to(request.user, patient.pk),
+        "stat_panels": card_panels.shown_to(request.user, patient.pk, "stats"),
     }
 
 
