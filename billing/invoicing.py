@@ -256,7 +256,7 @@ def invoice_create(
             actor=by,
             obj=invoice,
             patient_id=patient.pk,
-            fields=("branch", "appointment", "plan", "subtotal", "discount_total", "total"),
+            fields=("appointment", "plan", "subtotal", "discount_total", "total"),
         )
         events.publish("invoice.created", invoice, _payload(invoice), actor=by)
     return invoice

@@ -92,7 +92,7 @@ def _record(payment: Payment, by) -> None:
         actor=by,
         obj=payment,
         patient_id=payment.patient_id,
-        fields=("invoice", "method", "amount", "branch"),
+        fields=("invoice", "method", "amount"),
     )
 
 
