@@ -44,7 +44,6 @@ SECTIONS = [
     ("dms", gettext_lazy("DMS"), "shield-plus"),
 ]
 SECTION_MODULES = {
-    "payments": gettext_lazy("billing"),
     "dms": gettext_lazy("the DMS module"),
 }
 
