@@ -49,10 +49,10 @@ def seed_billing(log) -> None:
             continue
         roll = rng.random()
         method = card if rng.random() < 0.5 else cash
-        if roll < 0.8:
+        if roll < 0.92:
             services.invoice_pay(invoice=invoice, amount=invoice.total, method=method, by=cashier)
             paid += 1
-        elif roll < 0.92:
+        elif roll < 0.97:
             part = (invoice.total / 2).quantize(Decimal("1"))
             if part > 0:
                 services.invoice_pay(invoice=invoice, amount=part, method=method, by=cashier)
@@ -61,6 +61,8 @@ def seed_billing(log) -> None:
             debtors += 1
     patients = list({visit.patient_id: visit.patient for visit in visits}.values())
     rng.shuffle(patients)
+    # Prepayments on cards that owe nothing (a debtor would have paid from it).
+    patients.sort(key=lambda p: ledger.balance_of(p).debt > 0)
     deposits = 0
     for patient in patients[:25]:
         branch = patient.appointments.order_by("-start").first().branch  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ from django.db.models import Q, Sum
 from billing.models import Account, EntryKind, Invoice, LedgerEntry, Payment
 from clinic import preferences
 from clinic.db import lock_rows
+from clinic.money import round_money
 from patients.models import Patient
 
 ZERO = Decimal("0.00")
@@ -93,7 +94,10 @@ def account_sums(accounts: Iterable[Account]) -> dict[int, Balance]:
         .annotate(invoiced=DEBT, deposit=DEPOSIT)
         .order_by()
     )
-    sums = {row["account"]: Balance(-row["invoiced"], row["deposit"]) for row in rows}
+    sums = {
+        row["account"]: Balance(round_money(-row["invoiced"]), round_money(row["deposit"]))
+        for row in rows
+    }
     return {a.pk: sums.get(a.pk, Balance(ZERO, ZERO)) for a in accounts}
 
 
@@ -107,7 +111,7 @@ def balance_of(patient: Patient) -> Balance:
         owed=Sum("amount", filter=Q(invoice__isnull=False, account__patient=patient), default=ZERO),
         deposit=DEPOSIT,
     )
-    return Balance(-sums["owed"], sums["deposit"])
+    return Balance(round_money(-sums["owed"]), round_money(sums["deposit"]))
 
 
 def deposit_of(account: Account) -> Decimal:
@@ -116,9 +120,10 @@ def deposit_of(account: Account) -> Decimal:
 
 def paid_on(invoice: Invoice) -> Decimal:
     """What has been paid on the invoice: its payments, less their rollbacks and refunds."""
-    return LedgerEntry.objects.filter(invoice=invoice, payment__isnull=False).aggregate(
+    paid = LedgerEntry.objects.filter(invoice=invoice, payment__isnull=False).aggregate(
         paid=Sum("amount", default=ZERO)
     )["paid"]
+    return round_money(paid)
 
 
 def due_on(invoice: Invoice) -> Decimal:
@@ -129,9 +134,10 @@ def due_on(invoice: Invoice) -> Decimal:
 
 def refunded_on(payment: Payment) -> Decimal:
     """What of a payment went back to the patient (a positive amount)."""
-    return -LedgerEntry.objects.filter(payment=payment, kind=EntryKind.REFUND).aggregate(
+    refunded = LedgerEntry.objects.filter(payment=payment, kind=EntryKind.REFUND).aggregate(
         total=Sum("amount", default=ZERO)
     )["total"]
+    return round_money(-refunded)
 
 
 def paid_sums(invoice_ids: list[int]) -> dict[int, Decimal]:
@@ -141,4 +147,4 @@ def paid_sums(invoice_ids: list[int]) -> dict[int, Decimal]:
         .annotate(paid=Sum("amount"))
         .order_by()
     )
-    return {row["invoice"]: row["paid"] for row in rows}
+    return {row["invoice"]: round_money(row["paid"]) for row in rows}

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 
 from billing import ledger
-from billing.models import EntryKind, Invoice, InvoiceLine, LedgerEntry, Payment
+from billing.models import EntryKind, Invoice, InvoiceLine, InvoiceStatus, LedgerEntry, Payment
 from calendar_app.models import Appointment, StatusCode
 from clinical.models import PlanStatus, TreatmentPlan
 from patients.models import Patient
@@ -104,10 +104,14 @@ def invoice_view(invoice: Invoice) -> InvoiceView:
 
 
 def billable_visits(user, patient: Patient):
-    """The patient's completed visits in the user's branches, newest first."""
+    """The patient's completed visits in the user's branches not billed yet, newest first."""
+    billed = Invoice.objects.filter(patient=patient, appointment__isnull=False).exclude(
+        status=InvoiceStatus.ROLLED_BACK
+    )
     return (
         Appointment.objects.for_user(user)
         .filter(patient=patient, status=StatusCode.COMPLETED)
+        .exclude(pk__in=billed.values("appointment"))
         .select_related("doctor", "branch")
         .order_by("-start")[:30]
     )
