@@ -20,6 +20,7 @@ from billing.forms import (
 )
 from billing.models import Invoice, Payment
 from clinic.htmx import close_dialog, render_form, trigger
+from clinic.money import format_money
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinical.access import card_patient, require_card_access
 from documents import rendering
@@ -156,14 +157,16 @@ def invoice_pay(request: AuthedRequest, pk: int) -> HttpResponse:
             form.add_errors_from(error)
         else:
             total = sum(p.amount for p in made)
-            return _done(request, _("Payment of %(amount)s taken.") % {"amount": total})
+            return _done(
+                request, _("Payment of %(amount)s taken.") % {"amount": format_money(total)}
+            )
     money = ledger.balance_of(invoice.patient)
     return _dialog(
         request,
         {
             "title": _("Pay %(invoice)s") % {"invoice": invoice},
             "lead": _("Due %(due)s · on the deposit %(deposit)s")
-            % {"due": view.due, "deposit": money.deposit},
+            % {"due": format_money(view.due), "deposit": format_money(money.deposit)},
             "form": form,
             "action": request.path,
             "submit": _("Pay"),
@@ -216,7 +219,8 @@ def payment_rollback(request: AuthedRequest, pk: int) -> HttpResponse:
     return _dialog(
         request,
         {
-            "title": _("Roll back the payment of %(amount)s") % {"amount": payment.amount},
+            "title": _("Roll back the payment of %(amount)s")
+            % {"amount": format_money(payment.amount)},
             "form": form,
             "action": request.path,
             "submit": _("Roll back"),
@@ -248,7 +252,8 @@ def payment_refund(request: AuthedRequest, pk: int) -> HttpResponse:
     return _dialog(
         request,
         {
-            "title": _("Refund of a payment of %(amount)s") % {"amount": payment.amount},
+            "title": _("Refund of a payment of %(amount)s")
+            % {"amount": format_money(payment.amount)},
             "form": form,
             "action": request.path,
             "submit": _("Refund"),
@@ -305,7 +310,7 @@ def deposit_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         {
             "title": _("Withdraw from the deposit"),
-            "lead": _("On the deposit: %(deposit)s") % {"deposit": money.deposit},
+            "lead": _("On the deposit: %(deposit)s") % {"deposit": format_money(money.deposit)},
             "form": form,
             "action": request.path,
             "submit": _("Withdraw"),
