@@ -202,6 +202,9 @@ def invoice_pay(
         others = [i for i in _open_invoices(patient) if i.pk != invoice.pk] if auto else []
         ledger.lock(accounts, [invoice, *others])
         invoice.refresh_from_db()
+        for other in others:  # rolled back meanwhile?
+            other.refresh_from_db()
+        others = [other for other in others if other.is_issued]
         if not invoice.is_issued:
             raise ValidationError(_("Only an issued invoice is paid."), code="not_issued")
         due = ledger.due_on(invoice)

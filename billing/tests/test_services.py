@@ -442,3 +442,19 @@ def test_ledger_entries_are_never_changed_or_deleted(branch, admin_persona):
         LedgerEntry.objects.filter(pk=entry.pk).update(amount=D("1"))
     with pytest.raises(AppendOnlyError):
         LedgerEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_auto_distribution_skips_rolled_back_and_paid_invoices(
+    branch, admin_persona, auto_distribute
+):
+    user = admin_persona.user
+    patient = PatientFactory()
+    gone = issued_invoice(branch, user, patient, prices=("300.00",))
+    services.invoice_rollback(invoice=gone, by=user, reason="ошибка")
+    paid = issued_invoice(branch, user, patient, prices=("100.00",))
+    services.invoice_pay(invoice=paid, amount=D("100"), method=cash(), by=user)
+    newest = issued_invoice(branch, user, patient, prices=("1000.00",))
+    payments = services.invoice_pay(invoice=newest, amount=D("1500"), method=cash(), by=user)
+    assert [p.invoice_id for p in payments] == [newest.pk, None]
+    assert money(patient).deposit == D("500.00")
+    assert ledger.paid_on(gone) == 0
