@@ -1,12 +1,15 @@
 """Where an invoice line's discount is decided: the hook for the discounts engine.
 
 Today a line's discount is what the cashier typed (a percent or an amount). The discounts
-module (``Discount`` rows and the best-discount picker, built separately) plugs in here: it
-passes the discount it chose as ``chosen``, an object with
+module (``Discount`` rows and the best-discount picker, built separately) plugs in here
+through ``LineInput.chosen_discount``, which is either
 
-- ``pk``: stored on the line as ``discount_ref`` (for the discounts report),
-- ``__str__``: stored as the line's ``discount_label``,
-- ``amount_off(amount: Decimal) -> Decimal``: how much comes off the line's amount.
+- what its engine computed for this line (``billing.discounts.AppliedDiscount``: ``amount``,
+  ``discount_id``, ``name``), e.g. ``best_discount(...).lines[i]``; or
+- a discount object with ``pk``, ``__str__`` and ``amount_off(amount) -> Decimal``.
+
+The id is stored on the line as ``discount_ref`` (for the discounts report), the name as its
+``discount_label``.
 
 A typed discount wins over a chosen one; the result is always rounded to kopecks and never
 more than the line's amount.
@@ -36,7 +39,11 @@ def decide_line_discount(
     """The discount on a line whose amount (price × quantity) is ``amount``."""
     if asked is not None and not asked.is_empty:
         return LineDiscount(asked.off(amount), asked.label())
-    if chosen is not None:
-        off = min(max(round_money(chosen.amount_off(amount)), ZERO), amount)
-        return LineDiscount(off, str(chosen)[:200], chosen.pk)
-    return NONE
+    if chosen is None:
+        return NONE
+    if callable(getattr(chosen, "amount_off", None)):
+        off, label, ref = chosen.amount_off(amount), str(chosen), chosen.pk
+    else:  # an engine's result for this line
+        off, label, ref = chosen.amount, chosen.name, chosen.discount_id
+    off = min(max(round_money(off), ZERO), amount)
+    return LineDiscount(off, label[:200], ref) if off else NONE

@@ -458,3 +458,22 @@ def test_auto_distribution_skips_rolled_back_and_paid_invoices(
     assert [p.invoice_id for p in payments] == [newest.pk, None]
     assert money(patient).deposit == D("500.00")
     assert ledger.paid_on(gone) == 0
+
+
+def test_a_discount_chosen_by_the_discounts_engine_is_stored_on_the_line(branch, admin_persona):
+    from types import SimpleNamespace
+
+    applied = SimpleNamespace(amount=D("150.00"), discount_id=7, name="Пенсионная 15%")
+    invoice = services.invoice_create(
+        patient=PatientFactory(),
+        branch=branch,
+        by=admin_persona.user,
+        lines=[services.LineInput(service=service("1000.00"), chosen_discount=applied)],
+    )
+    line = invoice.lines.get()
+    assert (line.discount, line.discount_ref, line.discount_label) == (
+        D("150.00"),
+        7,
+        "Пенсионная 15%",
+    )
+    assert invoice.total == D("850.00")
