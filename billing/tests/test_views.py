@@ -363,15 +363,24 @@ def test_a_draft_is_not_printed(admin_client, admin_persona, branch):
     assert admin_client.get(reverse("billing:invoice-print", args=[draft.pk])).status_code == 409
 
 
-def test_money_events_read_in_words_on_the_history_tab(admin_persona, branch):
-    from clinic.models import OutboxEvent
+def test_money_events_read_in_words_on_the_history_tab(
+    admin_client, admin_persona, branch, django_capture_on_commit_callbacks
+):
     from patients import timeline
     from patients.models import PatientEvent
 
-    invoice = issued_invoice(branch, admin_persona.user, prices=("300.00",))
-    services.invoice_pay(invoice=invoice, amount=D("300"), method=cash(), by=admin_persona.user)
-    events = OutboxEvent.objects.filter(payload__patient_id=invoice.patient_id)
-    texts = [timeline.render(PatientEvent(name=e.name, payload=e.payload))[1] for e in events]
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued_invoice(branch, admin_persona.user, prices=("300.00",))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invoice_pay(invoice=invoice, amount=D("300"), method=cash(), by=admin_persona.user)
+    entries = PatientEvent.objects.filter(patient=invoice.patient)
+    texts = [timeline.render(entry)[1] for entry in entries]
     assert f"Invoice No. {invoice.number} issued for 300,00" in texts
     assert any(t.startswith("Payment of 300,00 on invoice No.") for t in texts)
     assert any(k.key == "money" for k in timeline.kinds_for(admin_persona.user))
+    invoice.patient.refresh_from_db()
+    assert invoice.patient.last_activity_at is not None  # a payment is activity
+    history = admin_client.get(
+        reverse("patients:section", args=[invoice.patient_id, "events"]) + "?kind=money"
+    )
+    assert "issued for 300,00" in history.content.decode()
