@@ -104,7 +104,10 @@ class InvoiceHeadForm(Form):
         help_text=gettext_lazy("10% or an amount"),
     )
     note = forms.CharField(
-        label=gettext_lazy("Note"), max_length=1000, required=False, widget=forms.Textarea
+        label=gettext_lazy("Note"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def clean_discount(self) -> DiscountAsked | None:

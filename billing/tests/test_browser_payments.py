@@ -42,6 +42,7 @@ def test_invoice_from_a_plan_paid_by_card_and_from_the_deposit(page, asgi_live_s
     form = dialog.locator("[data-invoice-form='plan']")
     expect(form.locator("[data-invoice-row]")).to_have_count(2)
     form.locator("input[name=discount]").fill("10%")
+    screenshot(page, "billing-new-invoice-1280")
     form.locator("[data-invoice-save]").click()
     invoice_box = tab.locator("[data-invoice]")
     expect(invoice_box).to_have_attribute("data-invoice-status", "draft", timeout=15_000)
