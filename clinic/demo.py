@@ -64,6 +64,7 @@ ROLE_GROUPS: dict[str, tuple[str, list[str]]] = {
             "discounts:view",
             "documents:view,change",
             "references:view",
+            "billing:view,change,deposit",
         ),
     ),
     "doctor": (
@@ -80,6 +81,7 @@ ROLE_GROUPS: dict[str, tuple[str, list[str]]] = {
             "warehouse:view",
             "documents:view,change",
             "references:view",
+            "billing:view",
         ),
     ),
     "coordinator": (
@@ -115,6 +117,7 @@ ROLE_GROUPS: dict[str, tuple[str, list[str]]] = {
             "references:view",
             "chat:view,change",
             "tasks:view,change",
+            "billing:view,change,rollback,refund,deposit",
         ),
     ),
 }

@@ -19,6 +19,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "export": pgettext_lazy("right", "Export"),
     "import": pgettext_lazy("right", "Import"),
     "rights": pgettext_lazy("right", "Manage access rights"),
+    "rollback": pgettext_lazy("right", "Roll back"),
+    "refund": pgettext_lazy("right", "Refund"),
+    "deposit": pgettext_lazy("right", "Deposit"),
 }
 
 
@@ -75,6 +78,19 @@ MODULES: tuple[Module, ...] = (
         "clinical/",
         in_sidebar=False,
         description=_("The dental chart and diagnoses in the patient card."),
+    ),
+    Module(
+        "billing",
+        _("Payments"),
+        "wallet2",
+        "billing/",
+        actions=("view", "change", "rollback", "refund", "deposit"),
+        in_sidebar=False,
+        description=_(
+            "Invoices, payments and deposits in the patient card: change bills and takes "
+            "payments, rollback undoes an invoice or a payment, refund gives money back, "
+            "deposit takes prepayments and withdrawals."
+        ),
     ),
     Module(
         "chat",

@@ -137,6 +137,7 @@ def build_world(branch, media_root) -> dict:
     world.update(shared)
     world["price_list"] = _branch_price_list(branch, "Прайс-лист филиала")
     world.update(_plans(branch, patient, world["doctor"]))
+    world.update(_billing(branch, patient))
     elsewhere = testing.other_branch()
     world["elsewhere"] = {
         **shared,
@@ -149,6 +150,7 @@ def build_world(branch, media_root) -> dict:
         ),
     }
     world["elsewhere"].update(_plans(elsewhere, patient, world["elsewhere"]["doctor"]))
+    world["elsewhere"].update(_billing(elsewhere, patient))
     closed = BranchFactory(name="Закрытый чужой филиал", deleted_at=timezone.now())
     world["elsewhere"]["employee"].branches.add(closed)
     world["elsewhere"]["deleted"]["branches"] = closed
@@ -242,6 +244,8 @@ def _branch_price_list(branch, name: str):
         effective_from=timezone.localdate(),
     )
     return price_list
+
+
 def _discount():
     from billing.models import Discount
 
@@ -276,6 +280,29 @@ def _plans(branch, patient, doctor) -> dict:
         plan=plan, stage=stage, service=_plan_service(), tooth=36, price="1000.00"
     )
     return {"plan": plan, "plan_stage": empty, "plan_line": line}
+
+
+def _billing(branch, patient) -> dict:
+    """An issued invoice of ``branch`` with a part paid, and a prepayment taken there."""
+    from decimal import Decimal
+
+    from billing import services
+    from billing.methods import ensure_payment_methods, method_of_kind
+
+    ensure_payment_methods()  # emptied by a transactional test's flush
+    cash = method_of_kind("cash")
+    invoice = services.invoice_create(
+        patient=patient,
+        branch=branch,
+        by=None,
+        lines=[services.LineInput(service=_plan_service(), price=Decimal("1000.00"))],
+    )
+    services.invoice_issue(invoice=invoice, by=None)
+    [payment] = services.invoice_pay(invoice=invoice, amount=Decimal("100"), method=cash, by=None)
+    services.deposit_top_up(
+        patient=patient, amount=Decimal("50"), method=cash, branch=branch, by=None
+    )
+    return {"invoice": invoice, "payment": payment}
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -468,6 +495,25 @@ SAMPLES = {
     "pricelist:list-edit": lambda w: {"pk": w["price_list"].pk},
     "billing:discount-edit": lambda w: {"pk": w["discount"].pk},
     "billing:discount-delete": lambda w: {"pk": w["discount"].pk},
+    **{
+        f"billing:{name}": (lambda w: {"pk": w["patient"].pk})
+        for name in ("payments", "balance", "invoice-new", "deposit-top-up", "deposit-withdraw")
+    },
+    **{
+        f"billing:{name}": (lambda w: {"pk": w["invoice"].pk})
+        for name in (
+            "invoice-issue",
+            "invoice-discard",
+            "invoice-pay",
+            "invoice-rollback",
+            "invoice-print",
+            "act-print",
+        )
+    },
+    **{
+        f"billing:{name}": (lambda w: {"pk": w["payment"].pk})
+        for name in ("payment-rollback", "payment-refund")
+    },
 }
 
 
@@ -520,6 +566,11 @@ POST_SAMPLES = {
     "clinical:plan-stage-add": {"name": "Этап"},
     "pricelist:category-rename": {"name": "Переименовано"},
     "pricelist:list-edit": {"name": "Переименовано"},
+    "billing:invoice-pay": {"amount": "10", "method": ""},
+    "billing:invoice-rollback": {"reason": "Проверка"},
+    "billing:payment-rollback": {"reason": "Проверка"},
+    "billing:payment-refund": {"amount": "10", "reason": "Проверка"},
+    "billing:deposit-withdraw": {"amount": "10", "confirm": "on", "reason": "Проверка"},
 }
 
 # More URLs of one route: the recycle bin restores one deleted object of each section.
@@ -590,6 +641,20 @@ def _demo_price_list(found, branch) -> dict:
         "service": service,
         "service_category": service.category,
         "price_list": PriceList.objects.filter(branch=branch).first() or base_list(),
+    }
+
+
+def _demo_billing(found) -> dict:
+    from billing.models import Invoice, Payment
+
+    return {
+        "invoice": found(Invoice.objects.issued().order_by("pk").first(), "issued invoice"),
+        "payment": found(
+            Payment.objects.filter(invoice__isnull=False, rolled_back_at__isnull=True)
+            .order_by("pk")
+            .first(),
+            "invoice payment",
+        ),
     }
 
 
@@ -680,6 +745,7 @@ def demo_world(media_root) -> DemoWorld:
         **_demo_plans(found),
         **_demo_price_list(found, branch),
         discount=found(Discount.objects.order_by("pk").first(), "discount"),
+        **_demo_billing(found),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),

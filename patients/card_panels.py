@@ -21,6 +21,9 @@ class CardPanel:
     refresh_on: tuple[str, ...] = ()
     # Panels show in this order, whatever the order the apps register them in.
     order: int = 100
+    # "column": a card of its own in the card's right column; "stats": in the row of
+    # figures under it (billing's balance, debt and deposit).
+    placement: str = "column"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ def register(panel: CardPanel) -> None:
     _panels[panel.key] = panel
 
 
-def shown_to(user, patient_id: int) -> list[ShownPanel]:
+def shown_to(user, patient_id: int, placement: str = "column") -> list[ShownPanel]:
     return [
         ShownPanel(
             panel.key,
@@ -45,5 +48,5 @@ def shown_to(user, patient_id: int) -> list[ShownPanel]:
             ", ".join(["load", *(f"{event} from:body" for event in panel.refresh_on)]),
         )
         for panel in sorted(_panels.values(), key=lambda p: p.order)
-        if has_module_perm(user, *panel.right)
+        if panel.placement == placement and has_module_perm(user, *panel.right)
     ]

@@ -75,7 +75,13 @@ def timeline_record(event: OutboxEvent) -> None:
 ATTENDED_STATUSES = {"arrived", "in_chair", "completed"}
 
 
-@subscriber("appointment.status_changed", "payment.created", "invoice.issued")
+@subscriber(
+    "appointment.status_changed",
+    "payment.created",
+    "payment.received",
+    "deposit.received",
+    "invoice.issued",
+)
 def activity_track(event: OutboxEvent) -> None:
     patient_id = patient_id_of(event)
     if patient_id is None:

@@ -44,7 +44,6 @@ SECTIONS = [
     ("dms", gettext_lazy("DMS"), "shield-plus"),
 ]
 SECTION_MODULES = {
-    "payments": gettext_lazy("billing"),
     "dms": gettext_lazy("the DMS module"),
 }
 
@@ -223,6 +222,7 @@ def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dic
         "portal": getattr(patient, "portal_account", None),
         "representative": getattr(patient, "representative", None),
         "panels": card_panels.shown_to(request.user, patient.pk),
+        "stat_panels": card_panels.shown_to(request.user, patient.pk, "stats"),
     }
 
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('billing', '0003_price_list_moved'),
+        ('billing', '0004_invoices_payments'),
         ('clinic', '0013_alter_moduleright_options'),
         ('patients', '0008_legalrepresentative'),
         ('pricelist', '0001_initial'),

@@ -66,8 +66,8 @@ def test_the_card_shows_number_age_status_doctor_and_coordinator(
     assert str(doctor.employee) in content
     assert str(coordinator.employee) in content
     assert "+7 912 345-67-89" in content
-    # The balance waits for billing and says so, not a made-up number.
-    assert 'title="Comes with the billing module">—' in content
+    # The balance, debt and deposit are billing's panel, loaded from its URL.
+    assert f'hx-get="/billing/patient/{patient.pk}/balance/"' in content
 
 
 def test_the_card_shows_a_returning_patient(doctor_client, patient):

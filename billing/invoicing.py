@@ -1,0 +1,420 @@
+"""Invoices: made (as a draft) from a completed visit's services, an approved plan's lines or
+single services, then issued (numbered, on the ledger) or discarded; an issued invoice with
+nothing paid on it may be rolled back. Each write is one transaction, audited, with a
+domain event carrying ``patient_id`` (the timeline shows it)."""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing import ledger
+from billing.amounts import ZERO, DiscountAsked, line_amount, spread
+from billing.line_discounts import decide_line_discount
+from billing.models import EntryKind, Invoice, InvoiceLine, InvoiceStatus
+from calendar_app.models import Appointment, AppointmentService, StatusCode
+from clinic import audit, events, numbering
+from clinic.models import Branch, Employee
+from clinic.money import round_money
+from clinic.tz import local_now
+from clinical.models import PlanLine, TreatmentPlan
+from clinical.plans import ensure_invoiceable
+from patients.models import Patient
+from pricelist.models import Service
+from pricelist.prices import prices_for
+
+QUANTITY_MAX = 999
+AMOUNT_MAX = Decimal("9999999999.99")
+
+
+@dataclass
+class LineInput:
+    service: Service
+    tooth: int | None = None
+    quantity: int = 1
+    price: Decimal | None = None  # None: the price list's, for the branch, today
+    discount: DiscountAsked | None = None
+    chosen_discount: Any = None  # see billing.line_discounts
+    doctor: Employee | None = None
+    assistant: Employee | None = None
+    appointment_service: AppointmentService | None = None
+    plan_line: PlanLine | None = None
+    label: str = field(default="")
+
+
+def number_key(branch: Branch, year: int) -> str:
+    return f"invoice:{branch.pk}:{year}"
+
+
+def _payload(invoice: Invoice, **extra) -> dict:
+    return {
+        "patient_id": invoice.patient_id,
+        "invoice_id": invoice.pk,
+        "number": invoice.number,
+        "branch_id": invoice.branch_id,
+        "total": invoice.total,
+        **extra,
+    }
+
+
+# --- Lines from a visit or a plan ----------------------------------------------------------
+
+
+def lines_from_visit(appointment: Appointment) -> list[LineInput]:
+    """A completed visit's service lines, at the price they were booked at, by its doctor."""
+    if appointment.status != StatusCode.COMPLETED:
+        raise ValidationError(
+            _("An invoice is made from a completed visit; this one is %(status)s.")
+            % {"status": appointment.get_status_display().lower()},
+            code="visit_not_completed",
+        )
+    rows = appointment.service_lines.select_related("service").order_by("pk")
+    return [
+        LineInput(
+            service=row.service,
+            tooth=row.tooth,
+            quantity=row.quantity,
+            price=row.price,
+            doctor=appointment.doctor,
+            appointment_service=row,
+        )
+        for row in rows
+    ]
+
+
+def lines_from_plan(plan: TreatmentPlan, line_ids: Sequence[int] | None = None) -> list[LineInput]:
+    """An approved plan's lines (all, or those chosen) at the plan's prices."""
+    ensure_invoiceable(plan)
+    rows = plan.lines.select_related("service").order_by("stage__position", "position", "pk")
+    if line_ids is not None:
+        rows = rows.filter(pk__in=line_ids)
+        if rows.count() != len(set(line_ids)):
+            raise ValidationError(_("Some of the chosen lines are not in this plan."))
+    return [
+        LineInput(
+            service=row.service,
+            tooth=row.tooth,
+            quantity=row.quantity,
+            price=row.price,
+            doctor=plan.doctor,
+            plan_line=row,
+        )
+        for row in rows
+    ]
+
+
+def _already_billed(lines: list[LineInput]) -> None:
+    """A visit's service line or a plan line is billed once (a rolled-back invoice frees it)."""
+    live = InvoiceLine.objects.exclude(invoice__status=InvoiceStatus.ROLLED_BACK)
+    service_ids = [line.appointment_service.pk for line in lines if line.appointment_service]
+    plan_ids = [line.plan_line.pk for line in lines if line.plan_line]
+    billed = []
+    if service_ids:
+        billed += list(
+            live.filter(appointment_service__in=service_ids).values_list("label", flat=True)
+        )
+    if plan_ids:
+        billed += list(live.filter(plan_line__in=plan_ids).values_list("label", flat=True))
+    if billed:
+        raise ValidationError(
+            _("Already on another invoice: %(lines)s.") % {"lines": "; ".join(billed[:5])},
+            code="already_billed",
+        )
+
+
+# --- Amounts -------------------------------------------------------------------------------
+
+
+def _priced(lines: list[LineInput], branch: Branch, on: datetime.date) -> list[Decimal]:
+    missing = [line.service for line in lines if line.price is None]
+    listed = prices_for(missing, branch=branch, on=on) if missing else {}
+    prices = []
+    for line in lines:
+        price = listed[line.service.pk] if line.price is None else line.price
+        if price < 0 or price > AMOUNT_MAX:
+            raise ValidationError(_("A price cannot be negative."))
+        prices.append(round_money(price))
+    return prices
+
+
+def _validate_line(line: LineInput, patient: Patient) -> None:
+    if not (1 <= line.quantity <= QUANTITY_MAX):
+        raise ValidationError(
+            _("A quantity is from 1 to %(max)s.") % {"max": QUANTITY_MAX}, code="quantity"
+        )
+    if line.tooth is not None:
+        from clinic.teeth import validate_teeth
+
+        validate_teeth([line.tooth])
+    if line.appointment_service and line.appointment_service.appointment.patient_id != patient.pk:
+        raise ValidationError(_("The visit is another patient's."))
+    if line.plan_line and line.plan_line.plan.patient_id != patient.pk:
+        raise ValidationError(_("The plan is another patient's."))
+
+
+def _build_lines(
+    invoice: Invoice, lines: list[LineInput], discount: DiscountAsked | None
+) -> list[InvoiceLine]:
+    prices = _priced(lines, invoice.branch, local_now(invoice.branch.time_zone).date())
+    rows = []
+    for position, (line, price) in enumerate(zip(lines, prices, strict=True), start=1):
+        amount = line_amount(price, line.quantity)
+        if amount > AMOUNT_MAX:
+            raise ValidationError(_("The amount is too large."))
+        decided = decide_line_discount(
+            amount=amount,
+            asked=line.discount,
+            chosen=line.chosen_discount,
+            patient=invoice.patient,
+        )
+        rows.append(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                service=line.service,
+                label=(line.label or str(line.service))[:400],
+                tooth=line.tooth,
+                quantity=line.quantity,
+                price=price,
+                amount=amount,
+                discount=decided.amount,
+                discount_label=decided.label,
+                discount_ref=decided.ref,
+                invoice_discount=ZERO,
+                total=amount - decided.amount,
+                doctor=line.doctor,
+                assistant=line.assistant,
+                appointment_service=line.appointment_service,
+                plan_line=line.plan_line,
+            )
+        )
+    nets = [row.total for row in rows]
+    whole = discount.off(sum(nets, ZERO)) if discount is not None else ZERO
+    for row, share in zip(rows, spread(whole, nets), strict=True):
+        row.invoice_discount = share
+        row.total = row.amount - row.discount - share
+    if sum((row.total for row in rows), ZERO) > AMOUNT_MAX:
+        raise ValidationError(_("The amount is too large."))
+    return rows
+
+
+# --- Services ------------------------------------------------------------------------------
+
+
+def invoice_create(
+    *,
+    patient: Patient,
+    branch: Branch,
+    lines: list[LineInput],
+    by,
+    appointment: Appointment | None = None,
+    plan: TreatmentPlan | None = None,
+    discount: DiscountAsked | None = None,
+    note: str = "",
+) -> Invoice:
+    """A draft invoice of ``lines`` for the patient in the branch (not numbered yet)."""
+    if not lines:
+        raise ValidationError(_("An invoice needs at least one service."), code="empty")
+    if appointment is not None and appointment.patient_id != patient.pk:
+        raise ValidationError(_("The visit is another patient's."))
+    if appointment is not None and appointment.branch_id != branch.pk:
+        raise ValidationError(_("The visit was in another branch."))
+    if plan is not None:
+        if plan.patient_id != patient.pk:
+            raise ValidationError(_("The plan is another patient's."))
+        ensure_invoiceable(plan)
+    for line in lines:
+        _validate_line(line, patient)
+    with transaction.atomic():
+        _already_billed(lines)
+        invoice = Invoice(
+            patient=patient,
+            branch=branch,
+            appointment=appointment,
+            plan=plan,
+            note=note,
+            discount_percent=discount.percent if discount else None,
+            discount_amount=discount.amount if discount else None,
+            discount_label=discount.label() if discount else "",
+            created_by=by,
+        )
+        rows = _build_lines(invoice, lines, discount)
+        invoice.subtotal = sum((row.amount for row in rows), ZERO)
+        invoice.total = sum((row.total for row in rows), ZERO)
+        invoice.discount_total = invoice.subtotal - invoice.total
+        invoice.save()
+        for row in rows:
+            row.invoice = invoice
+        InvoiceLine.objects.bulk_create(rows)
+        audit.record_created(
+            actor=by,
+            obj=invoice,
+            patient_id=patient.pk,
+            fields=("appointment", "plan", "subtotal", "discount_total", "total"),
+        )
+        events.publish("invoice.created", invoice, _payload(invoice), actor=by)
+    return invoice
+
+
+def invoice_create_from_visit(
+    *,
+    appointment: Appointment,
+    by,
+    discounts: dict[int, DiscountAsked] | None = None,
+    discount: DiscountAsked | None = None,
+    note: str = "",
+) -> Invoice:
+    """``discounts``: a line's discount by the visit's service line id."""
+    lines = lines_from_visit(appointment)
+    for line in lines:
+        assert line.appointment_service is not None
+        line.discount = (discounts or {}).get(line.appointment_service.pk)
+    return invoice_create(
+        patient=appointment.patient,
+        branch=appointment.branch,
+        lines=lines,
+        by=by,
+        appointment=appointment,
+        discount=discount,
+        note=note,
+    )
+
+
+def invoice_create_from_plan(
+    *,
+    plan: TreatmentPlan,
+    by,
+    line_ids: Sequence[int] | None = None,
+    discounts: dict[int, DiscountAsked] | None = None,
+    discount: DiscountAsked | None = None,
+    branch: Branch | None = None,
+    note: str = "",
+) -> Invoice:
+    """The whole approved plan, or the lines ``line_ids``; ``discounts`` by plan line id."""
+    lines = lines_from_plan(plan, line_ids)
+    for line in lines:
+        assert line.plan_line is not None
+        line.discount = (discounts or {}).get(line.plan_line.pk)
+    return invoice_create(
+        patient=plan.patient,
+        branch=branch or plan.branch,
+        lines=lines,
+        by=by,
+        plan=plan,
+        discount=discount,
+        note=note,
+    )
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    ledger.lock([ledger.account_for(invoice.patient)], [invoice])
+    invoice.refresh_from_db()
+    return invoice
+
+
+def invoice_issue(*, invoice: Invoice, by) -> Invoice:
+    """Number the draft (per branch and year, without gaps) and put it on the ledger."""
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if not invoice.is_draft:
+            raise ValidationError(_("Only a draft invoice is issued."), code="not_draft")
+        now = timezone.now()
+        year = local_now(invoice.branch.time_zone).year
+        invoice.number = numbering.next_number(number_key(invoice.branch, year))
+        invoice.year = year
+        invoice.status = InvoiceStatus.ISSUED
+        invoice.issued_at = now
+        invoice.issued_by = by
+        invoice.save(update_fields=["number", "year", "status", "issued_at", "issued_by"])
+        if invoice.total:
+            ledger.post(
+                account=ledger.account_for(invoice.patient),
+                patient=invoice.patient,
+                kind=EntryKind.INVOICE,
+                amount=-invoice.total,
+                invoice=invoice,
+                branch=invoice.branch,
+                created_by=by,
+            )
+        audit.record(
+            actor=by,
+            action="update",
+            obj=invoice,
+            patient_id=invoice.patient_id,
+            changes={"status": ["draft", "issued"], "number": [None, invoice.number]},
+        )
+        events.publish("invoice.issued", invoice, _payload(invoice), actor=by)
+    return invoice
+
+
+def invoice_discard(*, invoice: Invoice, by) -> None:
+    """A draft that will not be issued is deleted (it never reached the ledger)."""
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if not invoice.is_draft:
+            raise ValidationError(
+                _("An issued invoice is rolled back, not deleted."), code="not_draft"
+            )
+        audit.record(
+            actor=by,
+            action="delete",
+            obj=invoice,
+            patient_id=invoice.patient_id,
+            changes={"total": [invoice.total, None]},
+        )
+        invoice.delete()
+
+
+def invoice_rollback(*, invoice: Invoice, by, reason: str) -> Invoice:
+    """Cancel an issued invoice that has nothing paid on it (its payments are rolled back or
+    refunded first); the ledger gets the opposite entry, the reason stays in the history."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the invoice is rolled back."), code="reason")
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if not invoice.is_issued:
+            raise ValidationError(_("Only an issued invoice is rolled back."), code="not_issued")
+        paid = ledger.paid_on(invoice)
+        if paid > 0:
+            raise ValidationError(
+                _(
+                    "%(paid)s is paid on this invoice: roll back or refund its payments first, "
+                    "then the invoice."
+                )
+                % {"paid": paid},
+                code="paid",
+            )
+        invoice.status = InvoiceStatus.ROLLED_BACK
+        invoice.rolled_back_at = timezone.now()
+        invoice.rolled_back_by = by
+        invoice.rollback_reason = reason[:300]
+        invoice.save(
+            update_fields=["status", "rolled_back_at", "rolled_back_by", "rollback_reason"]
+        )
+        if invoice.total:
+            ledger.post(
+                account=ledger.account_for(invoice.patient),
+                patient=invoice.patient,
+                kind=EntryKind.ROLLBACK,
+                amount=invoice.total,
+                invoice=invoice,
+                branch=invoice.branch,
+                reason=reason[:300],
+                created_by=by,
+            )
+        audit.record(
+            actor=by,
+            action="update",
+            obj=invoice,
+            patient_id=invoice.patient_id,
+            changes={"status": ["issued", "rolled_back"], "reason": [None, reason]},
+        )
+        events.publish("invoice.rolled_back", invoice, _payload(invoice, reason=reason), actor=by)
+    return invoice

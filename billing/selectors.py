@@ -1,0 +1,126 @@
+"""Reads for the Payments tab and the prints: a fixed number of queries whatever the history."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from billing import ledger
+from billing.models import EntryKind, Invoice, InvoiceLine, InvoiceStatus, LedgerEntry, Payment
+from calendar_app.models import Appointment, StatusCode
+from clinical.models import PlanStatus, TreatmentPlan
+from patients.models import Patient
+
+ZERO = Decimal("0.00")
+INVOICES_SHOWN = 50
+MOVEMENTS_SHOWN = 50
+
+
+@dataclass
+class InvoiceRow:
+    invoice: Invoice
+    paid: Decimal
+    payments: list[Payment] = field(default_factory=list)
+
+    @property
+    def due(self) -> Decimal:
+        return self.invoice.total - self.paid if self.invoice.is_issued else ZERO
+
+
+@dataclass
+class PaymentsTab:
+    money: ledger.Balance
+    invoices: list[InvoiceRow]
+    deposit_payments: list[Payment]
+    movements: list[LedgerEntry]
+    more_invoices: bool
+
+
+def _lines() -> Prefetch:
+    return Prefetch(
+        "lines", queryset=InvoiceLine.objects.select_related("doctor", "assistant", "service")
+    )
+
+
+def payments_tab(user, patient: Patient) -> PaymentsTab:
+    invoices = list(
+        Invoice.objects.for_user(user)
+        .filter(patient=patient)
+        .select_related("branch", "appointment", "plan")
+        .prefetch_related(_lines())
+        .order_by("-created_at", "-pk")[: INVOICES_SHOWN + 1]
+    )
+    more = len(invoices) > INVOICES_SHOWN
+    invoices = invoices[:INVOICES_SHOWN]
+    paid = ledger.paid_sums([i.pk for i in invoices])
+    payments = list(
+        Payment.objects.for_user(user)
+        .filter(patient=patient)
+        .select_related("method", "invoice", "received_by")
+        .order_by("-received_at", "-pk")[:200]
+    )
+    by_invoice: dict[int, list[Payment]] = {}
+    for payment in payments:
+        if payment.invoice_id:
+            by_invoice.setdefault(payment.invoice_id, []).append(payment)
+    rows = [InvoiceRow(i, paid.get(i.pk, ZERO), by_invoice.get(i.pk, [])) for i in invoices]
+    movements = list(
+        _in_branches(LedgerEntry.objects.filter(patient=patient), user)
+        .exclude(kind=EntryKind.INVOICE)
+        .select_related("method", "invoice", "created_by")
+        .order_by("-pk")[:MOVEMENTS_SHOWN]
+    )
+    return PaymentsTab(
+        money=ledger.balance_of(patient),
+        invoices=rows,
+        deposit_payments=[p for p in payments if p.invoice_id is None],
+        movements=movements,
+        more_invoices=more,
+    )
+
+
+def _in_branches(entries, user):
+    from clinic.models import Branch
+    from clinic.models.organization import sees_every_branch
+
+    if sees_every_branch(user):
+        return entries
+    return entries.filter(branch__in=Branch.objects.for_user(user))
+
+
+@dataclass
+class InvoiceView:
+    invoice: Invoice
+    lines: list[InvoiceLine]
+    paid: Decimal
+    due: Decimal
+
+
+def invoice_view(invoice: Invoice) -> InvoiceView:
+    lines = list(invoice.lines.select_related("service", "doctor", "assistant"))
+    paid = ledger.paid_on(invoice)
+    due = invoice.total - paid if invoice.is_issued else ZERO
+    return InvoiceView(invoice, lines, paid, due)
+
+
+def billable_visits(user, patient: Patient):
+    """The patient's completed visits in the user's branches not billed yet, newest first."""
+    billed = Invoice.objects.filter(patient=patient, appointment__isnull=False).exclude(
+        status=InvoiceStatus.ROLLED_BACK
+    )
+    return (
+        Appointment.objects.for_user(user)
+        .filter(patient=patient, status=StatusCode.COMPLETED)
+        .exclude(pk__in=billed.values("appointment"))
+        .select_related("doctor", "branch")
+        .order_by("-start")[:30]
+    )
+
+
+def billable_plans(user, patient: Patient):
+    return (
+        TreatmentPlan.objects.for_user(user)
+        .filter(patient=patient, status=PlanStatus.APPROVED)
+        .select_related("doctor", "branch")
+        .order_by("-number")[:30]
+    )

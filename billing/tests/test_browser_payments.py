@@ -1,0 +1,81 @@
+"""The Payments tab with the mouse: an invoice from an approved plan with a 10% discount,
+issued, paid in part by card and the rest from the deposit, the debt going to zero, the act
+printed."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from billing import ledger, services
+from billing.models import Invoice, InvoiceStatus
+from clinic import testing
+from clinic.testing_browser import ConsoleWatcher, log_in, screenshot
+from documents.tests.pdf import pdf_text
+from patients.tests.factories import PatientFactory
+
+from .factories import approved_plan, cash
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_invoice_from_a_plan_paid_by_card_and_from_the_deposit(page, asgi_live_server):
+    branch = testing.main_branch()
+    admin = testing.make_admin(branch, password="admin")
+    patient = PatientFactory(last_name="Платёжная")
+    plan = approved_plan(branch, admin, patient, prices=("6000.00", "4000.00"))
+    services.deposit_top_up(
+        patient=patient, amount=Decimal("3000"), method=cash(), branch=branch, by=admin.user
+    )
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    log_in(page, asgi_live_server, "admin", "admin")
+    page.goto(f"{asgi_live_server.url}/patients/{patient.pk}/payments/")
+    tab = page.locator("[data-billing-payments]")
+    expect(tab.locator("[data-deposit]")).to_have_text("3\xa0000,00", timeout=15_000)
+
+    # New invoice: from the plan, 10% off the whole invoice.
+    tab.locator("[data-invoice-new]").click()
+    dialog = page.locator("#app-dialog")
+    dialog.locator(f"[data-invoice-from-plan='{plan.pk}']").click()
+    form = dialog.locator("[data-invoice-form='plan']")
+    expect(form.locator("[data-invoice-row]")).to_have_count(2)
+    form.locator("input[name=discount]").fill("10%")
+    screenshot(page, "billing-new-invoice-1280")
+    form.locator("[data-invoice-save]").click()
+    invoice_box = tab.locator("[data-invoice]")
+    expect(invoice_box).to_have_attribute("data-invoice-status", "draft", timeout=15_000)
+    expect(invoice_box.locator("[data-invoice-total]")).to_have_text("9\xa0000,00")
+
+    invoice_box.locator("[data-invoice-issue]").click()
+    page.locator("#app-confirm [data-confirm-ok]").click()
+    expect(invoice_box).to_have_attribute("data-invoice-status", "issued")
+    expect(tab.locator("[data-debt]")).to_have_text("9\xa0000,00")
+    screenshot(page, "billing-issued-1280")
+
+    # Part by card...
+    invoice_box.locator("[data-invoice-pay]").click()
+    pay = dialog.locator("[data-billing-dialog='invoice-pay']")
+    pay.locator("select[name=method]").select_option(label="Банковская карта")
+    pay.locator("input[name=amount]").fill("6000")
+    pay.locator("[data-billing-submit]").click()
+    expect(tab.locator("[data-debt]")).to_have_text("3\xa0000,00")
+
+    # ... and the rest from the deposit.
+    invoice_box.locator("[data-invoice-pay]").click()
+    pay.locator("select[name=method]").select_option(index=0)
+    pay.locator("input[name=amount]").fill("3000")
+    pay.locator("[data-billing-submit]").click()
+    expect(tab.locator("[data-debt]")).to_have_text("0,00")
+    expect(tab.locator("[data-deposit]")).to_have_text("0,00")
+    screenshot(page, "billing-paid-1280")
+
+    invoice = Invoice.objects.get(patient=patient)
+    assert invoice.status == InvoiceStatus.ISSUED and ledger.due_on(invoice) == 0
+    href = invoice_box.locator("[data-act-print]").get_attribute("href")
+    response = page.request.get(f"{asgi_live_server.url}{href}")
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    text = pdf_text(response.body()).replace("\xa0", " ")
+    assert "Платёжная" in text and "9 000,00" in text
+    assert watcher.errors == []
