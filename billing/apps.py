@@ -7,4 +7,4 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        from billing import registrations  # noqa: F401
+        from billing import registrations, report_registrations  # noqa: F401

@@ -398,3 +398,6 @@ class LedgerEntry(models.Model):
 
 
 ZERO = Decimal("0.00")
+
+
+from billing.certificate_models import TaxCertificate  # noqa: E402, F401  (the register)

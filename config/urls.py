@@ -14,6 +14,7 @@ urlpatterns = [
     path("calendar/", include("calendar_app.urls")),
     path("schedule/", include("calendar_app.urls_schedule")),
     path("clinical/", include("clinical.urls")),
+    path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),

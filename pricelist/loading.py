@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from pricelist.models import Service, ServiceCategory
 from clinic.models import Profession, ProfessionKind
+from pricelist.models import Service, ServiceCategory
 
 
 @transaction.atomic

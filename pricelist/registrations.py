@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from pricelist.models import Service, ServiceCategory
 from clinic import demo, trash
+from pricelist.models import Service, ServiceCategory
 
 trash.register(trash.TrashSection("services", _("Price list: services"), Service, "references"))
 trash.register(

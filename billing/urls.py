@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+app_name = "billing"
+
+urlpatterns = [
+    path("", include("billing.report_urls")),
+]
