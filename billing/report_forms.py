@@ -69,3 +69,16 @@ class CertificateForm(Form):
         )
         self.fields["taxpayer"].choices = certificates.taxpayer_choices(patient)  # type: ignore[attr-defined]
         self.fields["taxpayer"].initial = str(patient.pk)
+
+
+class IncomeFilter(Form):
+    branch = forms.ModelChoiceField(label=gettext_lazy("Branch"), queryset=Branch.objects.none())
+    month = forms.DateField(
+        label=gettext_lazy("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = Branch.objects.for_user(user)  # type: ignore[attr-defined]

@@ -8,9 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing import cash, certificates, debts
+from billing import cash, certificates, debts, income
 from billing.certificate_models import TaxCertificate
-from billing.report_forms import CashDayFilter, CertificateForm, CertificatesFilter, DebtsFilter
+from billing.report_forms import (
+    CashDayFilter,
+    CertificateForm,
+    CertificatesFilter,
+    DebtsFilter,
+    IncomeFilter,
+)
 from clinic.lists import export_requested, export_response, paginate, query_without_page
 from clinic.permissions import AuthedRequest, module_required, visible_branches
 from documents import rendering
@@ -249,3 +255,36 @@ def certificate_pdf(request: AuthedRequest, pk: int) -> HttpResponse:
     piece = rendering.layout_piece("tax_certificate", certificate, context)
     pdf = rendering.render([piece], context.organization)[0].pdf
     return pdf_response(pdf, f"{piece.title}.pdf")
+
+
+@require_GET
+@module_required("billing", "view")
+def income_report(request: AuthedRequest) -> HttpResponseBase:
+    """A month's income by doctor for a branch."""
+    branch = getattr(request, "branch", None) or visible_branches(request.user).first()
+    data = request.GET.copy()
+    if "branch" not in data and branch is not None:
+        data["branch"] = str(branch.pk)
+    if "month" not in data:
+        data["month"] = timezone.localdate().strftime("%Y-%m")
+    form = IncomeFilter(data, user=request.user)
+    if not form.is_valid():
+        return render(request, "billing/income.html", {"form": form, "rows": None}, status=400)
+    rows = income.income_by_doctor(form.cleaned_data["branch"], form.cleaned_data["month"])
+    if fmt := export_requested(request):
+        return export_response(
+            fmt=fmt,
+            filename=f"income-{form.cleaned_data['month']:%Y-%m}",
+            headers=[_("Doctor"), _("Invoiced"), _("Paid")],
+            rows=([str(row.doctor or "—"), row.invoiced, row.paid] for row in rows),
+        )
+    return render(
+        request,
+        "billing/income.html",
+        {
+            "form": form,
+            "rows": rows,
+            "invoiced": sum((row.invoiced for row in rows), income.ZERO),
+            "paid": sum((row.paid for row in rows), income.ZERO),
+        },
+    )

@@ -12,7 +12,7 @@ from billing import debts, services
 from clinic import testing
 from patients.tests.factories import PatientFactory
 
-from .factories import card, cash, completed_visit, issued_invoice
+from .factories import card, cash, completed_visit, issued_invoice, service
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +120,35 @@ def test_the_debts_list_reads_the_same_number_of_queries_for_more_debtors(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = admin_client.get(url)
     assert response.content.decode().count("data-debtor=") == 9
+
+
+def test_a_months_income_is_shared_among_the_doctors_lines_in_proportion(
+    branch, admin_persona, doctor, admin_client, django_assert_max_num_queries
+):
+    from billing import income
+    from clinic.tests.factories import EmployeeFactory
+
+    by = admin_persona.user
+    other = EmployeeFactory(last_name="Второва")
+    invoice = services.invoice_create(
+        patient=PatientFactory(),
+        branch=branch,
+        by=by,
+        lines=[
+            services.LineInput(service=service("3000"), doctor=doctor.employee),
+            services.LineInput(service=service("1000"), doctor=other),
+        ],
+    )
+    services.invoice_issue(invoice=invoice, by=by)
+    services.invoice_pay(invoice=invoice, amount=D("2000"), method=cash(), by=by)
+    month = timezone.localtime(timezone.now(), branch.zone).date()
+    rows = {row.doctor: row for row in income.income_by_doctor(branch, month)}
+    assert rows[doctor.employee].invoiced == D("3000.00")
+    assert rows[doctor.employee].paid == D("1500.00")
+    assert rows[other].paid == D("500.00")
+    url = reverse("billing:income")
+    with django_assert_max_num_queries(30):
+        page = admin_client.get(url, {"branch": branch.pk, "month": month.strftime("%Y-%m")})
+    assert "data-income-total" in page.content.decode()
+    for bad in ("0001-01", "9999-99", "x"):
+        assert admin_client.get(url, {"month": bad}).status_code == 400
