@@ -7,4 +7,8 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        from billing import discount_registrations, registrations  # noqa: F401
+        from billing import (  # noqa: F401
+            discount_registrations,
+            registrations,
+            report_registrations,
+        )

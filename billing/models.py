@@ -546,3 +546,6 @@ class Discount(SoftDeleteModel):
 
 
 # === End of discounts ======================================================================
+
+
+from billing.certificate_models import TaxCertificate  # noqa: E402, F401  (the register)

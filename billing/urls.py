@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing import discount_views, invoice_views, views
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("invoice/<int:pk>/act/", views.act_print, name="act-print"),
     path("payment/<int:pk>/rollback/", views.payment_rollback, name="payment-rollback"),
     path("payment/<int:pk>/refund/", views.payment_refund, name="payment-refund"),
+    path("", include("billing.report_urls")),
 ]

@@ -26,6 +26,14 @@ def validate_icd10_code(value: str) -> None:
         )
 
 
+class TaxCode(models.IntegerChoices):
+    """The service code of the tax-deduction certificate (KND 1151156): the deduction for
+    ordinary medical services is capped, for expensive treatment (the government's list) not."""
+
+    ORDINARY = 1, _("1: ordinary medical services")
+    EXPENSIVE = 2, _("2: expensive treatment")
+
+
 class ServiceCategory(SoftDeleteModel):
     name = models.CharField(_("name"), max_length=150)
     position = models.PositiveIntegerField(_("position"), default=0)
@@ -67,6 +75,9 @@ class Service(SoftDeleteModel):
         verbose_name=_("doctor profession"),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+    tax_code = models.PositiveSmallIntegerField(
+        _("tax certificate code"), choices=TaxCode.choices, default=TaxCode.ORDINARY
+    )
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("service")
