@@ -101,7 +101,7 @@ class InvoiceHeadForm(Form):
         label=gettext_lazy("Discount on the whole invoice"),
         max_length=20,
         required=False,
-        help_text=gettext_lazy("10% or an amount"),
+        help_text=gettext_lazy("A percent (10%) or an amount (500)"),
     )
     note = forms.CharField(
         label=gettext_lazy("Note"),
