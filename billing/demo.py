@@ -7,12 +7,13 @@ import datetime
 import random
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from billing import ledger, services
+from billing import certificates, ledger, services
 from billing.amounts import DiscountAsked
 from billing.methods import ensure_payment_methods, method_of_kind
-from billing.models import Invoice, PaymentKind
+from billing.models import Invoice, Payment, PaymentKind
 from calendar_app.models import Appointment, StatusCode
 from clinic.models import User
 
@@ -82,8 +83,45 @@ def seed_billing(log) -> None:
             )
         if deposits == 2 and made and made[0].invoice_id is None:
             services.payment_rollback(payment=made[0], by=cashier, reason="Внесено по ошибке")
+    refund_one(cashier)
+    certificates_issued = issue_certificates(patients, cashier)
     owing = sum(1 for p in patients if ledger.balance_of(p).debt > 0)
     log(
         f"billing: {len(visits)} invoices ({paid} paid, {debtors} with a debt), "
-        f"{deposits} prepayments, {owing} patients owe"
+        f"{deposits} prepayments, {owing} patients owe, "
+        f"{certificates_issued} tax certificates"
     )
+
+
+def refund_one(cashier) -> None:
+    """A part of one card payment given back: the cash desk day shows money going out."""
+    payment = (
+        Payment.objects.filter(invoice__isnull=False, method__isnull=False, amount__gte=1000)
+        .order_by("-received_at")
+        .first()
+    )
+    if payment is not None:
+        services.payment_refund(
+            payment=payment,
+            amount=Decimal("500"),
+            by=cashier,
+            reason="Пациент отказался от части лечения",
+        )
+
+
+def issue_certificates(patients, cashier, wanted: int = 2) -> int:
+    """Tax certificates for the first patients who paid this year and whose cards carry what
+    the form asks (an INN, or a date of birth and a passport)."""
+    today = timezone.localdate()
+    issued = 0
+    for patient in patients:
+        if issued == wanted:
+            break
+        try:
+            certificates.certificate_issue(
+                patient=patient, year=today.year, taxpayer=str(patient.pk), by=cashier, today=today
+            )
+        except ValidationError:
+            continue
+        issued += 1
+    return issued

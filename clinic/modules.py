@@ -84,12 +84,13 @@ MODULES: tuple[Module, ...] = (
         _("Payments"),
         "wallet2",
         "billing/",
+        "billing:cash-day",
         actions=("view", "change", "rollback", "refund", "deposit"),
-        in_sidebar=False,
         description=_(
-            "Invoices, payments and deposits in the patient card: change bills and takes "
-            "payments, rollback undoes an invoice or a payment, refund gives money back, "
-            "deposit takes prepayments and withdrawals."
+            "Invoices, payments and deposits in the patient card, the cash desk day, debts, "
+            "income by doctor and tax certificates: change bills and takes payments, rollback "
+            "undoes an invoice or a payment, refund gives money back, deposit takes "
+            "prepayments and withdrawals."
         ),
     ),
     Module(

@@ -134,6 +134,7 @@ def build_world(branch, media_root) -> dict:
     shared["service"] = _plan_service()
     shared["service_category"] = shared["service"].category
     shared["discount"] = _discount()
+    shared["tax_certificate"] = _tax_certificate(patient)
     world.update(shared)
     world["price_list"] = _branch_price_list(branch, "Прайс-лист филиала")
     world.update(_plans(branch, patient, world["doctor"]))
@@ -280,6 +281,19 @@ def _plans(branch, patient, doctor) -> dict:
         plan=plan, stage=stage, service=_plan_service(), tooth=36, price="1000.00"
     )
     return {"plan": plan, "plan_stage": empty, "plan_line": line}
+
+
+def _tax_certificate(patient):
+    from billing.models import TaxCertificate
+
+    return TaxCertificate.objects.create(
+        number=1,
+        tax_year=timezone.localdate().year,
+        patient=patient,
+        taxpayer=patient,
+        amount_ordinary="100.00",
+        details={"taxpayer": {"name": patient.full_name}, "patient": {}, "organization": {}},
+    )
 
 
 def _billing(branch, patient) -> dict:
@@ -514,6 +528,11 @@ SAMPLES = {
         f"billing:{name}": (lambda w: {"pk": w["payment"].pk})
         for name in ("payment-rollback", "payment-refund")
     },
+    "billing:certificate-new": lambda w: {"pk": w["patient"].pk},
+    **{
+        f"billing:{name}": (lambda w: {"pk": w["tax_certificate"].pk})
+        for name in ("certificate-done", "certificate-pdf", "certificate-correct")
+    },
 }
 
 
@@ -645,9 +664,10 @@ def _demo_price_list(found, branch) -> dict:
 
 
 def _demo_billing(found) -> dict:
-    from billing.models import Invoice, Payment
+    from billing.models import Invoice, Payment, TaxCertificate
 
     return {
+        "tax_certificate": found(TaxCertificate.objects.order_by("pk").first(), "tax certificate"),
         "invoice": found(Invoice.objects.issued().order_by("pk").first(), "issued invoice"),
         "payment": found(
             Payment.objects.filter(invoice__isnull=False, rolled_back_at__isnull=True)
