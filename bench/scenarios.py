@@ -678,6 +678,12 @@ def clinical_scenarios(ctx: Context) -> list[Scenario]:
     return scenarios_of_the_record(ctx)
 
 
+def billing_scenarios(ctx: Context) -> list[Scenario]:
+    from billing_scenarios import billing_scenarios as scenarios_of_billing
+
+    return scenarios_of_billing(ctx)
+
+
 def scenarios(ctx: Context) -> list[Scenario]:
     return [
         Scenario(
@@ -814,4 +820,5 @@ def scenarios(ctx: Context) -> list[Scenario]:
             note="floor: the appointment, service line and outbox rows, rolled back",
         ),
         *clinical_scenarios(ctx),
+        *billing_scenarios(ctx),
     ]

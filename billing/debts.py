@@ -1,24 +1,23 @@
-"""Who owes the clinic: issued invoices not fully paid, summed per patient, with the age of
-the oldest unpaid invoice, the last visit and the phone.
+"""Who owes the clinic: the open invoices (issued, with money still due) summed per patient,
+with the age of the oldest, the last visit and the phone.
 
-An invoice's paid money is read from the ledger (its entries that carry a payment), so a
-debt is always what the ledger says.
+An invoice's ``due`` is rewritten from the ledger by every entry posted for it
+(``billing.ledger.refresh_due``), and the open ones have a partial index of their own, so the
+list reads the few percent of invoices that are open, never the whole history.
 """
 
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceLine, InvoiceStatus, LedgerEntry
+from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from patients.models import Patient
 from patients.selectors import search_condition
 
 ZERO = Decimal("0.00")
-MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
 @dataclass(frozen=True)
@@ -32,78 +31,65 @@ class Debtor:
     age_days: int
 
 
-def unpaid_invoices(user, *, branch_id: int | None = None, doctor_id: int | None = None):
-    """Issued invoices of the user's branches with money still due, each with its ``due``."""
-    paid = (
-        LedgerEntry.objects.filter(invoice=OuterRef("pk"), payment__isnull=False)
-        .values("invoice")
-        .annotate(paid=Sum("amount"))
-        .values("paid")
-    )
-    invoices = Invoice.objects.for_user(user).filter(status=InvoiceStatus.ISSUED, total__gt=0)
+@dataclass(frozen=True)
+class Summary:
+    patients: int
+    total: Decimal
+
+
+def open_invoices(
+    user, *, branch_id: int | None = None, doctor_id: int | None = None, query: str = ""
+):
+    """Issued invoices of the user's branches with money still due."""
+    invoices = Invoice.objects.for_user(user).filter(status=InvoiceStatus.ISSUED, due__gt=0)
     if branch_id:
         invoices = invoices.filter(branch_id=branch_id)
     if doctor_id:
         invoices = invoices.filter(
             pk__in=InvoiceLine.objects.filter(doctor_id=doctor_id).values("invoice")
         )
-    return invoices.annotate(
-        due=F("total")
-        - Coalesce(Subquery(paid, output_field=MONEY), Value(ZERO), output_field=MONEY)
-    ).filter(due__gt=0)
-
-
-def debtors(
-    user,
-    *,
-    today: datetime.date,
-    branch_id: int | None = None,
-    doctor_id: int | None = None,
-    query: str = "",
-) -> list[Debtor]:
-    """Patients with debts, the largest first (two queries: the sums, then the patients and
-    their last visits)."""
-    rows = {
-        row["patient"]: row
-        for row in _sums(unpaid_invoices(user, branch_id=branch_id, doctor_id=doctor_id))
-    }
-    if not rows:
-        return []
-    patients = Patient.objects.filter(pk__in=rows)
     if condition := search_condition(query):
-        patients = patients.filter(condition)
+        invoices = invoices.filter(patient__in=Patient.objects.filter(condition).values("pk"))
+    return invoices
+
+
+def per_patient(invoices):
+    """One row per debtor, the largest debt first: a queryset to page through."""
+    return (
+        invoices.values("patient")
+        .annotate(debt=Sum("due"), invoices=Count("pk"), oldest=Min("issued_at"))
+        .order_by("-debt", "patient")
+    )
+
+
+def summary(invoices) -> Summary:
+    row = invoices.aggregate(patients=Count("patient", distinct=True), total=Sum("due"))
+    return Summary(row["patients"], row["total"] or ZERO)
+
+
+def debtors(rows, *, today: datetime.date) -> list[Debtor]:
+    """The page's rows with their patients and last visits (two queries)."""
+    rows = list(rows)
+    ids = [row["patient"] for row in rows]
+    patients = Patient.all_objects.in_bulk(ids)  # a deleted card still owes what it owed
     from calendar_app.models import Appointment
 
     last_visits = dict(
-        Appointment.objects.filter(patient_id__in=rows)
+        Appointment.objects.filter(patient_id__in=ids)
         .values("patient")
         .annotate(last=Max("start"))
         .order_by()
         .values_list("patient", "last")
     )
-    result = [
+    return [
         Debtor(
-            patient=patient,
-            debt=rows[patient.pk]["debt"],
-            invoices=rows[patient.pk]["invoices"],
-            oldest=rows[patient.pk]["oldest"],
-            last_visit=last_visits.get(patient.pk),
-            age_days=(today - timezone.localtime(rows[patient.pk]["oldest"]).date()).days,
+            patient=patients[row["patient"]],
+            debt=row["debt"],
+            invoices=row["invoices"],
+            oldest=row["oldest"],
+            last_visit=last_visits.get(row["patient"]),
+            age_days=(today - timezone.localtime(row["oldest"]).date()).days,
         )
-        for patient in patients
+        for row in rows
+        if row["patient"] in patients
     ]
-    result.sort(key=lambda debtor: (-debtor.debt, debtor.patient.pk))
-    return result
-
-
-def _sums(invoices):
-    sums: dict[int, dict] = {}
-    for row in invoices.values("patient", "due", "issued_at"):
-        entry = sums.setdefault(
-            row["patient"],
-            {"patient": row["patient"], "debt": ZERO, "invoices": 0, "oldest": row["issued_at"]},
-        )
-        entry["debt"] += row["due"]
-        entry["invoices"] += 1
-        entry["oldest"] = min(entry["oldest"], row["issued_at"])
-    return sums.values()

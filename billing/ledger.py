@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 
-from billing.models import Account, EntryKind, Invoice, LedgerEntry, Payment
+from billing.models import Account, EntryKind, Invoice, InvoiceStatus, LedgerEntry, Payment
 from clinic import preferences
 from clinic.db import lock_rows
 from clinic.money import round_money
 from patients.models import Patient
 
 ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=12, decimal_places=2)
 FAMILY_SHARED_DEPOSIT = "billing.family_shared_deposit"
 AUTO_DISTRIBUTE = "billing.auto_distribute"
 
@@ -78,7 +80,31 @@ def lock(accounts: Iterable[Account], invoices: Iterable[Invoice] = ()) -> None:
 
 
 def post(**fields) -> LedgerEntry:
-    return LedgerEntry.objects.create(**fields)
+    entry = LedgerEntry.objects.create(**fields)
+    if entry.invoice_id:
+        refresh_due([entry.invoice_id])
+    return entry
+
+
+def refresh_due(invoice_ids: list[int]) -> None:
+    """Rewrite the invoices' ``due`` from the ledger (one UPDATE): the total less the sum of
+    their payment entries while issued, 0 otherwise."""
+    paid = (
+        LedgerEntry.objects.filter(invoice=OuterRef("pk"), payment__isnull=False)
+        .values("invoice")
+        .annotate(paid=Sum("amount"))
+        .values("paid")
+    )
+    Invoice.objects.filter(pk__in=invoice_ids).update(
+        due=Case(
+            When(
+                status=InvoiceStatus.ISSUED,
+                then=F("total") - Coalesce(Subquery(paid, output_field=MONEY), Value(ZERO)),
+            ),
+            default=Value(ZERO),
+            output_field=MONEY,
+        )
+    )
 
 
 # --- Reads -------------------------------------------------------------------------------

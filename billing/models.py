@@ -148,6 +148,11 @@ class Invoice(models.Model):
     subtotal = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=0)
     discount_total = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=0)
+    # What is still owed on an issued invoice (0 on drafts and rolled-back ones): a copy of
+    # ``total`` less the ledger's payments for it, rewritten from the ledger's sum by every
+    # entry posted for the invoice (``billing.ledger.post``), never by arithmetic. The
+    # debts list reads it (a partial index of the open invoices); the ledger stays the truth.
+    due = models.DecimalField(_("due"), max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -171,6 +176,13 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["patient", "status", "issued_at"], name="invoice_patient_idx"),
             models.Index(fields=["branch", "issued_at"], name="invoice_branch_issued_idx"),
+            # The open invoices, a few percent of all: the debts list reads only these rows.
+            models.Index(
+                fields=["patient"],
+                name="invoice_open_idx",
+                condition=Q(status="issued", due__gt=0),
+                include=["due", "issued_at", "branch"],
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -185,6 +197,9 @@ class Invoice(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_not_negative"),
             models.CheckConstraint(
                 condition=Q(total=F("subtotal") - F("discount_total")), name="invoice_total_sum"
+            ),
+            models.CheckConstraint(
+                condition=Q(due__gte=0) & Q(due__lte=F("total")), name="invoice_due_within_total"
             ),
         ]
 

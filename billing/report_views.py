@@ -2,6 +2,7 @@
 certificates and the certificate's dialog and PDF."""
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -85,13 +86,13 @@ def debt_list(request: AuthedRequest) -> HttpResponseBase:
     values = form.cleaned_data if form.is_bound else {}
     branch, doctor = values.get("branch"), values.get("doctor")
     today = timezone.localdate()
-    rows = debts.debtors(
+    invoices = debts.open_invoices(
         request.user,
-        today=today,
         branch_id=branch.pk if branch else None,
         doctor_id=doctor.pk if doctor else None,
         query=values.get("q") or "",
     )
+    rows = debts.per_patient(invoices)
     if fmt := export_requested(request):
         return export_response(
             fmt=fmt,
@@ -115,21 +116,42 @@ def debt_list(request: AuthedRequest) -> HttpResponseBase:
                     row.age_days,
                     timezone.localtime(row.last_visit).date() if row.last_visit else "",
                 ]
-                for row in rows
+                for chunk in _chunks(rows, 1000)
+                for row in debts.debtors(chunk, today=today)
             ),
         )
+    summary = debts.summary(invoices)
+    page = KnownCountPaginator(rows, DEBTS_PER_PAGE, count=summary.patients).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = debts.debtors(page.object_list, today=today)
     return render(
         request,
         "billing/debts.html",
         {
             "form": form,
-            "page": paginate(request, rows, DEBTS_PER_PAGE),
-            "total": sum((row.debt for row in rows), debts.ZERO),
-            "count": len(rows),
-            "today": today,
+            "page": page,
+            "total": summary.total,
+            "count": summary.patients,
             "query_string": query_without_page(request),
         },
     )
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told the number of rows (the summary counted them already), so paging
+    a grouped query does not group it twice."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
+
+
+def _chunks(rows, size: int):
+    offset = 0
+    while chunk := list(rows[offset : offset + size]):
+        yield chunk
+        offset += size
 
 
 @require_GET

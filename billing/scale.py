@@ -73,12 +73,12 @@ def generate_billing(ctx: scale.ScaleContext) -> None:
             "invoices",
             "INSERT INTO billing_invoice (id, patient_id, branch_id, number, year, status, "
             "appointment_id, plan_id, note, discount_percent, discount_amount, discount_label, "
-            "subtotal, discount_total, total, created_at, created_by_id, issued_at, issued_by_id, "
-            "rolled_back_at, rolled_back_by_id, rollback_reason) "
+            "subtotal, discount_total, total, due, created_at, created_by_id, issued_at, "
+            "issued_by_id, rolled_back_at, rolled_back_by_id, rollback_reason) "
             "SELECT a.id, a.patient_id, a.branch_id, row_number() OVER (PARTITION BY a.branch_id, "
             '  extract(year FROM a."end" AT TIME ZONE %(zone)s) ORDER BY a."end", a.id), '
             "  extract(year FROM a.\"end\" AT TIME ZONE %(zone)s), 'issued', a.id, NULL, '', "
-            '  NULL, NULL, \'\', s.total, 0, s.total, a."end", NULL, a."end", '
+            '  NULL, NULL, \'\', s.total, 0, s.total, s.total, a."end", NULL, a."end", '
             "  NULL, NULL, NULL, '' "
             "FROM calendar_app_appointment a JOIN ("
             "  SELECT appointment_id, sum(price * quantity) AS total "
@@ -149,6 +149,13 @@ def generate_billing(ctx: scale.ScaleContext) -> None:
             f"FROM billing_payment p WHERE p.invoice_id IS NOT NULL "
             f"  AND {_hash('p.id', 31337)} < 2 AND p.amount >= 1 "
             "  AND p.received_at + interval '1 day' < %(now)s::timestamptz",
+        ),
+        (
+            "invoices' due from the ledger",
+            "UPDATE billing_invoice i SET due = i.total - p.paid FROM ("
+            "  SELECT invoice_id, sum(amount) AS paid FROM billing_ledgerentry "
+            "  WHERE payment_id IS NOT NULL AND invoice_id IS NOT NULL GROUP BY invoice_id) p "
+            "WHERE p.invoice_id = i.id",
         ),
     ]
     with scale.deferred_indexes(ctx, *TABLES[:5]), transaction.atomic():

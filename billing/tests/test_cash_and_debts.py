@@ -77,10 +77,18 @@ def test_debtors_are_summed_per_patient_with_their_oldest_invoice(branch, admin_
     services.invoice_pay(invoice=first, amount=D("400"), method=cash(), by=by)
     settled = issued_invoice(branch, by, paid_up, prices=("300.00",))
     services.invoice_pay(invoice=settled, amount=D("300"), method=cash(), by=by)
-    rows = debts.debtors(by, today=timezone.localdate())
+    today = timezone.localdate()
+    rows = debts.debtors(debts.per_patient(debts.open_invoices(by)), today=today)
     assert [(row.patient, row.debt, row.invoices) for row in rows] == [(owes, D("1100.00"), 2)]
     assert rows[0].age_days == 0
-    assert debts.debtors(by, today=timezone.localdate(), query="Расплат") == []
+    assert debts.summary(debts.open_invoices(by)) == debts.Summary(1, D("1100.00"))
+    assert not debts.open_invoices(by, query="Расплат").exists()
+    # Paying the rest closes the debt; a refund opens it again.
+    [payment] = services.invoice_pay(invoice=first, amount=D("600"), method=cash(), by=by)
+    services.payment_refund(payment=payment, amount=D("100"), by=by, reason="возврат")
+    first.refresh_from_db()
+    assert first.due == D("100.00")
+    assert debts.summary(debts.open_invoices(by)).total == D("600.00")
 
 
 def test_the_debts_list_filters_by_doctor_and_branch_and_hides_other_branches(

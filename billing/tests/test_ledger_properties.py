@@ -66,6 +66,8 @@ def _check_invariants(patients) -> None:
     for invoice in Invoice.objects.all():
         paid = ledger.paid_on(invoice)
         assert ZERO <= paid <= invoice.total, "an invoice was paid more than its total"
+        expected_due = invoice.total - paid if invoice.status == InvoiceStatus.ISSUED else ZERO
+        assert invoice.due == expected_due, "the invoice's due is not what the ledger says"
         if invoice.status == InvoiceStatus.ROLLED_BACK:
             assert paid == 0
             net = LedgerEntry.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]

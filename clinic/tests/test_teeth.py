@@ -5,6 +5,15 @@ from clinic import teeth
 from clinic.teeth import Dentition, Jaw, Surface
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are read in English (the project's default language is Russian)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def test_the_fdi_numbering_has_32_permanent_and_20_primary_teeth():
     assert len(teeth.PERMANENT_TEETH) == 32
     assert len(teeth.PRIMARY_TEETH) == 20

@@ -59,8 +59,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=2026, help="Seed of the random streams.")
         parser.add_argument("--migrate", action="store_true", help="Apply migrations first.")
+        parser.add_argument(
+            "--only",
+            default="",
+            help="Run only these generators (comma-separated names, e.g. billing) on a seeded "
+            "database, emptying their tables first: for a module that came after the seeding. "
+            "Only generators that read the database, not the run's shared memory, can run alone.",
+        )
 
-    def handle(self, *args, size, database_url, reset, seed, migrate, **options):
+    def handle(self, *args, size, database_url, reset, seed, migrate, only, **options):
         target = dj_database_url.parse(database_url)
         if "postgresql" not in target["ENGINE"]:
             raise CommandError("seed_scale needs PostgreSQL (COPY, exclusion constraints).")
@@ -74,7 +81,15 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         name = connection.settings_dict["NAME"]
         registrations = scale.autodiscover()
-        if scale.has_data(registrations):
+        if only:
+            names = {name.strip() for name in only.split(",") if name.strip()}
+            unknown = names - {registration.name for registration in registrations}
+            if unknown:
+                raise CommandError(f"No generator named {', '.join(sorted(unknown))}.")
+            registrations = [r for r in registrations if r.name in names]
+            self.log(f"Emptying the tables of {', '.join(sorted(names))} in {name}...")
+            scale.truncate(registrations)
+        elif scale.has_data(registrations):
             if not reset:
                 raise CommandError(
                     f"Database {name} already has data; add --reset to empty it and seed again."
@@ -89,10 +104,15 @@ class Command(BaseCommand):
         scale.run(ctx, registrations)
         seconds = time.monotonic() - started
         counts = scale.count_rows(scale.loaded_tables(registrations))
-        with connection.cursor() as cursor:
-            # The runner reads this to know what the database holds.
-            marker = f"seed_scale size={size} seed={seed} date={ctx.today} seconds={seconds:.0f}"
-            cursor.execute(f"COMMENT ON DATABASE {connection.ops.quote_name(name)} IS %s", [marker])
+        if not only:  # after --only the database still holds the first seeding's data and date
+            with connection.cursor() as cursor:
+                # The runner reads this to know what the database holds.
+                marker = (
+                    f"seed_scale size={size} seed={seed} date={ctx.today} seconds={seconds:.0f}"
+                )
+                cursor.execute(
+                    f"COMMENT ON DATABASE {connection.ops.quote_name(name)} IS %s", [marker]
+                )
         for table, count in counts.items():
             self.log(f"  {table:<40} {count:>12,}")
         self.stdout.write(self.style.SUCCESS(f"Seeded {name} at size {size} in {seconds:.0f} s."))
