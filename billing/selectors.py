@@ -12,7 +12,8 @@ from clinical.models import PlanStatus, TreatmentPlan
 from patients.models import Patient
 
 ZERO = Decimal("0.00")
-INVOICES_SHOWN = 50
+INVOICES_SHOWN = 20
+DEPOSIT_PAYMENTS_SHOWN = 50
 MOVEMENTS_SHOWN = 50
 
 
@@ -34,6 +35,7 @@ class PaymentsTab:
     deposit_payments: list[Payment]
     movements: list[LedgerEntry]
     more_invoices: bool
+    page: int = 1
 
 
 def _lines() -> Prefetch:
@@ -42,28 +44,36 @@ def _lines() -> Prefetch:
     )
 
 
-def payments_tab(user, patient: Patient) -> PaymentsTab:
+def payments_tab(user, patient: Patient, page: int = 1) -> PaymentsTab:
+    """The tab's money, one page of invoices (the newest first) with their payments, the
+    prepayments and the latest movements: the same number of queries whatever the history."""
+    offset = (page - 1) * INVOICES_SHOWN
     invoices = list(
         Invoice.objects.for_user(user)
         .filter(patient=patient)
         .select_related("branch", "appointment", "plan")
         .prefetch_related(_lines())
-        .order_by("-created_at", "-pk")[: INVOICES_SHOWN + 1]
+        .order_by("-created_at", "-pk")[offset : offset + INVOICES_SHOWN + 1]
     )
     more = len(invoices) > INVOICES_SHOWN
     invoices = invoices[:INVOICES_SHOWN]
-    paid = ledger.paid_sums([i.pk for i in invoices])
-    payments = list(
-        Payment.objects.for_user(user)
-        .filter(patient=patient)
-        .select_related("method", "invoice", "received_by")
-        .order_by("-received_at", "-pk")[:200]
-    )
+    ids = [i.pk for i in invoices]
+    paid = ledger.paid_sums(ids)
     by_invoice: dict[int, list[Payment]] = {}
-    for payment in payments:
-        if payment.invoice_id:
-            by_invoice.setdefault(payment.invoice_id, []).append(payment)
+    for payment in (
+        Payment.objects.for_user(user)
+        .filter(invoice__in=ids)
+        .select_related("method", "invoice", "received_by")
+        .order_by("-received_at", "-pk")
+    ):
+        by_invoice.setdefault(payment.invoice_id, []).append(payment)  # type: ignore[arg-type]
     rows = [InvoiceRow(i, paid.get(i.pk, ZERO), by_invoice.get(i.pk, [])) for i in invoices]
+    deposit_payments = list(
+        Payment.objects.for_user(user)
+        .filter(patient=patient, invoice__isnull=True)
+        .select_related("method", "received_by")
+        .order_by("-received_at", "-pk")[:DEPOSIT_PAYMENTS_SHOWN]
+    )
     movements = list(
         _in_branches(LedgerEntry.objects.filter(patient=patient), user)
         .exclude(kind=EntryKind.INVOICE)
@@ -73,9 +83,10 @@ def payments_tab(user, patient: Patient) -> PaymentsTab:
     return PaymentsTab(
         money=ledger.balance_of(patient),
         invoices=rows,
-        deposit_payments=[p for p in payments if p.invoice_id is None],
+        deposit_payments=deposit_payments,
         movements=movements,
         more_invoices=more,
+        page=page,
     )
 
 

@@ -19,6 +19,7 @@ from billing.forms import (
     WithdrawForm,
 )
 from billing.models import Invoice, Payment
+from clinic.bounds import InputRefused, parse_id
 from clinic.htmx import close_dialog, render_form, trigger
 from clinic.money import format_money
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
@@ -28,6 +29,8 @@ from documents.context import build_context
 from documents.views import pdf_response
 
 CHANGED = "billingChanged"
+# Pages of invoices in the Payments tab (20 a page: 200,000 invoices is beyond any patient).
+MAX_PAGE = 10_000
 
 
 def get_invoice_for_user(request: AuthedRequest, pk: int) -> Invoice:
@@ -71,9 +74,12 @@ def _can(request: AuthedRequest) -> dict:
 @module_required("billing", "view")
 def payments(request: AuthedRequest, pk: int) -> HttpResponse:
     patient = card_patient(request, pk)
+    page = parse_id(request.GET.get("page") or "1")
+    if page is None or page > MAX_PAGE:
+        raise InputRefused(_("“page” must be a number from 1 to %(max)s.") % {"max": MAX_PAGE})
     context = {
         "patient": patient,
-        "tab": selectors.payments_tab(request.user, patient),
+        "tab": selectors.payments_tab(request.user, patient, page=page),
         "can": _can(request),
     }
     return render(request, "billing/payments.html", context)

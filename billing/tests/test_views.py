@@ -339,6 +339,31 @@ def test_the_tab_reads_a_fixed_number_of_queries(
     assert response.content.decode().count("data-invoice=") == 9
 
 
+def test_older_invoices_are_a_page_away_and_bad_pages_are_refused(
+    admin_client, admin_persona, branch, django_assert_max_num_queries
+):
+    from billing.selectors import INVOICES_SHOWN
+
+    patient = PatientFactory()
+    made = [
+        issued_invoice(branch, admin_persona.user, patient, prices=("10.00",))
+        for _ in range(INVOICES_SHOWN + 3)
+    ]
+    services.invoice_pay(invoice=made[0], amount=D("10"), method=cash(), by=admin_persona.user)
+    url = reverse("billing:payments", args=[patient.pk])
+    first = admin_client.get(url).content.decode()
+    assert first.count("data-invoice=") == INVOICES_SHOWN
+    assert "data-invoices-older" in first and "data-invoices-newer" not in first
+    with django_assert_max_num_queries(30):
+        second = admin_client.get(url, {"page": 2}).content.decode()
+    assert second.count("data-invoice=") == 3
+    assert "data-invoices-newer" in second and "data-invoices-older" not in second
+    # The oldest invoice is on the second page with its payment.
+    assert f'data-invoice="{made[0].pk}"' in second
+    for bad in ("0", "-1", "abc", "99999999999", "2\x00"):
+        assert admin_client.get(url, {"page": bad}).status_code == 400
+
+
 # --- Prints -----------------------------------------------------------------------------
 
 
