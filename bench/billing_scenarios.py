@@ -199,7 +199,7 @@ def floor_payments_tab(db: psycopg.Connection, patient: int) -> Any:
     invoices = db.execute(
         "SELECT i.id, i.number, i.status, i.total, i.issued_at, b.name FROM billing_invoice i "
         "JOIN clinic_branch b ON b.id = i.branch_id WHERE i.patient_id = %s "
-        "ORDER BY i.created_at DESC, i.id DESC LIMIT 51",
+        "ORDER BY i.created_at DESC, i.id DESC LIMIT 21",
         [patient],
         prepare=True,
     ).fetchall()
@@ -217,10 +217,10 @@ def floor_payments_tab(db: psycopg.Connection, patient: int) -> Any:
         prepare=True,
     ).fetchall()
     payments = db.execute(
-        "SELECT p.id, p.amount, p.received_at, m.name FROM billing_payment p "
-        "LEFT JOIN billing_paymentmethod m ON m.id = p.method_id WHERE p.patient_id = %s "
-        "ORDER BY p.received_at DESC, p.id DESC LIMIT 200",
-        [patient],
+        "SELECT p.id, p.invoice_id, p.amount, p.received_at, m.name FROM billing_payment p "
+        "LEFT JOIN billing_paymentmethod m ON m.id = p.method_id WHERE p.invoice_id = ANY(%s) "
+        "ORDER BY p.received_at DESC, p.id DESC",
+        [ids],
         prepare=True,
     ).fetchall()
     balance = db.execute(
@@ -333,8 +333,8 @@ def billing_scenarios(ctx: Context) -> list[Scenario]:
             long_history_patients,
             lambda client, pk: client.get(f"/billing/patient/{pk}/payments/", headers=dict(HTMX)),
             floor_payments_tab,
-            note="the patients of the branch with the most invoices; floor: the last 51 "
-            "invoices with their lines and paid sums, 200 payments, the balance",
+            note="the patients of the branch with the most invoices; floor: the newest 21 "
+            "invoices with their lines, paid sums and payments, the balance",
         ),
         Scenario(
             "billing.debts",
