@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -6,7 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.amounts import DiscountAsked
-from billing.models import PaymentMethod
+from billing.discounts import applicable_filter, auto_select_enabled
+from billing.models import Discount, PaymentMethod
 from clinic.forms import Form
 from clinic.models import Branch, Employee
 
@@ -97,6 +99,14 @@ class WithdrawForm(DepositForm):
 
 
 class InvoiceHeadForm(Form):
+    chosen_discount = forms.ModelChoiceField(
+        label=gettext_lazy("Discount"),
+        queryset=Discount.objects.none(),
+        required=False,
+        help_text=gettext_lazy(
+            "One of the Discounts module's, for the lines without a discount of their own."
+        ),
+    )
     discount = forms.CharField(
         label=gettext_lazy("Discount on the whole invoice"),
         max_length=20,
@@ -109,6 +119,17 @@ class InvoiceHeadForm(Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def __init__(self, *args, patient, on: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["chosen_discount"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Discount.objects.filter(applicable_filter(patient, on)).order_by("name")
+        field.empty_label = (
+            gettext_lazy("The best of the patient's discounts")
+            if auto_select_enabled()
+            else gettext_lazy("No discount")
+        )
 
     def clean_discount(self) -> DiscountAsked | None:
         return parse_discount(self.cleaned_data.get("discount"))

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import selectors, services
@@ -122,7 +123,7 @@ def invoice_new(request: AuthedRequest, pk: int) -> HttpResponse:
     source, subject = _source(request, patient, data)
     staff = staff_choices(request.user)
     staff_by_id = {e.pk: e for e in staff}
-    head = InvoiceHeadForm(request.POST or None)
+    head = InvoiceHeadForm(request.POST or None, patient=patient, on=timezone.localdate())
     context: dict = {"patient": patient, "source": source, "subject": subject, "staff": staff}
     if not source:
         context["visits"] = selectors.billable_visits(request.user, patient)
@@ -155,6 +156,7 @@ def invoice_new(request: AuthedRequest, pk: int) -> HttpResponse:
             plan=subject if source == "plan" else None,  # type: ignore[arg-type]
             discount=head.cleaned_data["discount"],
             note=head.cleaned_data["note"],
+            chosen_discount=head.cleaned_data["chosen_discount"],
         )
     except ValidationError as refused:
         context["error"] = " ".join(refused.messages)

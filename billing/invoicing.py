@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import discounts as discount_engine
 from billing import ledger
 from billing.amounts import ZERO, DiscountAsked, line_amount, spread
 from billing.line_discounts import decide_line_discount
-from billing.models import EntryKind, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import Discount, EntryKind, Invoice, InvoiceLine, InvoiceStatus
 from calendar_app.models import Appointment, AppointmentService, StatusCode
 from clinic import audit, events, numbering
 from clinic.models import Branch, Employee
@@ -158,10 +159,60 @@ def _validate_line(line: LineInput, patient: Patient) -> None:
         raise ValidationError(_("The plan is another patient's."))
 
 
+def _engine_discounts(
+    invoice: Invoice, lines: list[LineInput], prices: list[Decimal], chosen: Discount | None
+) -> dict[int, Any]:
+    """The discounts engine's share for each line without a discount of its own (by the
+    line's index): the discount the cashier chose, or, with the setting "auto-select the best
+    discount", the one that saves the patient most; nothing otherwise."""
+    free = [
+        index
+        for index, line in enumerate(lines)
+        if (line.discount is None or line.discount.is_empty) and line.chosen_discount is None
+    ]
+    if not free or (chosen is None and not discount_engine.auto_select_enabled()):
+        return {}
+    today = local_now(invoice.branch.time_zone).date()
+    order = [
+        discount_engine.OrderLine.of(
+            service_id=lines[i].service.pk,
+            category_id=lines[i].service.category_id,
+            quantity=lines[i].quantity,
+            unit_price=prices[i],
+        )
+        for i in free
+    ]
+    if chosen is not None:
+        rule = next(
+            (
+                rule
+                for rule in discount_engine.applicable_discounts(invoice.patient, today)
+                if rule.discount_id == chosen.pk
+            ),
+            None,
+        )
+        if rule is None:
+            raise ValidationError(
+                _("The discount “%(name)s” does not apply to this patient today.")
+                % {"name": chosen.name},
+                code="discount_not_applicable",
+            )
+        result: discount_engine.DiscountResult | None = discount_engine.apply(rule, order)
+    else:
+        result = discount_engine.best_discount(invoice.patient, today, order)
+    if result is None:
+        return {}
+    return {index: applied for index, applied in zip(free, result.lines, strict=True)}
+
+
 def _build_lines(
-    invoice: Invoice, lines: list[LineInput], discount: DiscountAsked | None
+    invoice: Invoice,
+    lines: list[LineInput],
+    discount: DiscountAsked | None,
+    chosen_discount: Discount | None = None,
 ) -> list[InvoiceLine]:
     prices = _priced(lines, invoice.branch, local_now(invoice.branch.time_zone).date())
+    engine = _engine_discounts(invoice, lines, prices, chosen_discount)
     rows = []
     for position, (line, price) in enumerate(zip(lines, prices, strict=True), start=1):
         amount = line_amount(price, line.quantity)
@@ -170,7 +221,7 @@ def _build_lines(
         decided = decide_line_discount(
             amount=amount,
             asked=line.discount,
-            chosen=line.chosen_discount,
+            chosen=line.chosen_discount or engine.get(position - 1),
             patient=invoice.patient,
         )
         rows.append(
@@ -217,8 +268,11 @@ def invoice_create(
     plan: TreatmentPlan | None = None,
     discount: DiscountAsked | None = None,
     note: str = "",
+    chosen_discount: Discount | None = None,
 ) -> Invoice:
-    """A draft invoice of ``lines`` for the patient in the branch (not numbered yet)."""
+    """A draft invoice of ``lines`` for the patient in the branch (not numbered yet).
+    ``chosen_discount``: a discount of the Discounts module for the lines that have none of
+    their own (with the auto-select setting on, the best one is taken when none is chosen)."""
     if not lines:
         raise ValidationError(_("An invoice needs at least one service."), code="empty")
     if appointment is not None and appointment.patient_id != patient.pk:
@@ -244,7 +298,7 @@ def invoice_create(
             discount_label=discount.label() if discount else "",
             created_by=by,
         )
-        rows = _build_lines(invoice, lines, discount)
+        rows = _build_lines(invoice, lines, discount, chosen_discount)
         invoice.subtotal = sum((row.amount for row in rows), ZERO)
         invoice.total = sum((row.total for row in rows), ZERO)
         invoice.discount_total = invoice.subtotal - invoice.total
@@ -269,6 +323,7 @@ def invoice_create_from_visit(
     discounts: dict[int, DiscountAsked] | None = None,
     discount: DiscountAsked | None = None,
     note: str = "",
+    chosen_discount: Discount | None = None,
 ) -> Invoice:
     """``discounts``: a line's discount by the visit's service line id."""
     lines = lines_from_visit(appointment)
@@ -283,6 +338,7 @@ def invoice_create_from_visit(
         appointment=appointment,
         discount=discount,
         note=note,
+        chosen_discount=chosen_discount,
     )
 
 
@@ -295,6 +351,7 @@ def invoice_create_from_plan(
     discount: DiscountAsked | None = None,
     branch: Branch | None = None,
     note: str = "",
+    chosen_discount: Discount | None = None,
 ) -> Invoice:
     """The whole approved plan, or the lines ``line_ids``; ``discounts`` by plan line id."""
     lines = lines_from_plan(plan, line_ids)
@@ -309,6 +366,7 @@ def invoice_create_from_plan(
         plan=plan,
         discount=discount,
         note=note,
+        chosen_discount=chosen_discount,
     )
 
 
