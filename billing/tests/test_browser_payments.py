@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from billing import ledger, services
 from billing.models import Invoice, InvoiceStatus
 from clinic import testing
+from clinic.models import Organization
 from clinic.testing_browser import ConsoleWatcher, log_in, screenshot
 from documents.tests.pdf import pdf_text
 from patients.tests.factories import PatientFactory
@@ -78,4 +79,23 @@ def test_invoice_from_a_plan_paid_by_card_and_from_the_deposit(page, asgi_live_s
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     text = pdf_text(response.body()).replace("\xa0", " ")
     assert "Платёжная" in text and "9 000,00" in text
+
+    # The tax certificate for this year: the whole 9,000 was paid for her services.
+    organization = Organization.load()
+    organization.inn, organization.kpp = "7701234567", "770101001"
+    organization.save()
+    Organization.forget_cached()
+    patient.inn = "500100732259"
+    patient.save(update_fields=["inn"])
+    tab.locator("[data-certificate-new]").click()
+    form = page.locator("[data-certificate-form]")
+    form.locator("select[name=year]").select_option(str(invoice.issued_at.year))
+    form.locator("[data-certificate-issue]").click()
+    expect(page.locator("[data-certificate-pdf]")).to_be_visible(timeout=15_000)
+    screenshot(page, "billing-certificate-1280")
+    href = page.locator("[data-certificate-pdf]").get_attribute("href")
+    response = page.request.get(f"{asgi_live_server.url}{href}")
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    text = pdf_text(response.body()).replace("\xa0", " ")
+    assert "1151156" in text and "Платёжная" in text and "9 000,00" in text
     assert watcher.errors == []
