@@ -167,7 +167,7 @@ timeline.register_kind(
     timeline.Kind(
         "money",
         gettext_lazy("Money"),
-        ("invoice.", "payment.", "deposit."),
+        ("invoice.", "payment.", "deposit.", "tax_certificate."),
         order=40,
         right=("billing", "view"),
     )

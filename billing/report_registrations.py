@@ -5,7 +5,9 @@ import datetime
 from django.utils.translation import gettext as _
 
 from billing.certificate_models import TaxCertificate
+from clinic.money import format_money
 from documents import rendering
+from patients import timeline
 
 
 def _certificate_context(certificate: TaxCertificate, ctx) -> dict:
@@ -40,4 +42,18 @@ rendering.register_layout(
         ),
         context=_certificate_context,
     )
+)
+
+
+timeline.describe(
+    "tax_certificate.issued",
+    "file-earmark-text",
+    lambda p: (
+        _("Tax certificate No. %(number)s for %(year)s issued: %(total)s")
+        % {
+            "number": p.get("number", ""),
+            "year": p.get("year", ""),
+            "total": format_money(p.get("total") or "0"),
+        }
+    ),
 )

@@ -22,6 +22,7 @@ TIMELINE_EVENTS = (
     "invoice.*",
     "payment.*",
     "deposit.*",
+    "tax_certificate.*",
     "message.*",
     "call.*",
     "document.*",

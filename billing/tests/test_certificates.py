@@ -252,3 +252,26 @@ def test_a_doctor_may_not_issue_a_certificate(doctor_client):
     )
     assert response.status_code == 403
     assert not TaxCertificate.objects.exists()
+
+
+def test_an_issued_certificate_reads_in_words_on_the_history_tab(
+    branch, admin_persona, django_capture_on_commit_callbacks
+):
+    from patients import timeline
+    from patients.models import PatientEvent
+
+    patient = a_patient()
+    paid_invoice(branch, admin_persona.user, patient, [service("700")], "700")
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = certificates.certificate_issue(
+            patient=patient,
+            year=timezone.localdate().year,
+            taxpayer=str(patient.pk),
+            by=admin_persona.user,
+            today=timezone.localdate(),
+        )
+    entry = PatientEvent.objects.get(patient=patient, name="tax_certificate.issued")
+    text = timeline.render(entry)[1]
+    assert text == (
+        f"Tax certificate No. {certificate.number} for {certificate.tax_year} issued: 700,00"
+    )
