@@ -176,6 +176,10 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["patient", "status", "issued_at"], name="invoice_patient_idx"),
             models.Index(fields=["branch", "issued_at"], name="invoice_branch_issued_idx"),
+            # The Payments tab: a patient's newest invoices first, a page at a time.
+            models.Index(
+                fields=["patient", "-created_at", "-id"], name="invoice_patient_created_idx"
+            ),
             # The open invoices, a few percent of all: the debts list reads only these rows.
             models.Index(
                 fields=["patient"],
