@@ -160,3 +160,26 @@ def test_a_months_income_is_shared_among_the_doctors_lines_in_proportion(
     assert "data-income-total" in page.content.decode()
     for bad in ("0001-01", "9999-99", "x"):
         assert admin_client.get(url, {"month": bad}).status_code == 400
+
+
+def test_income_shares_are_worked_out_in_decimal_to_the_kopeck(branch, admin_persona, doctor):
+    from billing import income
+    from clinic.tests.factories import EmployeeFactory
+
+    by = admin_persona.user
+    other = EmployeeFactory(last_name="Третьева")
+    invoice = services.invoice_create(
+        patient=PatientFactory(),
+        branch=branch,
+        by=by,
+        lines=[
+            services.LineInput(service=service("1000"), doctor=doctor.employee),
+            services.LineInput(service=service("1000"), doctor=other),
+            services.LineInput(service=service("1000"), doctor=other),
+        ],
+    )
+    services.invoice_issue(invoice=invoice, by=by)
+    services.invoice_pay(invoice=invoice, amount=D("1000"), method=cash(), by=by)
+    month = timezone.localtime(timezone.now(), branch.zone).date()
+    rows = {row.doctor: row.paid for row in income.income_by_doctor(branch, month)}
+    assert rows == {doctor.employee: D("333.33"), other: D("666.67")}
