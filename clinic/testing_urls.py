@@ -470,6 +470,7 @@ SAMPLES = {
     "clinical:perio-exam": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:perio-edit": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:perio-print": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:perio-delete": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:plans": lambda w: {"pk": w["patient"].pk},
     "clinical:plan-new": lambda w: {"pk": w["patient"].pk},
     **{

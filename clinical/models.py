@@ -500,7 +500,7 @@ class ClinicalImage(SoftDeleteModel):
         return self.file_format == ImageFormat.DICOM
 
 
-class PerioExam(models.Model):
+class PerioExam(SoftDeleteModel):
     """A periodontal exam: a dated snapshot of six sites a tooth (``clinical.perio``).
 
     ``measurements`` holds, per tooth number (a string key), the lists of its six sites in
@@ -532,7 +532,7 @@ class PerioExam(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    class Meta:
+    class Meta(SoftDeleteModel.Meta):
         verbose_name = _("periodontal exam")
         verbose_name_plural = _("periodontal exams")
         ordering = ["-examined_on", "-pk"]

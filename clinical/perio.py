@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic import audit, events, teeth
 from clinic.models import AuditAction, ProfessionKind
+from clinic.services import object_soft_delete
 from clinical.models import PerioExam, ToothState
 from patients.models import Patient
 
@@ -524,3 +525,9 @@ def perio_exam_update(*, exam: PerioExam, data: dict, by) -> PerioExam:
             actor=by,
         )
     return current
+
+
+@transaction.atomic
+def exam_delete(*, exam: PerioExam, by) -> None:
+    """To the recycle bin (a mistaken or duplicate exam); restored from there whole."""
+    object_soft_delete(obj=exam, by=by, patient_id=exam.patient_id)

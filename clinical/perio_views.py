@@ -2,6 +2,7 @@
 patient's exams, the keyboard entry grid (new and edit), an exam, two exams compared, the
 print. Rules and bounds live in ``clinical.perio``."""
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.bounds import InputRefused, parse_id
 from clinic.models import Employee
@@ -217,3 +218,15 @@ def perio_print(request: AuthedRequest, pk: int) -> HttpResponse:
     piece = rendering.layout_piece("perio_exam", exam, context)
     pdf = rendering.render([piece], context.organization)[0].pdf
     return pdf_response(pdf, f"{piece.title}.pdf")
+
+
+@require_POST
+@module_required("clinical", "change")
+def perio_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    exam = _exam(request, pk)
+    perio.exam_delete(exam=exam, by=request.user)
+    messages.success(
+        request,
+        _("The exam of %(date)s is in the recycle bin.") % {"date": f"{exam.examined_on:%d.%m.%Y}"},
+    )
+    return redirect(_card_url(exam.patient_id))

@@ -141,6 +141,12 @@ timeline.describe(
     "rulers",
     lambda payload: _("Periodontal exam of %(day)s changed") % {"day": _perio_day(payload)},
 )
+timeline.describe(
+    "perio_exam.deleted",
+    "rulers",
+    lambda payload: _("Periodontal exam moved to the recycle bin"),
+)
+timeline.describe("perio_exam.restored", "rulers", lambda payload: _("Periodontal exam restored"))
 
 
 # --- Treatment plans ---------------------------------------------------------------------
@@ -307,6 +313,17 @@ files.register(
     )
 )
 
+trash.register(
+    trash.TrashSection(
+        "perio-exams",
+        gettext_lazy("Periodontal exams"),
+        PerioExam,
+        "clinical",
+        event_prefix="perio_exam",
+        describe=lambda exam: f"{exam} · {exam.patient}",  # type: ignore[attr-defined]
+        patient_of=lambda exam: exam.patient_id,  # type: ignore[attr-defined]
+    )
+)
 trash.register(
     trash.TrashSection(
         "clinical-images",

@@ -50,6 +50,7 @@ urlpatterns = [
     path("perio/<int:pk>/", perio_views.perio_exam, name="perio-exam"),
     path("perio/<int:pk>/edit/", perio_views.perio_edit, name="perio-edit"),
     path("perio/<int:pk>/print/", perio_views.perio_print, name="perio-print"),
+    path("perio/<int:pk>/delete/", perio_views.perio_delete, name="perio-delete"),
     path("patients/<int:pk>/plans/", plan_views.plans_section, name="plans"),
     path("patients/<int:pk>/plans/new/", plan_views.plan_new, name="plan-new"),
     path("plans/<int:pk>/", plan_views.plan_detail, name="plan"),

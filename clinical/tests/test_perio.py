@@ -474,3 +474,33 @@ def test_a_full_mouth_with_every_flag_fits_one_post(doctor_client, doctor):
     assert response.status_code == 302
     exam = PerioExam.objects.get(patient=patient)
     assert all(row["bop"] == [True] * 6 for row in exam.measurements.values())
+
+
+def test_an_exam_goes_to_the_recycle_bin_and_comes_back(
+    doctor_client, doctor, registrar, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from clinic import trash
+    from clinic.services import object_restore
+
+    patient = PatientFactory()
+    exam = make(patient, doctor)
+    url = reverse("clinical:perio-delete", args=[exam.pk])
+    assert doctor_client.get(url).status_code == 405
+    front_desk = Client()
+    front_desk.force_login(registrar.user)
+    assert front_desk.post(url).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = doctor_client.post(url)
+    assert response.status_code == 302
+    assert not PerioExam.objects.filter(pk=exam.pk).exists()
+    assert doctor_client.get(reverse("clinical:perio-exam", args=[exam.pk])).status_code == 404
+    listed = doctor_client.get(reverse("clinical:perio", args=[patient.pk])).content.decode()
+    assert reverse("clinical:perio-exam", args=[exam.pk]) not in listed
+    deleted = PerioExam.all_objects.get(pk=exam.pk)
+    assert deleted in trash.get_section("perio-exams").deleted_for(doctor.user)
+    texts = [timeline.render(e)[1] for e in PatientEvent.objects.filter(patient=patient)]
+    assert "Periodontal exam moved to the recycle bin" in texts
+    object_restore(obj=deleted, by=doctor.user)
+    assert doctor_client.get(reverse("clinical:perio-exam", args=[exam.pk])).status_code == 200
