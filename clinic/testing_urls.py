@@ -471,6 +471,7 @@ SAMPLES = {
     "clinical:perio-edit": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:perio-print": lambda w: {"pk": w["perio_exam"].pk},
     "clinical:perio-delete": lambda w: {"pk": w["perio_exam"].pk},
+    "clinical:ortho-delete": lambda w: {"pk": w["ortho_card"].pk},
     "clinical:plans": lambda w: {"pk": w["patient"].pk},
     "clinical:plan-new": lambda w: {"pk": w["patient"].pk},
     **{

@@ -288,7 +288,7 @@ class OrthodonticCardStatus(models.TextChoices):
     CLOSED = "closed", pgettext_lazy("orthodontic card", "Closed")
 
 
-class OrthodonticCard(models.Model):
+class OrthodonticCard(SoftDeleteModel):
     """A patient's orthodontic card (form 043-1/u); a patient may have several, numbered
     1, 2... Its sections (``clinical.orthodontics.SECTIONS``) are rows of their own."""
 
@@ -320,7 +320,7 @@ class OrthodonticCard(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(SoftDeleteModel.Meta):
         verbose_name = _("orthodontic card")
         verbose_name_plural = _("orthodontic cards")
         ordering = ["-number"]

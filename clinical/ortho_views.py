@@ -192,3 +192,11 @@ def card_print(request: AuthedRequest, pk: int) -> HttpResponse:
     piece = rendering.layout_piece("orthodontic_card", card, context)
     pdf = rendering.render([piece], context.organization)[0].pdf
     return pdf_response(pdf, f"{piece.title}.pdf")
+
+
+@require_POST
+@module_required("clinical", "change")
+def card_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    card = _card(request, pk)
+    orthodontics.card_delete(card=card, by=request.user)
+    return _render_list(request, card.patient)

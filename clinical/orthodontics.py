@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic import audit, events
 from clinic.models import AuditAction, Employee
+from clinic.services import object_soft_delete
 from clinical import ortho_forms as f
 from clinical.models import OrthodonticCard, OrthodonticCardStatus, OrthodonticSection
 from patients.models import Patient
@@ -135,7 +136,8 @@ def card_create(
 ) -> OrthodonticCard:
     # The patient's row is locked so that two cards opened at once get two numbers.
     Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
-    last = OrthodonticCard.objects.filter(patient=patient).aggregate(last=Max("number"))["last"]
+    # Deleted cards keep their numbers (a restore brings a card back under its own).
+    last = OrthodonticCard.all_objects.filter(patient=patient).aggregate(last=Max("number"))["last"]
     card = OrthodonticCard(
         patient=patient,
         number=(last or 0) + 1,
@@ -274,3 +276,9 @@ def card_set_status(*, card: OrthodonticCard, status: str, by) -> OrthodonticCar
     card.save(update_fields=["status", "updated_at"])
     audit.record_changed(actor=by, obj=card, before=before, patient_id=card.patient_id)
     return card
+
+
+@transaction.atomic
+def card_delete(*, card: OrthodonticCard, by) -> None:
+    """To the recycle bin, sections and all; restored from there under its own number."""
+    object_soft_delete(obj=card, by=by, patient_id=card.patient_id)

@@ -13,6 +13,7 @@ from clinical.models import (
     DiagnosisCategory,
     MedicalHistoryTemplate,
     MedicalRecord,
+    OrthodonticCard,
     PerioExam,
     PlanTemplate,
     TreatmentPlan,
@@ -147,6 +148,14 @@ timeline.describe(
     lambda payload: _("Periodontal exam moved to the recycle bin"),
 )
 timeline.describe("perio_exam.restored", "rulers", lambda payload: _("Periodontal exam restored"))
+timeline.describe(
+    "orthodontic_card.deleted",
+    "grid-3x3",
+    lambda payload: _("Orthodontic card moved to the recycle bin"),
+)
+timeline.describe(
+    "orthodontic_card.restored", "grid-3x3", lambda payload: _("Orthodontic card restored")
+)
 
 
 # --- Treatment plans ---------------------------------------------------------------------
@@ -313,6 +322,17 @@ files.register(
     )
 )
 
+trash.register(
+    trash.TrashSection(
+        "orthodontic-cards",
+        gettext_lazy("Orthodontic cards"),
+        OrthodonticCard,
+        "clinical",
+        event_prefix="orthodontic_card",
+        describe=lambda card: f"{card} · {card.patient}",  # type: ignore[attr-defined]
+        patient_of=lambda card: card.patient_id,  # type: ignore[attr-defined]
+    )
+)
 trash.register(
     trash.TrashSection(
         "perio-exams",

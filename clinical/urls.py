@@ -39,6 +39,7 @@ urlpatterns = [
     path("orthodontics/<int:pk>/reset/", ortho_views.card_reset, name="ortho-reset"),
     path("orthodontics/<int:pk>/status/", ortho_views.card_status, name="ortho-status"),
     path("orthodontics/<int:pk>/print/", ortho_views.card_print, name="ortho-print"),
+    path("orthodontics/<int:pk>/delete/", ortho_views.card_delete, name="ortho-delete"),
     path("patients/<int:pk>/images/", image_views.images_tab, name="images"),
     path("patients/<int:pk>/images/upload/", image_views.image_upload, name="image-upload"),
     path("images/<int:pk>/", image_views.image_detail, name="image-detail"),

@@ -391,3 +391,29 @@ def test_a_reader_sees_the_values_but_no_form(client, doctor):
     assert f'data-ortho-card="{card.pk}"' in listing and "data-ortho-new" not in listing
     assert client.post(section_url(card, "face"), {"profile": "straight"}).status_code == 403
     assert client.get(reverse("clinical:ortho-print", args=[card.pk])).status_code == 200
+
+
+def test_a_card_goes_to_the_recycle_bin_keeps_its_number_and_comes_back(
+    doctor_client, doctor, django_capture_on_commit_callbacks
+):
+    from clinic import trash
+    from clinic.services import object_restore
+
+    patient = PatientFactory()
+    first = new_card(doctor, patient)
+    url = reverse("clinical:ortho-delete", args=[first.pk])
+    assert doctor_client.get(url).status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        response = doctor_client.post(url)
+    assert response.status_code == 200
+    assert f'data-ortho-card="{first.pk}"' not in response.content.decode()
+    assert doctor_client.get(reverse("clinical:ortho-card", args=[first.pk])).status_code == 404
+    deleted = OrthodonticCard.all_objects.get(pk=first.pk)
+    assert deleted in trash.get_section("orthodontic-cards").deleted_for(doctor.user)
+    # The next card does not take the deleted one's number, so a restore cannot collide.
+    second = new_card(doctor, patient)
+    assert (first.number, second.number) == (1, 2)
+    texts = [timeline.render(e)[1] for e in PatientEvent.objects.filter(patient=patient)]
+    assert "Orthodontic card moved to the recycle bin" in texts
+    object_restore(obj=deleted, by=doctor.user)
+    assert doctor_client.get(reverse("clinical:ortho-card", args=[first.pk])).status_code == 200
