@@ -489,6 +489,8 @@ SAMPLES = {
         )
     },
     "clinical:plan-stage-remove": lambda w: {"pk": w["plan_stage"].pk},
+    "clinical:plan-stage-rename": lambda w: {"pk": w["plan_stage"].pk},
+    "clinical:plan-stage-move": lambda w: {"pk": w["plan_stage"].pk},
     "clinical:plan-line": lambda w: {"pk": w["plan_line"].pk},
     "clinical:plan-line-remove": lambda w: {"pk": w["plan_line"].pk},
     "clinical:plan-template": lambda w: {"pk": w["plan_template"].pk},
@@ -585,6 +587,8 @@ POST_SAMPLES = {
     "clinical:plan-status": {"action": "cancel"},
     "clinical:plan-line": {"quantity": "2"},
     "clinical:plan-stage-add": {"name": "Этап"},
+    "clinical:plan-stage-rename": {"name": "Этап"},
+    "clinical:plan-stage-move": {"direction": "up"},
     "pricelist:category-rename": {"name": "Переименовано"},
     "pricelist:list-edit": {"name": "Переименовано"},
     "billing:invoice-pay": {"amount": "10", "method": ""},

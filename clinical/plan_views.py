@@ -213,17 +213,53 @@ def stage_add(request: AuthedRequest, pk: int) -> HttpResponse:
     return _render(request, plan.patient, plan, trigger=True)
 
 
-@require_POST
-@module_required("clinical", "change")
-def stage_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+def _stage(request: AuthedRequest, pk: int) -> PlanStage:
     require_card_access(request)
-    stage = get_object_or_404(
+    return get_object_or_404(
         PlanStage.objects.filter(
             plan__in=TreatmentPlan.objects.for_user(request.user),
             plan__patient__deleted_at__isnull=True,
         ).select_related("plan__patient"),
         pk=pk,
     )
+
+
+@require_POST
+@module_required("clinical", "change")
+def stage_rename(request: AuthedRequest, pk: int) -> HttpResponse:
+    stage = _stage(request, pk)
+    plan = stage.plan
+    form = StageForm(request.POST)
+    if not form.is_valid():
+        return _render(request, plan.patient, plan, error=_form_error(form), status=422)
+    try:
+        plans.stage_rename(stage=stage, name=form.cleaned_data["name"], by=request.user)
+    except ValidationError as error:
+        return _refused(request, plan.patient, plan, error)
+    return _render(request, plan.patient, plan, trigger=True)
+
+
+@require_POST
+@module_required("clinical", "change")
+def stage_move(request: AuthedRequest, pk: int) -> HttpResponse:
+    stage = _stage(request, pk)
+    plan = stage.plan
+    direction = request.POST.get("direction")
+    if direction not in ("up", "down"):
+        return _render(
+            request, plan.patient, plan, error=_("Move the stage up or down."), status=422
+        )
+    try:
+        plans.stage_move(stage=stage, up=direction == "up", by=request.user)
+    except ValidationError as error:
+        return _refused(request, plan.patient, plan, error)
+    return _render(request, plan.patient, plan, trigger=True)
+
+
+@require_POST
+@module_required("clinical", "change")
+def stage_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+    stage = _stage(request, pk)
     plan = stage.plan
     try:
         plans.stage_remove(stage=stage, by=request.user)

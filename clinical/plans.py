@@ -308,6 +308,51 @@ def line_remove(*, line: PlanLine, by) -> None:
 
 
 @transaction.atomic
+def stage_rename(*, stage: PlanStage, name: str, by) -> PlanStage:
+    plan = _locked_draft(stage.plan)
+    name = name.strip()[:100]
+    if not name:
+        raise ValidationError(_("Give the stage a name."), code="name")
+    if name != stage.name:
+        audit.record(
+            actor=by,
+            action=AuditAction.UPDATE,
+            obj=stage,
+            changes={"name": [stage.name, name]},
+            patient_id=plan.patient_id,
+        )
+        stage.name = name
+        stage.save(update_fields=["name"])
+        _changed(plan, by, "stage_renamed", stage=name)
+    return stage
+
+
+@transaction.atomic
+def stage_move(*, stage: PlanStage, up: bool, by) -> None:
+    """Swap the stage with the one before (``up``) or after it; the first stays first when
+    moved up, the last stays last when moved down."""
+    plan = _locked_draft(stage.plan)
+    stages = list(plan.stages.order_by("position", "pk"))
+    index = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(stages):
+        return
+    stages[index], stages[other] = stages[other], stages[index]
+    for position, each in enumerate(stages, start=1):
+        if each.position != position:
+            each.position = position
+            each.save(update_fields=["position"])
+    audit.record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        obj=stage,
+        changes={"position": [index + 1, other + 1]},
+        patient_id=plan.patient_id,
+    )
+    _changed(plan, by, "stage_moved", stage=stage.name)
+
+
+@transaction.atomic
 def stage_remove(*, stage: PlanStage, by) -> None:
     """An empty stage that is not the plan's only one."""
     plan = _locked_draft(stage.plan)

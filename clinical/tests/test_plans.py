@@ -217,6 +217,28 @@ def test_stages_hold_their_lines_and_totals(doctor, branch):
     assert OutboxEvent.objects.filter(name="treatment_plan.changed").count() >= 4
 
 
+def test_stages_are_renamed_and_reordered_on_a_draft_only(doctor, doctor_client, branch):
+    plan = new_plan(doctor, branch)
+    second = plans.stage_add(plan=plan, by=doctor.user)
+    third = plans.stage_add(plan=plan, by=doctor.user)
+    url = reverse("clinical:plan-stage-rename", args=[second.pk])
+    assert doctor_client.post(url, {"name": "Хирургия"}).status_code == 200
+    assert doctor_client.post(url, {"name": "   "}).status_code == 422
+    move = reverse("clinical:plan-stage-move", args=[third.pk])
+    assert doctor_client.post(move, {"direction": "up"}).status_code == 200
+    assert doctor_client.post(move, {"direction": "sideways"}).status_code == 422
+    names = [s.stage.name for s in plan_selectors.plan_view(plan).stages]
+    assert names == ["Stage 1", "Stage 3", "Хирургия"]
+    first = plan.stages.get(position=1)
+    plans.stage_move(stage=first, up=True, by=doctor.user)  # already first: nothing moves
+    assert next(s.stage.name for s in plan_selectors.plan_view(plan).stages) == "Stage 1"
+    assert AuditEntry.objects.filter(changes__name=["Stage 2", "Хирургия"]).exists()
+    add(plan, doctor, filling(), teeth=[36])
+    plans.plan_set_status(plan=plan, status=PlanStatus.APPROVED, by=doctor.user)
+    with pytest.raises(ValidationError):
+        plans.stage_rename(stage=first, name="Поздно", by=doctor.user)
+
+
 # --- Suggest ----------------------------------------------------------------------------------
 
 
