@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic import audit
+from integrations import http
 from integrations.models import Connection, ConnectionStatus
 
 
@@ -100,3 +101,16 @@ def connection_disconnect(*, connection: Connection, by=None) -> Connection:
 def _copy(source: Connection, target: Connection, fields: list[str]) -> None:
     for name in fields:
         setattr(target, name, getattr(source, name))
+
+
+def connection_status_after(*, connection: Connection, error: Exception) -> Connection:
+    """What a sync does with a client error that stops the connection: a 403 pauses it, a
+    401 that a refresh could not cure asks for reconnecting; other errors change nothing
+    (they are retried). Call it outside the failed work's transaction, so it sticks."""
+    if isinstance(error, http.Forbidden):
+        status = ConnectionStatus.PAUSED
+    elif isinstance(error, http.Unauthorized):
+        status = ConnectionStatus.NEEDS_RECONNECT
+    else:
+        return connection
+    return connection_status_set(connection=connection, status=status, reason=str(error))

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from clinic import crypto
 from clinic.models import AuditEntry
-from integrations import services
+from integrations import http, services
 from integrations.models import Connection, ConnectionStatus
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,15 @@ def test_the_integrations_page_is_a_tab_of_settings(admin_client):
 
 def test_the_integrations_page_needs_the_settings_right(registrar_client):
     assert registrar_client.get(reverse("integrations:index")).status_code == 403
+
+
+def test_a_403_pauses_the_connection_and_a_final_401_asks_for_reconnecting():
+    conn = services.connection_ensure(system="crm")
+    services.connection_credentials_set(connection=conn, credentials=SECRETS)
+    services.connection_status_after(connection=conn, error=http.ServerError("HTTP 502"))
+    assert conn.status == ConnectionStatus.CONNECTED
+    services.connection_status_after(connection=conn, error=http.Forbidden("GET /x: HTTP 403"))
+    assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.PAUSED
+    assert conn.status_reason == "GET /x: HTTP 403"
+    services.connection_status_after(connection=conn, error=http.Unauthorized("HTTP 401"))
+    assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.NEEDS_RECONNECT
