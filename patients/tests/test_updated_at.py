@@ -52,3 +52,21 @@ def test_the_migration_dates_existing_cards_by_their_creation():
     migration = importlib.import_module("patients.migrations.0009_patient_updated_at")
     migration.from_created_at(apps, None)
     assert Patient.objects.get(pk=patient.pk).updated_at == created
+
+
+@pytest.mark.usefixtures("media_root")
+def test_an_import_moves_it_for_changed_cards_only(importer):
+    from patients.tests.conftest import csv_bytes
+
+    changed = PatientFactory(last_name="Старова", first_name="Анна", phone="+79160000001")
+    same = PatientFactory(last_name="Прежний", first_name="Пётр", phone="+79160000002")
+    Patient.objects.filter(pk__in=[changed.pk, same.pk]).update(updated_at=timezone.now() - LATER)
+    before = {p.pk: p.updated_at for p in Patient.objects.filter(pk__in=[changed.pk, same.pk])}
+    rows = [
+        ["Фамилия", "Имя", "Телефон"],
+        ["Новая", "Анна", "+79160000001"],
+        ["Прежний", "Пётр", "+79160000002"],
+    ]
+    importer.confirm(importer.check("cards.csv", csv_bytes(rows)))
+    assert Patient.objects.get(pk=changed.pk).updated_at > before[changed.pk]
+    assert Patient.objects.get(pk=same.pk).updated_at == before[same.pk]
