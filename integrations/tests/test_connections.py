@@ -123,3 +123,14 @@ def test_a_403_pauses_the_connection_and_a_final_401_asks_for_reconnecting():
     assert conn.status_reason == "GET /x: HTTP 403"
     services.connection_status_after(connection=conn, error=http.Unauthorized("HTTP 401"))
     assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.NEEDS_RECONNECT
+
+
+def test_an_audit_snapshot_never_holds_the_credentials():
+    from clinic import audit
+
+    conn = services.connection_ensure(system="crm")
+    conn.set_credentials(SECRETS)
+    assert audit.snapshot(conn)["credentials"] == audit.SECRET_SET
+    audit.record_created(actor=None, obj=conn)
+    entry = AuditEntry.objects.filter(object_id=str(conn.pk)).latest("id")
+    assert "AT-" not in str(entry.changes) and "RT-" not in str(entry.changes)
