@@ -175,6 +175,7 @@ class ApiClient:
     backoff_max = 30.0
     retry_after_default = 1.0  # a 429 without Retry-After
     retry_after_max = 120.0  # a longer Retry-After is cut to this (the task retries later)
+    limiter_max_wait = 300.0  # waiting longer than this for a slot raises RateLimited
     idempotent_methods = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 
     def __init__(
@@ -248,7 +249,10 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            self.limiter.acquire()
+            try:
+                self.limiter.acquire(max_wait=self.limiter_max_wait)
+            except TimeoutError as exc:
+                raise RateLimited(f"{method} {path}: no request slot in time") from exc
             request = self.http.build_request(
                 method,
                 path,

@@ -284,3 +284,12 @@ def test_the_rate_comes_from_the_setting_or_the_connection(settings):
         assert (a.limiter.limit, b.limiter.limit) == (7, 3)
         assert a.limiter.key.endswith("ratelimit:http:101")
         assert str(a.http.base_url).startswith("https://a.example.com")
+
+
+def test_no_slot_in_time_is_rate_limited(fake_server, make_client):
+    client = make_client(limit=1, window=5.0)
+    client.limiter_max_wait = 0.2
+    client.get("/api/x")
+    with pytest.raises(http.RateLimited):
+        client.get("/api/x")
+    assert len(fake_server.journal) == 1
