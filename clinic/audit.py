@@ -33,6 +33,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
+from clinic.crypto import EncryptedTextField
 from clinic.models import GENESIS_HASH, AuditAction, AuditEntry
 from clinic.models.audit import UnknownAuditKeyError, audit_key, current_audit_key_id
 
@@ -67,6 +68,9 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
+SECRET_SET = "***"  # noqa: S105 (the mark shown instead of a secret)
+
+
 def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """The object's concrete field values as JSON values (foreign keys as ids).
 
@@ -81,10 +85,14 @@ def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str
     result: dict[str, Any] = {}
     for name in names:
         field = opts.get_field(name)
+        value: Any
         if field.many_to_many:
             value = sorted(getattr(obj, name).values_list("pk", flat=True)) if obj.pk else []
         elif field.is_relation:
             value = getattr(obj, field.attname)  # type: ignore[union-attr]
+        elif isinstance(field, EncryptedTextField):
+            # A stored secret (tokens, keys) never enters the audit: only whether it is set.
+            value = SECRET_SET if getattr(obj, name) else ""
         else:
             value = getattr(obj, name)
         result[name] = json_value(value)

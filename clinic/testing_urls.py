@@ -89,6 +89,21 @@ def sample_png() -> bytes:
     return buffer.getvalue()
 
 
+def _failed_sync_log_entry():
+    """A failed line of the sync log (no provider's retry handler is registered for it)."""
+    from integrations import synclog
+
+    return synclog.log(
+        direction="out",
+        system="probe",
+        action="probe.push",
+        result="failed",
+        entity_type="patient",
+        entity_id="1",
+        error="probe",
+    )
+
+
 def build_world(branch, media_root) -> dict:
     """One object of each kind the sampled URLs need (the caller sets MEDIA_ROOT).
 
@@ -122,6 +137,7 @@ def build_world(branch, media_root) -> dict:
         "failed_event": OutboxEvent.objects.create(
             name="probe.failed", attempts=12, failed_at=timezone.now(), last_error="probe"
         ),
+        "sync_log_entry": _failed_sync_log_entry(),
     }
     world = {
         **shared,
@@ -399,6 +415,7 @@ SAMPLES = {
     "clinic:chair-delete": lambda w: {"pk": w["chair"].pk},
     "clinic:failed-event-retry": lambda w: {"pk": w["failed_event"].pk},
     "integrations:webhook": lambda w: {"system": "nobody"},
+    "integrations:sync-log-retry": lambda w: {"pk": w["sync_log_entry"].pk},
     **{
         f"patients:{name}": lambda w: {"pk": w["patient"].pk}
         for name in (
@@ -791,4 +808,5 @@ def demo_world(media_root) -> DemoWorld:
         failed_event=OutboxEvent.objects.create(
             name="probe.failed", attempts=12, failed_at=timezone.now(), last_error="probe"
         ),
+        sync_log_entry=_failed_sync_log_entry(),
     )

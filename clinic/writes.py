@@ -68,7 +68,16 @@ def save_changes(
         model._meta.get_field(name).save_form_data(current, value)  # type: ignore[union-attr]
     current.full_clean()
     if plain:
-        current.save(update_fields=list(plain))
+        # ``update_fields`` leaves ``auto_now`` fields alone unless named: a row that really
+        # changed gets a new ``updated_at`` (a two-way sync compares it with the other side's);
+        # a save that changes nothing leaves it.
+        changed = audit.diff(before, audit.snapshot(current, list(plain)))
+        touched = [
+            f.name
+            for f in model._meta.concrete_fields
+            if changed and getattr(f, "auto_now", False) and f.name not in plain
+        ]
+        current.save(update_fields=[*plain, *touched])
     for name, values in m2m.items():
         getattr(current, name).set(values)
     changes = audit.diff(before, audit.snapshot(current, list(data)))

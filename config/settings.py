@@ -432,7 +432,12 @@ ODONTA_RETENTION_DAYS = {
     "dispatched_events": env_int("ODONTA_RETAIN_DISPATCHED_EVENTS_DAYS", 30),
     "processed_webhooks": env_int("ODONTA_RETAIN_PROCESSED_WEBHOOKS_DAYS", 30),
     "expired_sessions": env_int("ODONTA_RETAIN_EXPIRED_SESSIONS_DAYS", 0),
+    # Successful lines of Settings -> Integrations -> Sync log; failed and skipped ones stay.
+    "sync_log_ok": env_int("ODONTA_RETAIN_SYNC_LOG_OK_DAYS", 90),
 }
+# Requests a second to one outside account, shared by every process (integrations.http);
+# a connection's settings["rate_limit"] overrides it.
+INTEGRATIONS_RATE_LIMIT = env_int("ODONTA_INTEGRATIONS_RATE_LIMIT", 7)
 # An uploaded patient import file (names, phones, documents) is deleted when its job ends,
 # and after this many days whatever the job's state (patients.tasks.patient_imports_sweep).
 PATIENT_IMPORT_KEEP_FILES_DAYS = env_int("PATIENT_IMPORT_KEEP_FILES_DAYS", 7)

@@ -1,8 +1,17 @@
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from clinic.crypto import EncryptedTextField
 
 
 class ExternalLink(models.Model):
@@ -90,3 +99,145 @@ class InboundWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system} {self.event_type or self.dedupe_key}"
+
+
+class ConnectionStatus(models.TextChoices):
+    DISCONNECTED = "disconnected", _("Disconnected")
+    CONNECTED = "connected", _("Connected")
+    NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
+    PAUSED = "paused", _("Paused")
+
+
+def validate_https_url(value: str) -> None:
+    """An API base URL: https, a host name, nothing after the path (no credentials, query)."""
+    parts = urlsplit(value)
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+        or not _HOST.fullmatch(parts.hostname)
+    ):
+        raise ValidationError(
+            _("Enter an https address of the service, such as https://example.amocrm.ru."),
+            code="invalid_base_url",
+        )
+
+
+_HOST = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+class Connection(models.Model):
+    """One account of an outbound system (an amoCRM account, a telephony provider...).
+
+    ``credentials`` is one JSON object (tokens, client secret, expiry) encrypted with the
+    Fernet keys; read it with ``get_credentials()`` and write it with ``set_credentials()``.
+    It never appears in a page, a log or the audit (``SECRET_FIELDS``).
+    """
+
+    SECRET_FIELDS = ("credentials",)
+
+    system = models.CharField(_("system"), max_length=40)
+    name = models.CharField(_("name"), max_length=100, default="default")
+    base_url = models.URLField(
+        _("address"), max_length=300, blank=True, validators=[validate_https_url]
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ConnectionStatus.choices,
+        default=ConnectionStatus.DISCONNECTED,
+    )
+    status_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    credentials = EncryptedTextField(blank=True, editable=False)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        ordering = ["system", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "name"], name="connection_one_per_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}: {self.name}"
+
+    def __repr__(self) -> str:  # never the credentials, even in a traceback's locals
+        return f"<Connection {self.pk} {self.system}:{self.name} {self.status}>"
+
+    def get_credentials(self) -> dict[str, Any]:
+        if not self.credentials:
+            return {}
+        value = json.loads(self.credentials)
+        return value if isinstance(value, dict) else {}
+
+    def set_credentials(self, values: dict[str, Any]) -> None:
+        """Replace the stored credentials (the caller saves with ``update_fields``)."""
+        self.credentials = json.dumps(values, ensure_ascii=False, sort_keys=True) if values else ""
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
+
+
+class SyncDirection(models.TextChoices):
+    IN = "in", _("Incoming")
+    OUT = "out", _("Outgoing")
+
+
+class SyncResult(models.TextChoices):
+    OK = "ok", _("Done")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class SyncLogEntry(models.Model):
+    """One operation of a sync with an outside system: what, which way, what changed, how it
+    ended. Failed entries can be retried through ``integrations.synclog`` retry handlers."""
+
+    direction = models.CharField(_("direction"), max_length=3, choices=SyncDirection.choices)
+    system = models.CharField(_("system"), max_length=40)
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="log_entries",
+        verbose_name=_("connection"),
+    )
+    entity_type = models.CharField(_("entity"), max_length=40, blank=True)
+    entity_id = models.CharField(_("entity id"), max_length=64, blank=True)
+    action = models.CharField(_("action"), max_length=60)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    result = models.CharField(_("result"), max_length=10, choices=SyncResult.choices)
+    error = models.TextField(_("error"), blank=True)
+    request_id = models.CharField(_("request id"), max_length=100, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sync log entry")
+        verbose_name_plural = _("sync log entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="synclog_newest_idx"),
+            models.Index(
+                fields=["system", "result", "-created_at"], name="synclog_system_result_idx"
+            ),
+            models.Index(fields=["entity_type", "entity_id"], name="synclog_entity_idx"),
+            # The retention purge deletes old successful entries by age (clinic.retention).
+            models.Index(fields=["created_at"], condition=Q(result="ok"), name="synclog_ok_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.direction} {self.action} {self.entity_type} {self.entity_id}"

@@ -3,7 +3,7 @@
 import datetime
 
 from clinic import retention
-from integrations.models import InboundWebhook, WebhookStatus
+from integrations.models import InboundWebhook, SyncLogEntry, SyncResult, WebhookStatus
 
 
 def purge_processed_webhooks(cutoff: datetime.datetime) -> int:
@@ -16,3 +16,13 @@ def purge_processed_webhooks(cutoff: datetime.datetime) -> int:
 
 
 retention.register(retention.RetentionRule("processed_webhooks", purge=purge_processed_webhooks))
+
+
+def purge_ok_sync_log(cutoff: datetime.datetime) -> int:
+    """Successful sync log lines past their period; failed and skipped ones stay for people."""
+    return retention.delete_in_batches(
+        SyncLogEntry.objects.filter(result=SyncResult.OK, created_at__lt=cutoff)
+    )
+
+
+retention.register(retention.RetentionRule("sync_log_ok", purge=purge_ok_sync_log))

@@ -151,6 +151,10 @@ class Patient(PersonName, SoftDeleteModel):
         related_name="+",
         editable=False,
     )
+    # When the card last changed: a two-way sync compares it with the other side's. Set by
+    # every save (``clinic.writes.save_changes`` adds it to ``update_fields``); not moved by
+    # ``last_activity_at`` / ``returning_since`` updates, which are no change of the card.
+    updated_at = models.DateTimeField(_("changed"), auto_now=True, db_index=True)
     # Search columns, kept by the database itself (bulk imports included).
     search_name = models.GeneratedField(
         # ё is folded to е: people type "Федорова" for "Фёдорова".

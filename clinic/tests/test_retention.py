@@ -85,6 +85,7 @@ def test_the_defaults_and_the_nightly_beat_entry():
         "dispatched_events": 30,
         "processed_webhooks": 30,
         "expired_sessions": 0,
+        "sync_log_ok": 90,
     }
     entry = settings.CELERY_BEAT_SCHEDULE["retention-purge"]
     assert entry["task"] == retention_purge.name == "clinic.tasks.retention_purge"
@@ -92,7 +93,7 @@ def test_the_defaults_and_the_nightly_beat_entry():
 
 def test_every_registered_rule_has_a_period_setting():
     keys = {rule.key for rule in retention.rules()}
-    assert {"dispatched_events", "processed_webhooks", "expired_sessions"} <= keys
+    assert {"dispatched_events", "processed_webhooks", "expired_sessions", "sync_log_ok"} <= keys
     missing = keys - set(settings.ODONTA_RETENTION_DAYS)
     assert missing == set(), "Add ODONTA_RETENTION_DAYS entries (config/settings.py)"
 
