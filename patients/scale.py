@@ -36,7 +36,7 @@ PATIENT_COLUMNS = [
     "passport_department_code", "other_document", "citizenship", "snils", "inn", "oms_policy",
     "home_phone", "registration_address", "actual_address", "comment", "family_id",
     "last_activity_at", "returning_since", "created_at", "created_by_id", "deleted_at",
-    "deleted_by_id",
+    "deleted_by_id", "updated_at",
 ]  # fmt: skip
 EVENT_COLUMNS = [
     "id",
@@ -180,6 +180,7 @@ def generate_patients(ctx: scale.ScaleContext) -> None:
                         N,
                         scale.stamp(now_m - rng.randint(1, 300) * 1440) if deleted else N,
                         N,
+                        scale.stamp(created_m),  # updated_at: the card as it was made
                     )
                 )
                 + "\n"
