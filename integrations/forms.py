@@ -15,9 +15,15 @@ def _system_choices() -> list[tuple[str, str]]:
 
 class SyncLogFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("search"), method="search")
-    system = django_filters.ChoiceFilter(label=_("system"), choices=_system_choices)
-    direction = django_filters.ChoiceFilter(label=_("direction"), choices=SyncDirection.choices)
-    result = django_filters.ChoiceFilter(label=_("result"), choices=SyncResult.choices)
+    system = django_filters.ChoiceFilter(
+        label=_("system"), choices=_system_choices, empty_label=_("All systems")
+    )
+    direction = django_filters.ChoiceFilter(
+        label=_("direction"), choices=SyncDirection.choices, empty_label=_("Both directions")
+    )
+    result = django_filters.ChoiceFilter(
+        label=_("result"), choices=SyncResult.choices, empty_label=_("All results")
+    )
     date_from = django_filters.DateFilter(label=_("from"), method="since", widget=DateInput())
     date_to = django_filters.DateFilter(label=_("to"), method="until", widget=DateInput())
 
