@@ -12,6 +12,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Sum
 
 from billing.models import InvoiceLine, InvoiceStatus, LedgerEntry
@@ -37,22 +38,36 @@ def month_bounds(
     return local_day_bounds(first, branch.zone)[0], local_day_bounds(following, branch.zone)[0]
 
 
-def income_by_doctor(branch: Branch, month: datetime.date) -> list[DoctorIncome]:
-    """Three queries; the shares are worked out in Decimal here (not in SQL, where SQLite
-    would divide integers or hand back floats)."""
-    start, end = month_bounds(branch, month)
-    invoiced: dict[int | None, Decimal] = dict(
-        InvoiceLine.objects.filter(
-            invoice__branch=branch,
-            invoice__status=InvoiceStatus.ISSUED,
-            invoice__issued_at__gte=start,
-            invoice__issued_at__lt=end,
-        )
-        .values("doctor")
-        .annotate(total=Sum("total"))
-        .order_by()
-        .values_list("doctor", "total")
-    )
+PAID_BY_DOCTOR = """
+WITH paid AS (
+    SELECT invoice_id, sum(amount) AS amount FROM billing_ledgerentry
+    WHERE branch_id = %s AND created_at >= %s AND created_at < %s
+      AND payment_id IS NOT NULL AND invoice_id IS NOT NULL
+    GROUP BY invoice_id
+)
+SELECT l.doctor_id, sum(paid.amount * l.total / i.total)
+FROM paid JOIN billing_invoice i ON i.id = paid.invoice_id
+JOIN billing_invoiceline l ON l.invoice_id = i.id
+WHERE i.total > 0
+GROUP BY l.doctor_id
+"""
+
+
+def paid_by_doctor_in_sql(
+    branch: Branch, start: datetime.datetime, end: datetime.datetime
+) -> dict[int | None, Decimal]:
+    """PostgreSQL shares the payments out in exact numeric arithmetic (Decimal back): one
+    query over the month's range of the ledger."""
+    with connection.cursor() as cursor:
+        cursor.execute(PAID_BY_DOCTOR, [branch.pk, start, end])
+        return dict(cursor.fetchall())
+
+
+def paid_by_doctor_in_python(
+    branch: Branch, start: datetime.datetime, end: datetime.datetime
+) -> dict[int | None, Decimal]:
+    """The same in Decimal here: SQLite (the quickstart) would divide integers or hand back
+    floats. Twice the time at size L, which only PostgreSQL serves."""
     money_in = dict(
         LedgerEntry.objects.filter(
             branch=branch,
@@ -73,6 +88,27 @@ def income_by_doctor(branch: Branch, month: datetime.date) -> list[DoctorIncome]
     ):
         share = money_in[invoice_id] * line_total / invoice_total
         paid[doctor_id] = paid.get(doctor_id, ZERO) + share
+    return paid
+
+
+def income_by_doctor(branch: Branch, month: datetime.date) -> list[DoctorIncome]:
+    start, end = month_bounds(branch, month)
+    invoiced: dict[int | None, Decimal] = dict(
+        InvoiceLine.objects.filter(
+            invoice__branch=branch,
+            invoice__status=InvoiceStatus.ISSUED,
+            invoice__issued_at__gte=start,
+            invoice__issued_at__lt=end,
+        )
+        .values("doctor")
+        .annotate(total=Sum("total"))
+        .order_by()
+        .values_list("doctor", "total")
+    )
+    if connection.vendor == "postgresql":
+        paid = paid_by_doctor_in_sql(branch, start, end)
+    else:
+        paid = paid_by_doctor_in_python(branch, start, end)
     ids = set(invoiced) | set(paid)
     doctors = Employee.all_objects.in_bulk([pk for pk in ids if pk is not None])
     rows = [
