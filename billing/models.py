@@ -39,7 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.bounds import SANE_DATES, DateWindowValidator
-from clinic.models import Branch, Employee, PatientGroup, ReferenceItem
+from clinic.models import Branch, BranchOwnedQuerySet, Employee, PatientGroup, ReferenceItem
 from clinic.softdelete import SoftDeleteModel
 from patients.models import Patient
 from pricelist.models import Service, ServiceCategory
@@ -94,16 +94,6 @@ class InvoiceStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ISSUED = "issued", _("Issued")
     ROLLED_BACK = "rolled_back", _("Rolled back")
-
-
-class BranchOwnedQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """The rows of the user's branches (every branch for a superuser): 404 outside."""
-        from clinic.models.organization import sees_every_branch
-
-        if sees_every_branch(user):
-            return self
-        return self.filter(branch__in=Branch.objects.for_user(user))
 
 
 class InvoiceQuerySet(BranchOwnedQuerySet):
@@ -360,7 +350,7 @@ class AppendOnlyError(Exception):
     """Ledger entries are never changed or deleted; a mistake is undone by a new entry."""
 
 
-class LedgerQuerySet(models.QuerySet):
+class LedgerQuerySet(BranchOwnedQuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("Ledger entries are never updated.")
 

@@ -75,7 +75,8 @@ def payments_tab(user, patient: Patient, page: int = 1) -> PaymentsTab:
         .order_by("-received_at", "-pk")[:DEPOSIT_PAYMENTS_SHOWN]
     )
     movements = list(
-        _in_branches(LedgerEntry.objects.filter(patient=patient), user)
+        LedgerEntry.objects.for_user(user)
+        .filter(patient=patient)
         .exclude(kind=EntryKind.INVOICE)
         .select_related("method", "invoice", "created_by")
         .order_by("-pk")[:MOVEMENTS_SHOWN]
@@ -88,15 +89,6 @@ def payments_tab(user, patient: Patient, page: int = 1) -> PaymentsTab:
         more_invoices=more,
         page=page,
     )
-
-
-def _in_branches(entries, user):
-    from clinic.models import Branch
-    from clinic.models.organization import sees_every_branch
-
-    if sees_every_branch(user):
-        return entries
-    return entries.filter(branch__in=Branch.objects.for_user(user))
 
 
 @dataclass

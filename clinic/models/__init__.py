@@ -3,6 +3,7 @@ from .events import OutboxEvent
 from .numbering import NumberSequence
 from .organization import (
     Branch,
+    BranchOwnedQuerySet,
     BranchScopedQuerySet,
     Chair,
     Currency,
@@ -31,6 +32,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "Branch",
+    "BranchOwnedQuerySet",
     "BranchScopedQuerySet",
     "Chair",
     "Currency",

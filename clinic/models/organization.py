@@ -138,18 +138,27 @@ class Branch(SoftDeleteModel):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
-class BranchScopedQuerySet(SoftDeleteQuerySet):
-    """Rows that belong to one branch: chairs, work shifts, visits, waiting-list entries.
+def in_user_branches(queryset, user):
+    """The one scoped query that every lookup of a branch's row goes through (access
+    helpers, form choices, the recycle bin, live topics): only the rows of the branches the
+    user works in, every branch for a superuser. Outside them: 404."""
+    if sees_every_branch(user):
+        return queryset
+    return queryset.filter(branch__in=Branch.objects.for_user(user))
 
-    ``for_user`` is the one scoped query that every lookup of such a row goes through
-    (access helpers, form choices, the recycle bin, live topics): only the rows of the
-    branches the user works in, every branch for a superuser. Outside them: 404.
-    """
+
+class BranchOwnedQuerySet(models.QuerySet):
+    """Rows that belong to one branch (a ``branch`` foreign key): invoices, payments."""
 
     def for_user(self, user):
-        if sees_every_branch(user):
-            return self
-        return self.filter(branch__in=Branch.objects.for_user(user))
+        return in_user_branches(self, user)
+
+
+class BranchScopedQuerySet(SoftDeleteQuerySet):
+    """Soft-deletable rows of one branch: chairs, work shifts, visits, waiting-list entries."""
+
+    def for_user(self, user):
+        return in_user_branches(self, user)
 
 
 class Chair(SoftDeleteModel):
