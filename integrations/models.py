@@ -3,6 +3,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -241,3 +242,108 @@ class SyncLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system} {self.direction} {self.action} {self.entity_type} {self.entity_id}"
+
+
+class DecisionStatus(models.TextChoices):
+    OPEN = "open", _("Needs a decision")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class SyncDecision(models.Model):
+    """A remote record the sync would not link on its own: several patients match it (a
+    family sharing one phone), so a person picks one, or creates a new patient.
+
+    ``candidates`` holds the matching patients' ids; ``payload`` the remote record as read.
+    One open decision per remote record (a repeat updates it)."""
+
+    system = models.CharField(_("system"), max_length=40)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("connection")
+    )
+    external_type = models.CharField(_("remote entity"), max_length=40)
+    external_id = models.CharField(_("remote id"), max_length=100)
+    reason = models.CharField(_("reason"), max_length=200)
+    candidates = models.JSONField(_("candidates"), default=list, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DecisionStatus.choices, default=DecisionStatus.OPEN
+    )
+    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sync decision")
+        verbose_name_plural = _("sync decisions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "external_type", "external_id"],
+                condition=Q(status="open"),
+                name="sync_decision_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.external_type} {self.external_id}: {self.reason}"
+
+
+class SyncJobStatus(models.TextChoices):
+    PREVIEW = "preview", _("Preview")
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class SyncJob(models.Model):
+    """A long sync run (the initial sync of existing patients and future visits).
+
+    It works in chunks; ``cursor`` says where the next chunk starts, so a restarted worker
+    or a resumed pause goes on from there. ``preview`` is the dry run's counts."""
+
+    system = models.CharField(_("system"), max_length=40)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="jobs", verbose_name=_("connection")
+    )
+    kind = models.CharField(_("kind"), max_length=40, default="initial")
+    status = models.CharField(
+        _("status"), max_length=10, choices=SyncJobStatus.choices, default=SyncJobStatus.PREVIEW
+    )
+    preview = models.JSONField(default=dict, blank=True)
+    cursor = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    linked = models.PositiveIntegerField(default=0)
+    decisions = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sync job")
+        verbose_name_plural = _("sync jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.kind} {self.status}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total:
+            return 100 if self.status == SyncJobStatus.DONE else 0
+        return min(100, self.processed * 100 // self.total)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == SyncJobStatus.RUNNING

@@ -1,0 +1,146 @@
+"""What a clinic set up for its amoCRM connection, read from ``Connection.settings``.
+
+The setup wizard writes these keys; the sync reads them through ``AmoSettings`` (defaults
+filled in, ids as ints), never the raw dict. Credentials are not here: they live encrypted
+in ``Connection.credentials``:
+
+    {"kind": "oauth", "client_id": ..., "client_secret": ..., "redirect_uri": ...,
+     "access_token": ..., "refresh_token": ..., "expires_at": <unix seconds>}
+    {"kind": "long_lived", "access_token": ..., "expires_at": <unix seconds or null>}
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SYSTEM = "amocrm"
+CONTACT = "contact"  # ExternalLink.external_type of a patient's contact
+LEAD = "lead"  # ... and of a visit's deal
+WON, LOST = 142, 143  # the closing stages every pipeline has
+
+# Patient fields the sync can carry, and which way each flows by default (the spec:
+# Odonta -> amoCRM full name, phone, date of birth; amoCRM -> Odonta those and gender).
+# "both": the side changed last wins; "odonta" / "amocrm": only that side's changes flow.
+PATIENT_FIELDS = ("full_name", "phone", "birth_date", "gender")
+DEFAULT_OWNERS = {"full_name": "both", "phone": "both", "birth_date": "both", "gender": "amocrm"}
+OWNER_CHOICES = ("both", "odonta", "amocrm")
+
+# The deal's custom fields the wizard lets the clinic choose (amoCRM field ids).
+LEAD_FIELDS = ("date", "time", "duration", "doctor", "branch", "services")
+
+# Visit statuses, and where a stage of amoCRM may send a visit from each (a completed
+# visit never goes back to planned, a cancelled one is not "completed" from amoCRM).
+VISIT_STATUSES = (
+    "planned",
+    "confirmed",
+    "arrived",
+    "in_chair",
+    "completed",
+    "no_show",
+    "cancelled",
+)
+INBOUND_ALLOWED = {
+    "planned": {"confirmed", "arrived", "in_chair", "completed", "no_show", "cancelled"},
+    "confirmed": {"planned", "arrived", "in_chair", "completed", "no_show", "cancelled"},
+    "arrived": {"in_chair", "completed", "no_show", "cancelled"},
+    "in_chair": {"completed", "cancelled"},
+    "completed": set(),
+    "no_show": {"planned", "confirmed", "cancelled"},
+    "cancelled": {"planned", "confirmed"},
+}
+
+DEFAULT_WEBHOOK_EVENTS = (
+    "add_contact",
+    "update_contact",
+    "add_lead",
+    "update_lead",
+    "status_lead",
+    "delete_lead",
+)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _int_map(values: Any) -> dict[str, int]:
+    if not isinstance(values, dict):
+        return {}
+    return {str(key): number for key, value in values.items() if (number := _int(value))}
+
+
+@dataclass
+class AmoSettings:
+    """A typed view of ``Connection.settings`` for amoCRM (see the module's docstring)."""
+
+    account_id: int | None = None
+    subdomain: str = ""
+    pipeline_id: int | None = None
+    # Contact custom fields: "mis_id", "birth_date", "gender" -> amoCRM field id.
+    contact_fields: dict[str, int] = field(default_factory=dict)
+    # Gender reference item id (str) -> the gender field's enum id in amoCRM.
+    gender_enums: dict[str, int] = field(default_factory=dict)
+    # Lead custom fields: "mis_id" and LEAD_FIELDS -> amoCRM field id.
+    lead_fields: dict[str, int] = field(default_factory=dict)
+    # Visit status code -> stage id (WON / LOST allowed) for Odonta -> amoCRM.
+    status_to_stage: dict[str, int] = field(default_factory=dict)
+    # Stage id (str) -> visit status code for amoCRM -> Odonta (several stages, one status).
+    stage_to_status: dict[str, str] = field(default_factory=dict)
+    loss_reason_id: int | None = None
+    # Employee id (str) -> amoCRM user id.
+    users: dict[str, int] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OWNERS))
+    webhook_secret: str = ""
+    batch_size: int = 50
+    setup_done: bool = False
+
+    @classmethod
+    def of(cls, connection) -> "AmoSettings":
+        raw = connection.settings if isinstance(connection.settings, dict) else {}
+        owners = dict(DEFAULT_OWNERS)
+        for name, owner in (raw.get("owners") or {}).items():
+            if name in owners and owner in OWNER_CHOICES:
+                owners[name] = owner
+        batch = _int(raw.get("batch_size")) or 50
+        return cls(
+            account_id=_int(raw.get("account_id")),
+            subdomain=str(raw.get("subdomain") or ""),
+            pipeline_id=_int(raw.get("pipeline_id")),
+            contact_fields=_int_map(raw.get("contact_fields")),
+            gender_enums=_int_map(raw.get("gender_enums")),
+            lead_fields=_int_map(raw.get("lead_fields")),
+            status_to_stage={
+                code: stage
+                for code, stage in _int_map(raw.get("status_to_stage")).items()
+                if code in VISIT_STATUSES
+            },
+            stage_to_status={
+                str(stage): code
+                for stage, code in (raw.get("stage_to_status") or {}).items()
+                if code in VISIT_STATUSES and _int(stage)
+            },
+            loss_reason_id=_int(raw.get("loss_reason_id")),
+            users=_int_map(raw.get("users")),
+            owners=owners,
+            webhook_secret=str(raw.get("webhook_secret") or ""),
+            batch_size=min(batch, 250),
+            setup_done=bool(raw.get("setup_done")),
+        )
+
+    def flows_out(self, name: str) -> bool:
+        return self.owners.get(name) in ("both", "odonta")
+
+    def flows_in(self, name: str) -> bool:
+        return self.owners.get(name) in ("both", "amocrm")
+
+    def amo_user_for(self, employee_id: int | None) -> int | None:
+        return self.users.get(str(employee_id)) if employee_id else None
+
+    def employee_for(self, amo_user_id: int | None) -> int | None:
+        for employee_id, user_id in self.users.items():
+            if user_id == amo_user_id:
+                return int(employee_id)
+        return None
