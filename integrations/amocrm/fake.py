@@ -101,7 +101,10 @@ class FakeAmo(FakeServer):
     # --- Running ----------------------------------------------------------------------------
 
     def start(self) -> "FakeAmo":
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+        # TCP_NODELAY: the base handler writes headers and body apart, and Nagle's algorithm
+        # with delayed ACKs would add ~40 ms to every keep-alive request.
+        handler = type("AmoHandler", (_handler_for(self),), {"disable_nagle_algorithm": True})
+        self._server = ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
