@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 import pytest
+import time_machine
 
 from integrations.amocrm.config import LOST, WON
 from integrations.amocrm.fake import FakeAmo
@@ -88,6 +89,14 @@ def test_a_code_needs_its_redirect_uri_and_the_client_secret(amo):
     )
     assert wrong.status_code == 401
     assert token_request(amo, **grant, redirect_uri="https://odonta.example/cb").status_code == 200
+
+
+def test_a_code_expires_after_20_minutes(amo):
+    code = amo.issue_code()
+    with time_machine.travel(time.time() + 21 * 60):
+        response = token_request(amo, grant_type="authorization_code", code=code)
+    assert response.status_code == 400
+    assert response.json()["hint"] == "Authorization code has expired"
 
 
 def test_a_form_encoded_token_request_works_too(amo):
@@ -457,6 +466,13 @@ def test_fail_after_apply_answers_500_but_the_write_happened(amo):
     response = api(amo).post("/api/v4/contacts", json=[{"name": "Дубль?"}])
     assert response.status_code == 500
     assert [c["name"] for c in amo.contacts.values()] == ["Дубль?"]
+
+
+def test_fail_after_apply_with_a_timeout_leaves_the_write_done(amo):
+    amo.fail_after_apply_next("timeout", timeout_seconds=0.5)
+    with pytest.raises(httpx.ReadTimeout):
+        api(amo).post("/api/v4/leads", json=[{"name": "Ушло"}], timeout=0.1)
+    assert [lead["name"] for lead in amo.leads.values()] == ["Ушло"]
 
 
 # --- Webhooks --------------------------------------------------------------------------------
