@@ -27,7 +27,7 @@ from collections import deque
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from integrations.amocrm import fake_api
+from integrations.amocrm import fake_api, fake_desk
 from integrations.amocrm.fake_hooks import (
     HEADERS,
     TIMEOUT,
@@ -305,7 +305,8 @@ class FakeAmo(FakeServer):
             with self.lock:
                 return fake_api.oauth_page(self, request, allow=path == "/oauth/allow")
         if not path.startswith("/api/v4/"):
-            return fake_api.problem(404, f"Cannot {request.method} {path}")
+            desk = fake_desk.handle(self, request, path)
+            return desk or fake_api.problem(404, f"Cannot {request.method} {path}")
         return self._api(request, path)
 
     def _api(self, request: FakeRequest, path: str) -> FakeResponse:

@@ -664,3 +664,20 @@ def test_the_ui_helpers_change_the_account_as_a_manager_would(amo):
         amo.ui_move_lead(lead["id"], 1)
     with pytest.raises(KeyError):
         amo.ui_update_contact(1, name="Никто")
+
+
+def test_the_managers_desk_adds_renames_and_moves_with_webhooks(fake_amo):
+    import httpx
+
+    with httpx.Client(base_url=fake_amo.url) as http:
+        assert "Новый контакт" in http.get("/").text
+        http.post("/desk/contact", data={"name": "Иванов Иван", "phone": "+79990001122"})
+        (contact,) = fake_amo.contacts.values()
+        http.post("/desk/rename", data={"id": contact["id"], "name": "Иванов Пётр"})
+        lead = fake_amo.ui_add_lead(name="Сделка", contact_id=contact["id"])
+        http.post("/desk/move", data={"id": lead["id"], "status_id": 143})
+        assert http.post("/desk/move", data={"id": "x"}).status_code == 200  # an error page
+        page = http.get("/").text
+    assert fake_amo.contacts[contact["id"]]["name"] == "Иванов Пётр"
+    assert fake_amo.leads[lead["id"]]["status_id"] == 143
+    assert "Иванов Пётр" in page
