@@ -566,7 +566,9 @@ ALLOWED_STATUSES = {code for code in StatusCode if code != StatusCode.CANCELLED}
 
 
 @transaction.atomic
-def appointment_set_status(*, appointment: Appointment, by: User | None, status: str) -> Appointment:
+def appointment_set_status(
+    *, appointment: Appointment, by: User | None, status: str
+) -> Appointment:
     if status not in ALLOWED_STATUSES:
         raise ValidationError(_("Unknown status."), code="invalid")
     current = (

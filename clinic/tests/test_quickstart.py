@@ -514,3 +514,44 @@ def test_the_waiting_list_adds_a_patient_and_books_them(
     assert entry.status == WaitlistStatus.BOOKED
     assert entry.appointment.start == _local(slot["start"], branch)
     assert _all_delivered(last_event) == []
+
+
+def test_the_amocrm_sync_runs_both_ways_on_sqlite_against_the_fake(front_desk):
+    """`make run AMOCRM=fake` on the quickstart database: a patient becomes a contact, a
+    contact a patient, a visit a deal whose stage change in amoCRM reaches the visit."""
+    from integrations.amocrm.fake import FakeAmo
+    from integrations.amocrm.testing import AmoWorld
+    from integrations.links import link_for
+    from patients import services as patient_services
+
+    def post(destination: str, body: bytes, headers: dict) -> int:
+        path = "/" + destination.split("://", 1)[-1].split("/", 1)[-1]
+        return front_desk.generic(
+            "POST", path, body, content_type=headers["Content-Type"]
+        ).status_code
+
+    registrar = User.objects.get(username="registrar")
+    with FakeAmo(rps=None) as fake:
+        amo = AmoWorld.connect(fake, post=post)
+        patient = patient_services.patient_create(
+            by=registrar,
+            data={"last_name": "Квикстартова", "first_name": "Ольга", "phone": "+79160001234"},
+            confirm_duplicate=True,
+        )
+        amo.sync()
+        link = link_for(system="amocrm", obj=patient)
+        assert link is not None and fake.contacts[int(link.external_id)]["name"].startswith("Квик")
+        fake.ui_add_contact("Новикова Анна", phone="+79035550011")
+        amo.sync()
+        assert Patient.objects.filter(phone="+79035550011", last_name="Новикова").exists()
+        visit = Appointment.objects.filter(start__gt=timezone.now(), status="planned").first()
+        from integrations.queue import queue
+
+        queue("amocrm", "visit", [visit.pk])
+        amo.sync()
+        deal = link_for(system="amocrm", obj=visit)
+        assert deal is not None
+        fake.ui_move_lead(int(deal.external_id), fake.status_id("Подтверждён"))
+        amo.sync()
+        visit.refresh_from_db()
+        assert visit.status == "confirmed"
