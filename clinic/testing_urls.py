@@ -416,6 +416,8 @@ SAMPLES = {
     "clinic:failed-event-retry": lambda w: {"pk": w["failed_event"].pk},
     "integrations:webhook": lambda w: {"system": "nobody"},
     "integrations:sync-log-retry": lambda w: {"pk": w["sync_log_entry"].pk},
+    "integrations:amocrm-setup": lambda w: {"step": "pipeline"},
+    "integrations:amocrm-hook": lambda w: {"secret": "probe"},
     **{
         f"patients:{name}": lambda w: {"pk": w["patient"].pk}
         for name in (
