@@ -59,6 +59,7 @@ def _payload(invoice: Invoice, **extra) -> dict:
         "invoice_id": invoice.pk,
         "number": invoice.number,
         "branch_id": invoice.branch_id,
+        "appointment_id": invoice.appointment_id,
         "total": invoice.total,
         **extra,
     }

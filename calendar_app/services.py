@@ -566,7 +566,7 @@ ALLOWED_STATUSES = {code for code in StatusCode if code != StatusCode.CANCELLED}
 
 
 @transaction.atomic
-def appointment_set_status(*, appointment: Appointment, by: User, status: str) -> Appointment:
+def appointment_set_status(*, appointment: Appointment, by: User | None, status: str) -> Appointment:
     if status not in ALLOWED_STATUSES:
         raise ValidationError(_("Unknown status."), code="invalid")
     current = (
@@ -617,7 +617,7 @@ def appointment_set_status(*, appointment: Appointment, by: User, status: str) -
 
 
 @transaction.atomic
-def appointment_cancel(*, appointment: Appointment, by: User, reason: str) -> Appointment:
+def appointment_cancel(*, appointment: Appointment, by: User | None, reason: str) -> Appointment:
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the visit is cancelled.")})

@@ -284,6 +284,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=30),
     },
     "patient-imports-sweep": {"task": "patients.tasks.patient_imports_sweep", "schedule": 3600.0},
+    # amoCRM: the queue's stragglers, the lost webhooks' repair, stalled initial syncs.
+    "amocrm-push": {"task": "integrations.amocrm.tasks.amocrm_push", "schedule": 60.0},
+    "amocrm-reconcile": {
+        "task": "integrations.amocrm.tasks.amocrm_reconcile",
+        "schedule": float(env_int("ODONTA_AMOCRM_RECONCILE_SECONDS", 300)),
+    },
+    "amocrm-jobs-sweep": {"task": "integrations.amocrm.tasks.amocrm_jobs_sweep", "schedule": 60.0},
     "audit-anchor": {
         "task": "clinic.tasks.audit_anchor",
         "schedule": float(env_int("ODONTA_AUDIT_ANCHOR_SECONDS", 300)),
@@ -442,6 +449,10 @@ ODONTA_RETENTION_DAYS = {
 # Requests a second to one outside account, shared by every process (integrations.http);
 # a connection's settings["rate_limit"] overrides it.
 INTEGRATIONS_RATE_LIMIT = env_int("ODONTA_INTEGRATIONS_RATE_LIMIT", 7)
+# Attempts of one amoCRM request (5xx, timeouts, 429) before the push backs off.
+AMOCRM_MAX_ATTEMPTS = env_int("ODONTA_AMOCRM_MAX_ATTEMPTS", 4)
+# How often the amoCRM reconcile reads what changed since its last run, in seconds.
+AMOCRM_RECONCILE_SECONDS = env_int("ODONTA_AMOCRM_RECONCILE_SECONDS", 300)
 # amoCRM accounts live at https://<sub>.amocrm.ru or https://<sub>.kommo.com; a loopback
 # address (http://127.0.0.1:<port>, the fake amoCRM of tests and demos) is accepted only
 # when this is on (never in production).

@@ -208,6 +208,13 @@ class ApiClient:
         """Get new credentials after a 401 (store them); raise ``Unauthorized`` if you can't."""
         raise Unauthorized("The credentials were refused and cannot be refreshed.", status=401)
 
+    def after_response(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Called with every answer (a provider counts its requests here)."""
+
+    def retry_after_hint(self, response: httpx.Response) -> str | None:
+        """How long a 429 asks to wait when it has no ``Retry-After`` header (in its body)."""
+        return None
+
     def limiter_key(self) -> str:
         ident = getattr(self.connection, "pk", None) or self.base_url or "default"
         return f"{self.system or 'http'}:{ident}"
@@ -283,6 +290,7 @@ class ApiClient:
                 self._backoff(attempt)
                 continue
             self._log_response(request, response, attempt, started)
+            self.after_response(request, response)
             status = response.status_code
             if status < 400:
                 return response
@@ -294,7 +302,7 @@ class ApiClient:
             error = self._error(request, response)
             if status == 429:
                 seconds = retry_after_seconds(
-                    response.headers.get("Retry-After"),
+                    response.headers.get("Retry-After") or self.retry_after_hint(response),
                     default=self.retry_after_default,
                     most=self.retry_after_max,
                 )

@@ -31,6 +31,9 @@ class ExternalLink(models.Model):
     external_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=100)
     last_pushed_hash = models.CharField(max_length=64, blank=True)
+    # The values of each synced field as both sides last agreed on them (pushed, or received):
+    # a sync sends only what differs from these, and takes in only what the remote changed.
+    synced_values = models.JSONField(default=dict, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -347,3 +350,34 @@ class SyncJob(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status == SyncJobStatus.RUNNING
+
+
+class SyncQueueItem(models.Model):
+    """A local object whose changes wait to be pushed to an outside system.
+
+    One row per (system, entity, object): a second change before the push only moves
+    ``queued_at``, so a burst of edits becomes one write and pushes go out in batches. A
+    worker claims rows by moving ``next_attempt_at`` past now (a lease), and deletes them
+    after the push unless they were queued again meanwhile; a failure backs off. Nothing
+    is lost while the outside system is down: the rows wait."""
+
+    system = models.CharField(max_length=40)
+    entity_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    queued_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("sync queue item")
+        verbose_name_plural = _("sync queue items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "entity_type", "object_id"], name="sync_queue_one_per_object"
+            ),
+        ]
+        indexes = [models.Index(fields=["system", "next_attempt_at"], name="sync_queue_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.entity_type} {self.object_id}"

@@ -26,3 +26,5 @@ def purge_ok_sync_log(cutoff: datetime.datetime) -> int:
 
 
 retention.register(retention.RetentionRule("sync_log_ok", purge=purge_ok_sync_log))
+
+from integrations.amocrm import registrations as amocrm_registrations  # noqa: E402, F401

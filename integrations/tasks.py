@@ -14,3 +14,6 @@ def webhooks_sweep(limit: int = 500) -> int:
     for webhook_id in webhook_ids:
         webhooks.process(webhook_id)
     return len(webhook_ids)
+
+
+from integrations.amocrm import tasks as amocrm_tasks  # noqa: E402, F401 (Celery finds them here)

@@ -177,7 +177,7 @@ def patient_create(
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, by: User, data: dict[str, Any]) -> tuple[Patient, dict]:
+def patient_update(*, patient: Patient, by: User | None, data: dict[str, Any]) -> tuple[Patient, dict]:
     """Apply edits; ``patient.updated`` carries the changed fields and their new values."""
     if any(name in data for name in UNIQUE_DOCUMENTS):
         refuse_taken_documents(data, exclude_pk=patient.pk)

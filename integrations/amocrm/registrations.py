@@ -1,0 +1,63 @@
+"""What the amoCRM sync registers when the app loads: its webhook provider, its event
+handlers and the retry of its failed sync log lines."""
+
+from django.http import HttpRequest
+
+from integrations import queue, synclog, webhooks
+from integrations.amocrm import handlers
+from integrations.amocrm.config import SYSTEM
+from integrations.models import InboundWebhook, SyncLogEntry
+
+
+def _process(webhook: InboundWebhook) -> None:
+    from integrations.amocrm import inbound
+    from integrations.amocrm.sync import active_connection, client_for, stop_if_refused
+    from integrations.http import IntegrationError
+
+    connection = active_connection()
+    if connection is None:
+        raise RuntimeError("The amoCRM connection is not active; the webhook waits.")
+    client = client_for(connection)
+    try:
+        inbound.process_webhook(connection, client, webhook.body)
+    except IntegrationError as error:
+        stop_if_refused(connection, error)
+        raise
+    finally:
+        client.close()
+
+
+def _event_type(request: HttpRequest, body: bytes) -> str:
+    groups = sorted(
+        {
+            key.split("]", 1)[0] + "]"
+            for key in request.POST
+            if key.startswith(("leads[", "contacts["))
+        }
+    )
+    return " ".join(groups)
+
+
+webhooks.register(
+    webhooks.WebhookProvider(
+        system=SYSTEM,
+        verify=lambda request, body: True,  # the view checks the path's secret and the account
+        process=_process,
+        event_type=_event_type,
+    )
+)
+
+
+def _retry_push(entity_type: str):
+    def retry(entry: SyncLogEntry) -> None:
+        if entry.entity_id.isdigit():
+            queue.queue(SYSTEM, entity_type, [int(entry.entity_id)])
+            handlers._start_push()
+
+    return retry
+
+
+for _action in ("contact.create", "contact.update", "contact.match"):
+    synclog.register_retry(SYSTEM, _action, _retry_push("patient"))
+for _action in ("lead.create", "lead.update"):
+    synclog.register_retry(SYSTEM, _action, _retry_push("visit"))

@@ -1,0 +1,43 @@
+from celery import shared_task
+
+from integrations.amocrm import push, reconcile
+from integrations.amocrm.sync import active_connection, client_for, stop_if_refused
+from integrations.http import IntegrationError
+
+
+@shared_task(ignore_result=True)
+def amocrm_push() -> int:
+    """Push the queued patients and visits (after each change, and every minute)."""
+    return push.push_pending()
+
+
+@shared_task(ignore_result=True)
+def amocrm_reconcile() -> dict[str, int] | None:
+    """Every ``AMOCRM_RECONCILE_SECONDS``: apply what webhooks may have missed."""
+    connection = active_connection()
+    if connection is None:
+        return None
+    client = client_for(connection)
+    try:
+        return reconcile.reconcile(connection, client)
+    except IntegrationError as error:
+        if not stop_if_refused(connection, error):
+            raise
+        return None
+    finally:
+        client.close()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def amocrm_initial_run(job_id: int) -> None:
+    from integrations.amocrm import initial
+
+    initial.run(job_id)
+
+
+@shared_task(ignore_result=True)
+def amocrm_jobs_sweep() -> int:
+    """Every minute: a running initial sync whose worker died goes on where it stopped."""
+    from integrations.amocrm import initial
+
+    return initial.resume_stalled()
