@@ -21,11 +21,6 @@ from integrations.models import (
 )
 
 
-def amocrm_connection() -> Connection | None:
-    """The clinic's amoCRM connection (one per clinic), if it was ever connected."""
-    return Connection.objects.filter(system=SYSTEM, name="default").first()
-
-
 @dataclass
 class Health:
     contacts: int
@@ -60,7 +55,7 @@ def integration_health(connection: Connection) -> Health:
         decisions=SyncDecision.objects.filter(system=SYSTEM, status=DecisionStatus.OPEN).count(),
         last_webhook_at=last_webhook,
         last_reconcile_at=_from_unix(connection.settings.get("last_reconcile_at")),
-        requests_today=usage.requests_today(connection),
+        requests_today=usage.requests_today(connection.pk),
     )
 
 

@@ -28,7 +28,8 @@ from integrations.amocrm import setup
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import SYSTEM, AmoSettings
 from integrations.amocrm.forms import ConnectOAuthForm, ConnectTokenForm
-from integrations.amocrm.selectors import amocrm_connection, integration_health
+from integrations.amocrm.selectors import integration_health
+from integrations.amocrm.sync import connection_get
 from integrations.http import Forbidden, IntegrationError, Unauthorized
 from integrations.services import connection_ensure
 
@@ -41,7 +42,7 @@ _CODE = re.compile(r"[A-Za-z0-9._~+/=-]{1,4000}")
 
 @module_required("settings", "view")
 def integration(request: AuthedRequest) -> HttpResponse:
-    connection = amocrm_connection()
+    connection = connection_get()
     context = {
         "tab": "integrations",
         "connection": connection,
@@ -56,7 +57,7 @@ def _redirect_uri(request: AuthedRequest) -> str:
 
 
 def _connect_page(request, *, oauth=None, token=None, error: str = "", status: int = 200):
-    connection = amocrm_connection()
+    connection = connection_get()
     initial = {"base_url": connection.base_url} if connection and connection.base_url else {}
     context = {
         "tab": "integrations",
@@ -201,7 +202,7 @@ def _trade_code(request: AuthedRequest, pending: dict, code: str) -> HttpRespons
 @require_POST
 @module_required("settings", "change")
 def disconnect(request: AuthedRequest) -> HttpResponse:
-    connection = amocrm_connection()
+    connection = connection_get()
     if connection is None or not connection.has_credentials:
         messages.info(request, _("amoCRM is not connected."))
         return redirect("integrations:amocrm-integration")

@@ -10,10 +10,12 @@ from django.views.decorators.http import require_POST
 
 from clinic.lists import paginate
 from clinic.permissions import AuthedRequest, module_required
+from integrations.amocrm import decisions
 from integrations.amocrm.forms import DecisionResolveForm
 from integrations.amocrm.selectors import candidate_ids, decision_rows, open_decisions
 from integrations.amocrm.setup import failure_message
-from integrations.http import IntegrationError
+from integrations.http import Forbidden, IntegrationError, Unauthorized
+from integrations.services import connection_status_after
 from patients.models import Patient
 
 
@@ -28,8 +30,6 @@ def decision_list(request: AuthedRequest) -> HttpResponse:
 @module_required("settings", "change")
 def decision_resolve(request: AuthedRequest) -> HttpResponse:
     """Link to one of the decision's candidates (``patient``), or ``create`` a new patient."""
-    from integrations.amocrm import sync  # the sync imports much of the project; load it late
-
     back = redirect("integrations:amocrm-decisions")
     form = DecisionResolveForm(request.POST)
     if not form.is_valid():
@@ -47,11 +47,13 @@ def decision_resolve(request: AuthedRequest) -> HttpResponse:
             messages.warning(request, _("This patient's card was deleted."))
             return back
     try:
-        sync.decision_resolve(decision=decision, patient=patient, by=request.user)
+        decisions.decision_resolve(decision=decision, patient=patient, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return back
     except IntegrationError as error:
+        if isinstance(error, Forbidden | Unauthorized):
+            connection_status_after(connection=decision.connection, error=error)
         messages.error(request, failure_message(error))
         return back
     if patient is None:

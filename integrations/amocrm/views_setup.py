@@ -30,7 +30,7 @@ from integrations.amocrm.forms import (
     StatusesForm,
     UsersForm,
 )
-from integrations.amocrm.selectors import amocrm_connection
+from integrations.amocrm.sync import connection_get
 from integrations.http import Forbidden, IntegrationError, Unauthorized
 from integrations.models import Connection, ConnectionStatus
 from integrations.services import connection_settings_update, connection_status_after
@@ -53,7 +53,7 @@ def setup_step(request: AuthedRequest, step: str) -> HttpResponse:
     handler = HANDLERS.get(step)
     if handler is None:
         raise Http404
-    connection = amocrm_connection()
+    connection = connection_get()
     if connection is None or not connection.has_credentials:
         messages.info(request, _("Connect amoCRM first."))
         return redirect("integrations:amocrm-integration")
