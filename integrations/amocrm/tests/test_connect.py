@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test.utils import CaptureQueriesContext
 from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 
 from clinic.models import AuditEntry
 from integrations.amocrm import setup, usage
@@ -216,7 +216,7 @@ def test_loopback_is_refused_unless_allowed(settings):
     assert setup.account_address("http://127.0.0.1:8123") == "http://127.0.0.1:8123"
 
 
-# --- A long-lived token ----------------------------------------------------------------------
+# --- A long-lived token --------------------------------------------------------------------
 
 
 def test_a_long_lived_token_connects(manager_client, fake_amo):
@@ -283,7 +283,7 @@ def test_another_account_starts_the_setup_anew(manager_client, fake_amo):
     assert connection.settings["setup_done"] is False
 
 
-# --- The integration page ---------------------------------------------------------------------
+# --- The integration page ------------------------------------------------------------------
 
 
 def test_the_page_offers_to_connect_when_nothing_is_connected(manager_client):
@@ -345,7 +345,7 @@ def test_the_integrations_list_has_the_amocrm_entry(manager_client):
     assert b'data-integration="amocrm"' in response.content
 
 
-# --- Disconnecting -----------------------------------------------------------------------------
+# --- Disconnecting -------------------------------------------------------------------------
 
 
 def test_disconnect_forgets_the_token_removes_our_webhook_and_keeps_links(manager_client, fake_amo):
@@ -387,7 +387,7 @@ def test_disconnect_is_a_post(manager_client):
     assert manager_client.get(DISCONNECT).status_code == 405
 
 
-# --- Rights and hostile input ---------------------------------------------------------------------
+# --- Rights and hostile input --------------------------------------------------------------
 
 
 def test_without_settings_rights_everything_is_refused(registrar_client):

@@ -31,9 +31,8 @@ def connect_fake(fake, **settings) -> Connection:
     setup.amocrm_connect(
         connection=connection, base_url=fake.url, credentials=credentials, account=account
     )
-    if settings:
-        connection.settings = {**connection.settings, "rate_limit": 1000, **settings}
-        connection.save(update_fields=["settings"])
+    connection.settings = {**connection.settings, "rate_limit": 1000, **settings}
+    connection.save(update_fields=["settings"])
     connection.refresh_from_db()
     return connection
 
