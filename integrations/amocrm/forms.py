@@ -100,13 +100,13 @@ class ConnectTokenForm(Form):
 
 
 class PipelineForm(Form):
-    pipeline = forms.ChoiceField(label=_("Pipeline of the visits' deals"))
-
     def __init__(self, *args, pipelines: list[dict[str, Any]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pipeline"].choices = [
-            (str(p["id"]), str(p.get("name") or p["id"])) for p in pipelines
-        ]
+        self.fields["pipeline"] = forms.ChoiceField(
+            label=_("Pipeline of the visits' deals"),
+            choices=[(str(p["id"]), str(p.get("name") or p["id"])) for p in pipelines],
+        )
+        self.style_fields()
 
     def values(self) -> dict[str, Any]:
         return {"pipeline_id": int(self.cleaned_data["pipeline"])}
@@ -178,7 +178,7 @@ class FieldsForm(Form):
         return [self[f"lead_{name}"] for name in LEAD_FIELDS]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         gender_field = cleaned.get("gender")
         for gender in self.genders:
             enum = cleaned.get(f"gender_{gender.pk}")
@@ -216,7 +216,6 @@ class StatusesForm(Form):
         *args,
         stages: list[dict[str, Any]],
         loss_reasons: list[dict[str, Any]],
-        won: int,
         lost: int,
         **kwargs,
     ) -> None:
@@ -252,7 +251,7 @@ class StatusesForm(Form):
         return [self[f"stage_{stage['id']}"] for stage in self.stages]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         lost = str(self.lost)
         closes_lost = any(cleaned.get(f"to_{code}") == lost for code in ("cancelled", "no_show"))
         if closes_lost and self.has_loss_reasons and not cleaned.get("loss_reason"):
@@ -347,7 +346,7 @@ class DecisionResolveForm(Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         if not self.errors and bool(cleaned.get("patient")) == bool(cleaned.get("create")):
             raise ValidationError(_("Choose a patient to link, or create a new one."))
         return cleaned

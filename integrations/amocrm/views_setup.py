@@ -20,7 +20,7 @@ from clinic.models import Employee, Gender
 from clinic.permissions import AuthedRequest, module_required
 from integrations.amocrm import setup
 from integrations.amocrm.client import AmoClient
-from integrations.amocrm.config import LEAD_FIELDS, LOST, VISIT_STATUSES, WON, AmoSettings
+from integrations.amocrm.config import LEAD_FIELDS, LOST, VISIT_STATUSES, AmoSettings
 from integrations.amocrm.forms import (
     BIRTH_DATE_TYPES,
     GENDER_TYPES,
@@ -136,7 +136,7 @@ def _fields(request: AuthedRequest, connection: Connection, client: AmoClient) -
         contact_fields=contact_fields,
         lead_fields=lead_fields,
         genders=genders,
-        initial=_fields_initial(connection, contact_fields, genders),
+        initial=_fields_initial(connection, contact_fields, lead_fields, genders),
     )
     if request.method == "POST" and form.is_valid():
         contact_mis_id = setup.ensure_mis_id_field(client, "contacts", contact_fields)
@@ -157,9 +157,30 @@ def _mis_id(fields: list[dict[str, Any]]) -> Any:
     )
 
 
-def _fields_initial(connection: Connection, contact_fields: list, genders: list) -> dict:
+# Words of a deal field's name that suggest what of a visit it holds (before anything is saved).
+LEAD_FIELD_WORDS = {
+    "date": ("дата", "date"),
+    "time": ("время", "time"),
+    "duration": ("длител", "duration"),
+    "doctor": ("врач", "доктор", "doctor"),
+    "branch": ("филиал", "branch"),
+    "services": ("услуг", "service"),
+}
+
+
+def _fields_initial(
+    connection: Connection, contact_fields: list, lead_fields: list, genders: list
+) -> dict:
     amo = AmoSettings.of(connection)
-    initial: dict[str, Any] = {f"lead_{name}": amo.lead_fields.get(name) for name in LEAD_FIELDS}
+    if "lead_fields" in connection.settings:
+        initial: dict[str, Any] = {
+            f"lead_{name}": amo.lead_fields.get(name) for name in LEAD_FIELDS
+        }
+    else:
+        initial = {
+            f"lead_{name}": _guess(lead_fields, None, LEAD_FIELD_WORDS[name], fallback=False)
+            for name in LEAD_FIELDS
+        }
     if "contact_fields" in connection.settings:
         initial["birth_date"] = amo.contact_fields.get("birth_date")
         initial["gender"] = amo.contact_fields.get("gender")
@@ -181,10 +202,19 @@ def _fields_initial(connection: Connection, contact_fields: list, genders: list)
     return initial
 
 
-def _guess(fields: list, types: tuple[str, ...], words: tuple[str, ...]) -> Any:
-    typed = [f for f in fields if f.get("type") in types]
+def _guess(
+    fields: list, types: tuple[str, ...] | None, words: tuple[str, ...], *, fallback: bool = True
+) -> Any:
+    """The first field of ``types`` whose name holds one of ``words`` (or, with ``fallback``,
+    the first of those types); never the MIS ID field."""
+    typed = [
+        f
+        for f in fields
+        if (types is None or f.get("type") in types)
+        and str(f.get("code") or "").upper() != setup.MIS_ID_CODE
+    ]
     named = [f for f in typed if any(w in str(f.get("name") or "").lower() for w in words)]
-    chosen = (named or typed or [None])[0]
+    chosen = (named or (typed if fallback else []) or [None])[0]
     return chosen.get("id") if chosen else None
 
 
@@ -202,7 +232,6 @@ def _statuses(request: AuthedRequest, connection: Connection, client: AmoClient)
         _posted(request),
         stages=stages,
         loss_reasons=client.loss_reasons(),
-        won=WON,
         lost=LOST,
         initial=_statuses_initial(connection, stages),
     )

@@ -154,6 +154,9 @@ def test_the_fields_step_guesses_by_name_before_anything_is_saved(
     assert initial["birth_date"] == fake_amo.field_id("contacts", "Дата рождения")
     assert initial["gender"] == fake_amo.field_id("contacts", "Пол")
     assert initial[f"gender_{male.pk}"] == fake_amo.enum_id("contacts", "Пол", "Мужской")
+    assert initial["lead_date"] == fake_amo.field_id("leads", "Дата приёма")
+    assert initial["lead_doctor"] == fake_amo.field_id("leads", "Врач")
+    assert initial["lead_branch"] is None
 
 
 def test_a_gender_option_of_another_field_is_refused(manager_client, fake_amo, connection, genders):
