@@ -42,11 +42,19 @@ install: install-runtime python-deps
 services:
 	@scripts/services-up
 
+# `make run AMOCRM=fake` also serves a fake amoCRM account on AMOCRM_FAKE_PORT to connect to.
+AMOCRM ?=
+AMOCRM_FAKE_PORT ?= 8765
+
 run: install
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py seed_demo
-	@echo "Odonta is at http://127.0.0.1:8000 (Ctrl+C stops it)"
-	@$(PY) manage.py runserver 127.0.0.1:8000
+	@if [ "$(AMOCRM)" = "fake" ]; then \
+		$(PY) manage.py amocrm_fake --port $(AMOCRM_FAKE_PORT) & fake=$$!; \
+		trap "kill $$fake 2>/dev/null" EXIT; sleep 1; \
+	fi; \
+	echo "Odonta is at http://127.0.0.1:8000 (Ctrl+C stops it)"; \
+	$(PY) manage.py runserver 127.0.0.1:8000
 
 lint: python-deps
 	@$(VENV)/bin/ruff check .

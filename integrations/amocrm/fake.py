@@ -27,7 +27,7 @@ from collections import deque
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from integrations.amocrm import fake_api
+from integrations.amocrm import fake_api, fake_desk
 from integrations.amocrm.fake_hooks import (
     HEADERS,
     TIMEOUT,
@@ -101,7 +101,10 @@ class FakeAmo(FakeServer):
     # --- Running ----------------------------------------------------------------------------
 
     def start(self) -> "FakeAmo":
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+        # TCP_NODELAY: the base handler writes headers and body apart, and Nagle's algorithm
+        # with delayed ACKs would add ~40 ms to every keep-alive request.
+        handler = type("AmoHandler", (_handler_for(self),), {"disable_nagle_algorithm": True})
+        self._server = ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -302,7 +305,8 @@ class FakeAmo(FakeServer):
             with self.lock:
                 return fake_api.oauth_page(self, request, allow=path == "/oauth/allow")
         if not path.startswith("/api/v4/"):
-            return fake_api.problem(404, f"Cannot {request.method} {path}")
+            desk = fake_desk.handle(self, request, path)
+            return desk or fake_api.problem(404, f"Cannot {request.method} {path}")
         return self._api(request, path)
 
     def _api(self, request: FakeRequest, path: str) -> FakeResponse:
@@ -477,7 +481,7 @@ class FakeAmo(FakeServer):
             elif key == "birthday":
                 if value is not None and not isinstance(value, datetime.date):
                     raise TypeError("birthday is a datetime.date or None")
-                field = self.state.field("contacts", "Дата рождения")
+                field = self._field("Дата рождения")
                 stamp = birthday_timestamp(value) if value else None
                 fields.append(
                     {"field_id": field["id"], "values": [{"value": stamp}] if value else None}
@@ -485,7 +489,7 @@ class FakeAmo(FakeServer):
             elif key == "gender":
                 if value is not None and value not in GENDERS:
                     raise ValueError(f"gender is one of {GENDERS} or None")
-                field = self.state.field("contacts", "Пол")
+                field = self._field("Пол")
                 fields.append(
                     {"field_id": field["id"], "values": [{"value": value}] if value else None}
                 )
@@ -498,6 +502,12 @@ class FakeAmo(FakeServer):
         if fields:
             item["custom_fields_values"] = fields
         return item
+
+    def _field(self, name: str) -> dict[str, Any]:
+        field = self.state.field("contacts", name)
+        if field is None:
+            raise KeyError(f"No contact field {name!r}")
+        return field
 
     def _ui_write(self, kind: str, item: dict[str, Any], old_id: int | None, user_id: int | None):
         user = self._acting(user_id)

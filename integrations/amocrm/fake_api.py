@@ -402,7 +402,7 @@ def _select(fake: "FakeAmo", request: FakeRequest, kind: str) -> list[dict[str, 
     for key in ("updated_at", "created_at", "id"):
         direction = _arg(request, f"order[{key}]")
         if direction in ("asc", "desc"):
-            items.sort(key=lambda e, k=key: (e[k], e["id"]), reverse=direction == "desc")
+            items.sort(key=lambda e, k=key: (e[k], e["id"]), reverse=direction == "desc")  # type: ignore[misc]
             break
     else:
         items.sort(key=lambda e: e["id"])
@@ -702,7 +702,7 @@ def webhook_add(fake: "FakeAmo", request: FakeRequest, match: re.Match, user_id:
             "settings": [],
         }
         hooks.webhooks[webhook_id] = webhook
-    webhook.update(settings=list(dict.fromkeys(settings)), disabled=False, updated_at=now)
+    webhook.update(settings=list(dict.fromkeys(settings or [])), disabled=False, updated_at=now)
     if isinstance(data.get("sort"), int):
         webhook["sort"] = data["sort"]
     hooks.reset_invalid(webhook["id"])

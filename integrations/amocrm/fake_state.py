@@ -233,7 +233,7 @@ class AccountState:
         name: str,
         type: str,
         code: str | None = None,
-        enums: tuple[str, ...] | list[dict[str, Any]] = (),
+        enums: tuple[str, ...] | list[Any] = (),
         sort: int | None = None,
         is_api_only: bool = False,
     ) -> dict[str, Any]:
@@ -435,7 +435,7 @@ class AccountState:
     def _tags(self, entity: dict[str, Any], item: dict[str, Any], path: str) -> list[dict]:
         errors: list[dict] = []
         tags = entity["_embedded"]["tags"]
-        embedded = item.get("_embedded") if isinstance(item.get("_embedded"), dict) else {}
+        embedded = _embedded(item)
         if "tags" in embedded:
             tags = []
         to_add = list(embedded.get("tags") or []) + list(item.get("tags_to_add") or [])
@@ -612,8 +612,7 @@ class AccountState:
             lead["closed_at"] = None
 
     def _link_contacts(self, lead: dict, item: dict) -> list[dict]:
-        embedded = item.get("_embedded") if isinstance(item.get("_embedded"), dict) else {}
-        links = embedded.get("contacts")
+        links = _embedded(item).get("contacts")
         if links is None:
             return []
         if not isinstance(links, list):
@@ -777,3 +776,8 @@ class AccountState:
 
 def _comparable(entity: dict) -> dict:
     return {k: v for k, v in entity.items() if k not in ("updated_at", "updated_by", "closed_at")}
+
+
+def _embedded(item: dict) -> dict:
+    embedded = item.get("_embedded")
+    return embedded if isinstance(embedded, dict) else {}

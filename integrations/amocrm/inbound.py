@@ -22,6 +22,7 @@ from integrations.amocrm.config import CONTACT, INBOUND_ALLOWED, LEAD, SYSTEM, A
 from integrations.amocrm.decisions import open_for_contact
 from integrations.amocrm.outbound import link_make, link_synced
 from integrations.amocrm.sync import remote_time
+from integrations.amocrm.webhook_format import parse_webhook
 from integrations.links import link_find
 from integrations.models import Connection, ExternalLink, SyncResult
 from patients import services as patient_services
@@ -55,8 +56,6 @@ def _is_echo(link: ExternalLink | None, updated_at: Any) -> bool:
 
 def process_webhook(connection: Connection, client: AmoClient, body: str) -> dict[str, int]:
     """Apply one webhook request (any number of entities and kinds of events)."""
-    from integrations.amocrm.webhook_format import parse_webhook
-
     hook = parse_webhook(body)
     settings = client.settings
     if settings.account_id and hook.account_id != settings.account_id:

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from integrations.amocrm import views_connect, views_decisions, views_hook, views_setup
+from integrations.amocrm import (
+    views_connect,
+    views_decisions,
+    views_hook,
+    views_initial,
+    views_setup,
+)
 
 urlpatterns = [
     path("amocrm/", views_connect.integration, name="amocrm-integration"),
@@ -16,4 +22,12 @@ urlpatterns = [
         name="amocrm-decision-resolve",
     ),
     path("amocrm/hook/<str:secret>/", views_hook.hook, name="amocrm-hook"),
+    path("amocrm/initial/", views_initial.initial_page, name="amocrm-initial"),
+    path("amocrm/initial/preview/", views_initial.initial_preview, name="amocrm-initial-preview"),
+    path(
+        "amocrm/initial/<int:pk>/start/", views_initial.initial_start, name="amocrm-initial-start"
+    ),
+    path(
+        "amocrm/initial/<int:pk>/pause/", views_initial.initial_pause, name="amocrm-initial-pause"
+    ),
 ]

@@ -6,6 +6,7 @@ answer within 2 s); a task applies it, once, however often it is delivered.
 """
 
 import hmac
+from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -23,8 +24,11 @@ def hook(request: HttpRequest, secret: str) -> HttpResponse:
     expected = AmoSettings.of(connection).webhook_secret if connection else ""
     if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         return HttpResponse(status=404)
+    if request.content_type != "application/x-www-form-urlencoded":
+        return HttpResponse("Form-encoded webhooks only.", status=415, content_type="text/plain")
+    fields = dict(parse_qsl(request.body.decode("utf-8", "replace"), max_num_fields=100_000))
     account = AmoSettings.of(connection).account_id
-    if account and request.POST.get("account[id]") != str(account):
+    if account and fields.get("account[id]") != str(account):
         return HttpResponse("Another account.", status=403, content_type="text/plain")
     provider = webhooks.get_provider("amocrm")
     if provider is None:  # pragma: no cover - registered when the app loads

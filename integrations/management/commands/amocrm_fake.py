@@ -43,6 +43,7 @@ class Command(BaseCommand):
             f"{fake.url}, and the long-lived token above (or OAuth with the client id/secret)."
         )
         out("Webhooks the sync registers are delivered within ~0.2 s. Ctrl-C stops.")
+        self.stdout.flush()  # seen at once when the output goes to a file or a pipe
         try:
             while True:
                 time.sleep(3600)
