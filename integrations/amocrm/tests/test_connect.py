@@ -321,6 +321,8 @@ def test_the_health_counters(manager_client, fake_amo):
     assert 'data-health="requests">1<' in page
     assert "14.11.2023" in page  # the last reconcile
     assert "/integrations/sync-log/?system=amocrm" in page
+    assert "/integrations/amocrm/decisions/" in page
+    assert "/integrations/amocrm/initial/" in page  # the lead's page, linked once it exists
 
 
 def test_the_integration_page_s_queries_do_not_grow_with_the_links(manager_client, fake_amo):
