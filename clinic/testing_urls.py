@@ -417,6 +417,7 @@ SAMPLES = {
     "integrations:webhook": lambda w: {"system": "nobody"},
     "integrations:sync-log-retry": lambda w: {"pk": w["sync_log_entry"].pk},
     # No amoCRM is connected in the walks: a wrong secret is a 404, a job that is not there too.
+    "integrations:amocrm-setup": lambda w: {"step": "pipeline"},
     "integrations:amocrm-hook": lambda w: {"secret": "not-the-secret"},
     "integrations:amocrm-initial-start": lambda w: {"pk": 2_000_000_001},
     "integrations:amocrm-initial-pause": lambda w: {"pk": 2_000_000_001},

@@ -453,6 +453,13 @@ INTEGRATIONS_RATE_LIMIT = env_int("ODONTA_INTEGRATIONS_RATE_LIMIT", 7)
 AMOCRM_MAX_ATTEMPTS = env_int("ODONTA_AMOCRM_MAX_ATTEMPTS", 4)
 # How often the amoCRM reconcile reads what changed since its last run, in seconds.
 AMOCRM_RECONCILE_SECONDS = env_int("ODONTA_AMOCRM_RECONCILE_SECONDS", 300)
+# amoCRM accounts live at https://<sub>.amocrm.ru or https://<sub>.kommo.com; a loopback
+# address (http://127.0.0.1:<port>, the fake amoCRM of tests and demos) is accepted only
+# when this is on (never in production).
+AMOCRM_ALLOW_LOOPBACK = env_bool("ODONTA_AMOCRM_ALLOW_LOOPBACK", DEBUG)
+# The address outside systems reach this site at (https://mis.clinic.ru), for the OAuth
+# redirect URI and webhook destinations; empty: the address of the request.
+ODONTA_PUBLIC_URL = env_str("ODONTA_PUBLIC_URL", "").rstrip("/")
 # An uploaded patient import file (names, phones, documents) is deleted when its job ends,
 # and after this many days whatever the job's state (patients.tasks.patient_imports_sweep).
 PATIENT_IMPORT_KEEP_FILES_DAYS = env_int("PATIENT_IMPORT_KEEP_FILES_DAYS", 7)

@@ -98,6 +98,48 @@ def connection_disconnect(*, connection: Connection, by=None) -> Connection:
     return current
 
 
+# Settings keys whose values are secrets (a webhook path token, or an address holding one):
+# the audit records that they changed, not what they are.
+SECRET_SETTINGS = ("webhook_secret", "webhook_destination")
+
+
+@transaction.atomic
+def connection_settings_update(
+    *,
+    connection: Connection,
+    values: dict[str, Any],
+    base_url: str | None = None,
+    by=None,
+) -> Connection:
+    """Merge ``values`` into the connection's settings (a key set to ``None`` is removed) and
+    set its address; the caller validates both (an address on loopback passes no https check).
+    """
+    current = Connection.objects.select_for_update().get(pk=connection.pk)
+    settings = dict(current.settings) if isinstance(current.settings, dict) else {}
+    changes: dict[str, list[Any]] = {}
+    for key, value in values.items():
+        old = settings.get(key)
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
+        if old != value:
+            secret = key in SECRET_SETTINGS
+            changes[f"settings.{key}"] = ["", "changed"] if secret else [old, value]
+    fields = ["settings", "updated_at"]
+    if base_url is not None and base_url != current.base_url:
+        changes["base_url"] = [current.base_url, base_url]
+        current.base_url = base_url
+        fields.append("base_url")
+    if not changes:
+        return current
+    current.settings = settings
+    current.save(update_fields=fields)
+    audit.record(actor=by, action="update", obj=current, changes=changes)
+    _copy(current, connection, fields)
+    return current
+
+
 def _copy(source: Connection, target: Connection, fields: list[str]) -> None:
     for name in fields:
         setattr(target, name, getattr(source, name))

@@ -30,7 +30,8 @@ def connection_list(request: AuthedRequest) -> HttpResponse:
     connections = Connection.objects.only(
         "system", "name", "base_url", "status", "status_reason", "status_changed_at", "updated_at"
     )
-    context = {"connections": connections, "tab": "integrations"}
+    amocrm = next((c for c in connections if c.system == "amocrm" and c.name == "default"), None)
+    context = {"connections": connections, "amocrm": amocrm, "tab": "integrations"}
     return render(request, "integrations/connections.html", context)
 
 

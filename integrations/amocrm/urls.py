@@ -1,8 +1,26 @@
 from django.urls import path
 
-from integrations.amocrm import views_hook, views_initial
+from integrations.amocrm import (
+    views_connect,
+    views_decisions,
+    views_hook,
+    views_initial,
+    views_setup,
+)
 
 urlpatterns = [
+    path("amocrm/", views_connect.integration, name="amocrm-integration"),
+    path("amocrm/connect/", views_connect.connect, name="amocrm-connect"),
+    # The redirect URI the clinic pastes into amoCRM, exactly as shown on the connect page.
+    path("amocrm/oauth/callback", views_connect.oauth_callback, name="amocrm-oauth-callback"),
+    path("amocrm/disconnect/", views_connect.disconnect, name="amocrm-disconnect"),
+    path("amocrm/setup/<slug:step>/", views_setup.setup_step, name="amocrm-setup"),
+    path("amocrm/decisions/", views_decisions.decision_list, name="amocrm-decisions"),
+    path(
+        "amocrm/decisions/resolve/",
+        views_decisions.decision_resolve,
+        name="amocrm-decision-resolve",
+    ),
     path("amocrm/hook/<str:secret>/", views_hook.hook, name="amocrm-hook"),
     path("amocrm/initial/", views_initial.initial_page, name="amocrm-initial"),
     path("amocrm/initial/preview/", views_initial.initial_preview, name="amocrm-initial-preview"),
