@@ -104,6 +104,16 @@ def _failed_sync_log_entry():
     )
 
 
+def _paused_amocrm_sync():
+    """An initial amoCRM sync that was paused (its connection is not connected)."""
+    from integrations.models import SyncJob
+    from integrations.services import connection_ensure
+
+    return SyncJob.objects.create(
+        system="amocrm", connection=connection_ensure(system="amocrm"), status="paused"
+    )
+
+
 def build_world(branch, media_root) -> dict:
     """One object of each kind the sampled URLs need (the caller sets MEDIA_ROOT).
 
@@ -138,6 +148,7 @@ def build_world(branch, media_root) -> dict:
             name="probe.failed", attempts=12, failed_at=timezone.now(), last_error="probe"
         ),
         "sync_log_entry": _failed_sync_log_entry(),
+        "amocrm_job": _paused_amocrm_sync(),
     }
     world = {
         **shared,
@@ -416,11 +427,11 @@ SAMPLES = {
     "clinic:failed-event-retry": lambda w: {"pk": w["failed_event"].pk},
     "integrations:webhook": lambda w: {"system": "nobody"},
     "integrations:sync-log-retry": lambda w: {"pk": w["sync_log_entry"].pk},
-    # No amoCRM is connected in the walks: a wrong secret is a 404, a job that is not there too.
+    # No amoCRM is connected in the walks: a wrong secret is a 404.
     "integrations:amocrm-setup": lambda w: {"step": "pipeline"},
     "integrations:amocrm-hook": lambda w: {"secret": "not-the-secret"},
-    "integrations:amocrm-initial-start": lambda w: {"pk": 2_000_000_001},
-    "integrations:amocrm-initial-pause": lambda w: {"pk": 2_000_000_001},
+    "integrations:amocrm-initial-start": lambda w: {"pk": w["amocrm_job"].pk},
+    "integrations:amocrm-initial-pause": lambda w: {"pk": w["amocrm_job"].pk},
     **{
         f"patients:{name}": lambda w: {"pk": w["patient"].pk}
         for name in (
@@ -814,4 +825,5 @@ def demo_world(media_root) -> DemoWorld:
             name="probe.failed", attempts=12, failed_at=timezone.now(), last_error="probe"
         ),
         sync_log_entry=_failed_sync_log_entry(),
+        amocrm_job=_paused_amocrm_sync(),
     )

@@ -10,13 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clinic import audit
 from integrations import synclog
 from integrations.amocrm.config import CONTACT, SYSTEM
 from integrations.models import Connection, DecisionStatus, SyncDecision, SyncResult
 
-REASONS = {"shared_phone": "Several patients share this phone"}
+# Stored in English, shown translated (the decisions page translates the reason).
+REASONS = {"shared_phone": gettext_noop("Several patients share this phone")}
 
 
 def open_for_contact(

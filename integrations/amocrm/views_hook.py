@@ -12,11 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from clinic.permissions import public_view
 from integrations import webhooks
 from integrations.amocrm.config import AmoSettings
 from integrations.amocrm.sync import connection_get
 
 
+@public_view
 @csrf_exempt
 @require_POST
 def hook(request: HttpRequest, secret: str) -> HttpResponse:

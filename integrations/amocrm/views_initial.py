@@ -69,6 +69,9 @@ def initial_start(request: AuthedRequest, pk: int) -> HttpResponse:
     if job.status == SyncJobStatus.PREVIEW and not job.preview.get("ready"):
         messages.error(request, _("Wait for the preview to finish."))
         return _back()
+    if active_connection() is None:
+        messages.error(request, _("Connect amoCRM and finish its setup first."))
+        return _back()
     initial.job_start(job, by=request.user)
     return _back()
 
