@@ -32,6 +32,8 @@ def handle(fake: "FakeAmo", request: FakeRequest, path: str) -> FakeResponse | N
     """The desk's answer, or None when ``path`` is not the desk's."""
     if path == "/" and request.method == "GET":
         return _page(_render(fake))
+    if path == "/favicon.ico":
+        return FakeResponse(204)
     if request.method != "POST" or not path.startswith("/desk/"):
         return None
     form = {
