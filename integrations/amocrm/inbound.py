@@ -142,6 +142,8 @@ def _update_patient(
     for name, value in remote.items():
         if not settings.flows_in(name) or value == link.synced_values.get(name):
             continue  # not ours to take, or amoCRM did not change it
+        if value == "" and not link.synced_values.get(name):
+            continue  # amoCRM has nothing and never had: not a reason to clear Odonta's value
         if value == local.get(name):
             agreed[name] = value
             continue

@@ -144,7 +144,10 @@ def patient_data(values: dict[str, Any]) -> dict[str, Any]:
             datetime.date.fromisoformat(values["birth_date"]) if values["birth_date"] else None
         )
     if "gender" in values:
-        data["gender_id"] = int(values["gender"]) if values["gender"] else None
+        from clinic.models import Gender
+
+        gender_id = values["gender"]
+        data["gender"] = Gender.objects.filter(pk=int(gender_id)).first() if gender_id else None
     return data
 
 

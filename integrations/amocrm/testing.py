@@ -116,8 +116,10 @@ class AmoWorld:
         self.connection.refresh_from_db()
         return AmoClient(self.connection)
 
-    def sync(self, *, max_rounds: int = 10) -> None:
-        """Run the workers' steps until a round moves nothing."""
+    def sync(self, *, max_rounds: int = 10, allow_failures: bool = False) -> None:
+        """Run the workers' steps until a round moves nothing. A webhook whose processing
+        failed fails the call (a test must not pass over a swallowed error) unless
+        ``allow_failures``."""
         for _ in range(max_rounds):
             moved = {"events": 0, "pushed": 0, "webhooks": 0, "processed": 0}
             for event_id in (
@@ -137,6 +139,14 @@ class AmoWorld:
                 webhooks.process(webhook_id)
                 moved["processed"] += 1
             self.rounds.append(moved)
+            if not allow_failures:
+                failed = list(
+                    InboundWebhook.objects.filter(
+                        system=SYSTEM, status=WebhookStatus.FAILED
+                    ).values_list("error", flat=True)[:3]
+                )
+                if failed:
+                    raise AssertionError(f"Webhooks failed: {failed}")
             if not any(moved.values()):
                 return
         raise AssertionError(f"The sync did not settle: {self.rounds[-3:]}")

@@ -57,3 +57,11 @@ def desk(branch, registrar):
         "doctor": doctor,
         "user": registrar.user,
     }
+
+
+@pytest.fixture(autouse=True)
+def _pages_in_english(request):
+    """The settings pages' tests read their messages in English (the msgids); Russian is
+    what a clinic sees and what the browser test reads."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").defaults["HTTP_ACCEPT_LANGUAGE"] = "en"

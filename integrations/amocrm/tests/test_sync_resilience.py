@@ -89,7 +89,7 @@ def test_with_a_third_of_requests_failing_and_webhooks_lost_both_sides_converge(
     for attempt in range(40):
         _time_passes()
         with contextlib.suppress(AssertionError, IntegrationError):
-            amo.sync(max_rounds=4)
+            amo.sync(max_rounds=4, allow_failures=True)
         # Both sides keep changing while the sync struggles.
         if attempt == 3:
             calendar.appointment_set_status(

@@ -233,3 +233,21 @@ def test_hook_refuses_a_wrong_secret_another_account_and_other_bodies(amo, clien
     assert client.post(url, body, form).status_code == 200
     assert client.post(url, body + "&x[99999999999]=1", form).status_code == 200
     assert client.post(url, body + "\x00", form).status_code == 400  # NUL bytes: refused
+
+
+def test_a_field_amocrm_never_had_does_not_clear_odontas_value(amo, desk):
+    """Gender is amoCRM's by default and Odonta never sends it: the contact's empty gender
+    (and its echo) must not wipe the card's, while a gender amoCRM sets does arrive."""
+    patient = new_patient(desk["user"], gender=amo.female)
+    amo.sync()
+    contact_id = contact_of(amo, patient)["id"]
+    amo.fake.ui_update_contact(contact_id, name="Смирнова Ольга Петровна")  # no change
+    amo.fake.ui_update_contact(contact_id, birthday=datetime.date(1990, 3, 15))
+    amo.sync()
+    patient.refresh_from_db()
+    assert patient.gender == amo.female
+    assert patient.birth_date == datetime.date(1990, 3, 15)
+    amo.fake.ui_update_contact(contact_id, gender="Мужской")
+    amo.sync()
+    patient.refresh_from_db()
+    assert patient.gender == amo.male
