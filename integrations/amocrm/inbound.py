@@ -64,13 +64,14 @@ def process_webhook(connection: Connection, client: AmoClient, body: str) -> dic
     lead_ids: list[int] = []
     deleted: list[int] = []
     for event in hook.events:
+        changed_at = event.data.get("updated_at") or event.data.get("last_modified")
         if event.entity == "contact" and event.action in ("add", "update", "restore"):
             link = link_find(system=SYSTEM, external_type=CONTACT, external_id=str(event.id))
-            if not _is_echo(link, event.data.get("updated_at") or event.data.get("last_modified")):
+            if not _is_echo(link, changed_at) and not _contact_agrees(link, event.data, settings):
                 contact_ids.append(event.id)
         elif event.entity == "lead" and event.action in ("add", "update", "status", "restore"):
             link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(event.id))
-            if not _is_echo(link, event.data.get("updated_at") or event.data.get("last_modified")):
+            if not _is_echo(link, changed_at) and not _lead_agrees(link, event.data):
                 lead_ids.append(event.id)
         elif event.entity == "lead" and event.action == "delete":
             deleted.append(event.id)
@@ -81,6 +82,43 @@ def process_webhook(connection: Connection, client: AmoClient, body: str) -> dic
     for lead_id in deleted:
         _forget_deal(connection, lead_id)
     return {"contacts": len(contacts), "leads": len(leads), "deleted": len(deleted)}
+
+
+def _as_read(data: dict[str, Any]) -> dict[str, Any]:
+    """A webhook's (v2) contact in the shape the API (v4) reads it, for ``contact_values``."""
+    return {
+        "name": data.get("name") or "",
+        "custom_fields_values": [
+            {
+                "field_id": field.get("id"),
+                "field_code": field.get("code") or None,
+                "values": [
+                    {"value": value.get("value"), "enum_id": value.get("enum")}
+                    for value in field.get("values") or []
+                ],
+            }
+            for field in data.get("custom_fields") or []
+        ],
+    }
+
+
+def _contact_agrees(link: ExternalLink | None, data: dict, settings: AmoSettings) -> bool:
+    """The webhook's snapshot of a linked contact carries nothing new in the fields that
+    flow in (the echo of our own write, a change of a field we do not take): no need to
+    read it again. Anything else is read (the snapshot may be stale; the API is the truth)."""
+    if link is None or not data.get("name"):
+        return False
+    for name, value in payloads.contact_values(_as_read(data), settings).items():
+        synced = link.synced_values.get(name)
+        if settings.flows_in(name) and value != synced and (value or synced):
+            return False
+    return True
+
+
+def _lead_agrees(link: ExternalLink | None, data: dict) -> bool:
+    """A linked deal still at the stage both sides agreed on: only the stage flows in."""
+    status = data.get("status_id")
+    return bool(link and status and link.synced_values.get("status_id") == status)
 
 
 def _forget_deal(connection: Connection, lead_id: int) -> None:

@@ -447,7 +447,7 @@ def push_visits(
                     error=f"{answer} {answer.body}",
                 )
                 continue
-            link_synced(link, diff, answer.get("updated_at"))
+            link_synced(link, _with_stage(diff, settings), answer.get("updated_at"))
             result.done.append(appointment.pk)
             _log(
                 connection,
@@ -481,7 +481,13 @@ def push_visits(
                     error=error,
                 )
                 continue
-            link_make(appointment, LEAD, answer["id"], values, answer.get("updated_at"))
+            link_make(
+                appointment,
+                LEAD,
+                answer["id"],
+                _with_stage(values, settings),
+                answer.get("updated_at"),
+            )
             result.done.append(appointment.pk)
             result.created.append(appointment.pk)
             _log(
@@ -494,6 +500,13 @@ def push_visits(
                 request_id=str(answer["id"]),
             )
     return result
+
+
+def _with_stage(values: dict[str, Any], settings: AmoSettings) -> dict[str, Any]:
+    """The values as written: with the stage the visit's status sent the deal to."""
+    if "visit_status" not in values:
+        return values
+    return {**values, **payloads.status_fields(values["visit_status"], settings)}
 
 
 def _open_deal(client: AmoClient, contact_id: int) -> dict[str, Any] | None:

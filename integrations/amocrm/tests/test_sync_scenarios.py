@@ -11,7 +11,7 @@ from calendar_app import services as calendar
 from calendar_app.tests.factories import ServiceFactory
 from integrations.amocrm.config import CONTACT, LOST, SYSTEM, WON
 from integrations.links import link_for
-from integrations.models import ExternalLink, SyncDecision, SyncLogEntry
+from integrations.models import ExternalLink, InboundWebhook, SyncDecision, SyncLogEntry
 from patients import services as patients
 from patients.models import Patient
 
@@ -251,3 +251,43 @@ def test_a_field_amocrm_never_had_does_not_clear_odontas_value(amo, desk):
     amo.sync()
     patient.refresh_from_db()
     assert patient.gender == amo.male
+
+
+def test_the_echo_of_odontas_own_writes_costs_no_request(amo, desk):
+    """The webhooks amoCRM sends back for Odonta's creates and updates are recognised from
+    their snapshot (creates answer no ``updated_at``) and from ``updated_at`` (updates):
+    nothing is read again, nothing written back."""
+    from clinic import events
+    from clinic.models import OutboxEvent
+    from integrations import webhooks
+    from integrations.amocrm import push
+
+    def push_only():
+        for event_id in OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list(
+            "pk", flat=True
+        ):
+            events.dispatch(event_id)
+        push.push_pending()
+
+    def echo_requests() -> int:
+        before = amo.fake.api_request_count
+        assert amo.fake.deliver_webhooks(post=amo.post) >= 1
+        for webhook_id in InboundWebhook.objects.filter(status="received").values_list(
+            "pk", flat=True
+        ):
+            webhooks.process(webhook_id)
+        assert not InboundWebhook.objects.exclude(status="processed").exists()
+        return amo.fake.api_request_count - before
+
+    patient = new_patient(desk["user"], gender=amo.female)
+    visit = book(desk, patient)
+    push_only()
+    assert echo_requests() == 0  # the creates' echoes
+    patients.patient_update(patient=patient, by=desk["user"], data={"first_name": "Олеся"})
+    calendar.appointment_set_status(appointment=visit, by=desk["user"], status="confirmed")
+    push_only()
+    assert echo_requests() == 0  # the updates' echoes
+    amo.fake.ui_update_contact(contact_of(amo, patient)["id"], name="Смирнова Олеся Ивановна")
+    assert echo_requests() == 1  # a real change is read (one request for the batch)
+    patient.refresh_from_db()
+    assert patient.middle_name == "Ивановна"
