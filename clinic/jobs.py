@@ -15,13 +15,17 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue(task, *args) -> None:
-    def start() -> None:
-        if settings.LONG_JOBS_IN_THREADS:
-            threading.Thread(target=_run_in_thread, args=(task, args), daemon=True).start()
-        else:
-            task.delay(*args)
+    """Start ``task`` once the current transaction commits."""
+    transaction.on_commit(lambda: start_now(task, *args))
 
-    transaction.on_commit(start)
+
+def start_now(task, *args) -> None:
+    """Start ``task`` in the background now (the caller is past its commit): a Celery task,
+    or a thread of this process in the quickstart, so a request never runs it inline."""
+    if settings.LONG_JOBS_IN_THREADS:
+        threading.Thread(target=_run_in_thread, args=(task, args), daemon=True).start()
+    else:
+        task.delay(*args)
 
 
 def _run_in_thread(task, args) -> None:

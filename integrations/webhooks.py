@@ -86,10 +86,12 @@ def webhook_receive(
 
 
 def _enqueue(webhook_id: int) -> None:
+    from clinic import jobs
     from integrations.tasks import webhook_process
 
     try:
-        webhook_process.delay(webhook_id)
+        # The quickstart runs it in a thread: the provider's request is answered at once.
+        jobs.start_now(webhook_process, webhook_id)
     except Exception:
         logger.warning("Could not enqueue webhook %s; the sweep will retry", webhook_id)
 

@@ -9,6 +9,7 @@ import logging
 
 from django.db import transaction
 
+from clinic import jobs
 from clinic.courier import courier
 from clinic.events import subscriber
 from clinic.models import OutboxEvent
@@ -26,7 +27,7 @@ def _enqueue_push() -> None:
     from integrations.amocrm.tasks import amocrm_push
 
     try:
-        amocrm_push.delay()
+        jobs.start_now(amocrm_push)
     except Exception:  # the broker is down: the beat's push picks the queue up
         logger.warning("Could not start the amoCRM push; the next beat will")
 

@@ -28,6 +28,24 @@ def amocrm_reconcile() -> dict[str, int] | None:
         client.close()
 
 
+@shared_task(ignore_result=True)
+def amocrm_sync_now() -> None:
+    """A person's "Sync now": the webhooks that wait, the queue, and the reconcile."""
+    from integrations import webhooks
+    from integrations.amocrm.config import SYSTEM
+    from integrations.models import InboundWebhook
+
+    for webhook_id in (
+        InboundWebhook.objects.filter(system=SYSTEM)
+        .exclude(status="processed")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    ):
+        webhooks.process(webhook_id)
+    push.push_pending()
+    amocrm_reconcile()
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def amocrm_initial_run(job_id: int) -> None:
     from integrations.amocrm import initial

@@ -6,6 +6,7 @@ from integrations.amocrm import (
     views_hook,
     views_initial,
     views_setup,
+    views_sync,
 )
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
         name="amocrm-decision-resolve",
     ),
     path("amocrm/hook/<str:secret>/", views_hook.hook, name="amocrm-hook"),
+    path("amocrm/sync-now/", views_sync.sync_now, name="amocrm-sync-now"),
     path("amocrm/initial/", views_initial.initial_page, name="amocrm-initial"),
     path("amocrm/initial/preview/", views_initial.initial_preview, name="amocrm-initial-preview"),
     path(
