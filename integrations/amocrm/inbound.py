@@ -23,7 +23,7 @@ from integrations.amocrm.decisions import open_for_contact
 from integrations.amocrm.outbound import link_make, link_synced
 from integrations.amocrm.sync import remote_time
 from integrations.amocrm.webhook_format import parse_webhook
-from integrations.links import link_find
+from integrations.links import link_find, link_for
 from integrations.models import Connection, ExternalLink, SyncResult
 from patients import services as patient_services
 from patients.models import Patient
@@ -251,6 +251,14 @@ def link_contact(
     settings = client.settings
     remote = payloads.contact_values(contact, settings)
     created = patient is None
+    if patient is not None:
+        # The push of this patient may be making its contact right now: it holds the row.
+        Patient.all_objects.select_for_update().filter(pk=patient.pk).first()
+        existing = link_for(system=SYSTEM, obj=patient)
+        if existing is not None and existing.external_id == str(contact["id"]):
+            return patient  # linked by that push: nothing left to do
+        if existing is not None:
+            raise ValidationError(_("The patient was linked to another contact meanwhile."))
     if patient is None:
         data = payloads.patient_data({"full_name": contact.get("name") or _("(no name)"), **remote})
         patient = patient_services.patient_create(by=by, data=data, confirm_duplicate=True)

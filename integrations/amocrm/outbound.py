@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Sum
 
 from calendar_app.models import Appointment, AppointmentService
@@ -65,15 +65,27 @@ def link_make(
 ) -> ExternalLink:
     from integrations.amocrm.sync import remote_time
 
-    return ExternalLink.objects.create(
-        system=SYSTEM,
-        content_type=ContentType.objects.get_for_model(obj),
-        object_id=str(obj.pk),
-        external_type=external_type,
-        external_id=str(external_id),
-        synced_values=synced,
-        remote_updated_at=remote_time(updated_at),
-    )
+    content_type = ContentType.objects.get_for_model(obj)
+    try:
+        with transaction.atomic():
+            return ExternalLink.objects.create(
+                system=SYSTEM,
+                content_type=content_type,
+                object_id=str(obj.pk),
+                external_type=external_type,
+                external_id=str(external_id),
+                synced_values=synced,
+                remote_updated_at=remote_time(updated_at),
+            )
+    except IntegrityError:
+        # The other direction linked the same pair a moment ago (a webhook about the
+        # contact this push just made): that link is this one. Any other pair is a conflict.
+        existing = ExternalLink.objects.filter(
+            system=SYSTEM, content_type=content_type, object_id=str(obj.pk)
+        ).first()
+        if existing is None or existing.external_id != str(external_id):
+            raise
+        return existing
 
 
 def link_synced(link: ExternalLink, values: dict[str, Any], updated_at: Any = None) -> None:

@@ -149,3 +149,29 @@ def test_a_revoked_token_asks_for_reconnecting(amo, desk):
     amo.connection.refresh_from_db()
     assert amo.connection.status == "needs_reconnect"
     assert SyncQueueItem.objects.filter(entity_type="patient").count() == 1  # waits
+
+
+def test_a_webhook_racing_the_push_that_made_its_contact_links_nothing_twice(amo, desk):
+    """The contact a push just made comes back as a webhook before the push has linked it
+    (its transaction still open): both sides end with the same single link."""
+    from integrations.amocrm import inbound, outbound
+    from integrations.amocrm.config import CONTACT
+    from integrations.models import ExternalLink
+
+    patient = new_patient(desk["user"])
+    with amo.client() as api:
+        real_make = outbound.link_make
+
+        def webhook_first(obj, external_type, external_id, synced, updated_at=None):
+            if external_type == CONTACT:  # the webhook is processed "in between"
+                contact = api.contact(int(external_id))
+                inbound.link_contact(amo.connection, api, contact, patient=obj, by=None)
+            return real_make(obj, external_type, external_id, synced, updated_at)
+
+        outbound.link_make, saved = webhook_first, outbound.link_make
+        try:
+            outbound.push_patients(amo.connection, api, [patient.pk])
+        finally:
+            outbound.link_make = saved
+    assert ExternalLink.objects.filter(external_type=CONTACT).count() == 1
+    assert len(amo.fake.contacts) == 1
