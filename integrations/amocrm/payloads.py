@@ -10,8 +10,9 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from clinic.phones import normalize_phone
@@ -213,13 +214,14 @@ def visit_values(
         line.service.name + (f" x{line.quantity}" if line.quantity > 1 else "") for line in lines
     )
     status = "cancelled" if appointment.deleted_at else appointment.status
-    values: dict[str, Any] = {
-        "name": _("Visit %(date)s %(time)s, %(doctor)s")
-        % {
+    with translation.override(django_settings.LANGUAGE_CODE):  # amoCRM's users read the clinic's
+        name = _("Visit %(date)s %(time)s, %(doctor)s") % {
             "date": formats.date_format(start, "d.m.Y"),
             "time": start.strftime("%H:%M"),
             "doctor": appointment.doctor.short_name,
-        },
+        }
+    values: dict[str, Any] = {
+        "name": name,
         "price": int(amount.to_integral_value()),
         "date": date_to_amo(start.date()),
         "time": start.strftime("%H:%M"),
@@ -228,6 +230,9 @@ def visit_values(
         "branch": appointment.branch.name,
         "services": services,
     }
+    responsible = settings.amo_user_for(appointment.doctor_id)
+    if responsible:
+        values["responsible_user_id"] = responsible
     # The visit's status is what is compared ("visit_status", never sent): a manager who moves
     # the deal to a stage no status maps to is not moved back until the status changes.
     values["visit_status"] = status
@@ -252,7 +257,9 @@ def lead_body(
     mis_id: str | None = None,
     contact_id: int | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {key: values[key] for key in ("name", "price") if key in values}
+    body: dict[str, Any] = {
+        key: values[key] for key in ("name", "price", "responsible_user_id") if key in values
+    }
     if "visit_status" in values:
         body.update(status_fields(values["visit_status"], settings))
     if "status_id" in body and settings.pipeline_id:

@@ -291,3 +291,31 @@ def test_the_echo_of_odontas_own_writes_costs_no_request(amo, desk):
     assert echo_requests() == 1  # a real change is read (one request for the batch)
     patient.refresh_from_db()
     assert patient.middle_name == "Ивановна"
+
+
+def test_the_deal_is_the_mapped_amocrm_users_and_carries_the_chosen_fields(amo, desk):
+    manager = amo.fake.user_ids[2]
+    fields = {
+        name: amo.client().create_custom_fields("leads", [{"name": label, "type": "text"}])[0]["id"]
+        for name, label in (
+            ("time", "Время приёма"),
+            ("doctor", "Врач приёма"),
+            ("services", "Услуги приёма"),
+        )
+    }
+    amo.connection.settings["users"] = {str(desk["doctor"].pk): manager}
+    amo.connection.settings["lead_fields"].update(fields)
+    amo.connection.save(update_fields=["settings"])
+    visit = book(
+        desk,
+        new_patient(desk["user"]),
+        hour=11,
+        services=[ServiceFactory(name="Чистка", price=Decimal("2000.00"))],
+    )
+    amo.sync()
+    lead = lead_of(amo, visit)
+    assert lead["responsible_user_id"] == manager
+    assert lead["name"].startswith("Приём ")  # amoCRM's users read the clinic's language
+    assert amo.fake.lead_field_value(lead, "Время приёма") == "11:00"
+    assert amo.fake.lead_field_value(lead, "Врач приёма") == desk["doctor"].full_name
+    assert amo.fake.lead_field_value(lead, "Услуги приёма") == "Чистка"
