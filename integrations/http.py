@@ -176,6 +176,10 @@ class ApiClient:
     retry_after_default = 1.0  # a 429 without Retry-After
     retry_after_max = 120.0  # a longer Retry-After is cut to this (the task retries later)
     limiter_max_wait = 300.0  # waiting longer than this for a slot raises RateLimited
+    # The limiter's window: ``rate_limit`` requests in any this many seconds. A provider that
+    # counts its own second by arrival sees our requests shifted by the network's jitter; a
+    # subclass whose provider answers a burst at the edge with 429 widens it a little.
+    rate_window = 1.0
     idempotent_methods = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 
     def __init__(
@@ -194,7 +198,9 @@ class ApiClient:
         if max_attempts is not None:
             self.max_attempts = max(1, max_attempts)
         self.limiter = limiter or RateLimiter(
-            self.limiter_key(), limit=rate_limit or self.configured_rate_limit()
+            self.limiter_key(),
+            limit=rate_limit or self.configured_rate_limit(),
+            window=self.rate_window,
         )
         self.sleep = sleep
         self.http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
