@@ -641,7 +641,8 @@ def test_auto_deliver_posts_to_a_real_http_server():
             )
             fake.ui_add_lead("Автодоставка")
             deadline = time.monotonic() + 5
-            while not _Receiver.bodies and time.monotonic() < deadline:
+            # The receiver has the body before the fake records the answer: wait for both.
+            while not (_Receiver.bodies and fake.webhook_log) and time.monotonic() < deadline:
                 time.sleep(0.02)
             log = fake.webhook_log
     finally:
