@@ -111,6 +111,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--reseed", action="store_true", help="Generate the patients again.")
     parser.add_argument("--write", action="store_true", help="Also write bench/results/.")
+    parser.add_argument(
+        "--name", default="amocrm", help="Results as bench/results/<date>-<name>.md|json."
+    )
     parser.add_argument("--seed", type=int, default=2026)
     return parser.parse_args()
 
@@ -295,9 +298,26 @@ class Timers:
             totals[0] += time.perf_counter() - started
             totals[1] += 1
 
+    def _gc(self, phase: str, info: dict) -> None:
+        # A collection stops every thread of this process (the fake's included): its pauses
+        # delay requests between taking a slot and arriving, which the fake may answer 429.
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        seconds = time.perf_counter() - self._gc_started
+        totals = self.totals[f"garbage collection, generation {info['generation']}"]
+        totals[0] += seconds
+        totals[1] += 1
+        self.gc_longest = max(self.gc_longest, seconds)
+
     @contextlib.contextmanager
     def installed(self):
+        import gc
+
         import httpx
+
+        self.gc_longest = 0.0
+        gc.callbacks.append(self._gc)
 
         self.wrap(RateLimiter, "acquire", "rate limiter (waiting for a slot)")
         self.wrap(RateLimiter, "slow_down", "answers 429 (the rate halved for 60 s)")
@@ -316,6 +336,7 @@ class Timers:
             with db.execute_wrapper(self.sql):
                 yield self
         finally:
+            gc.callbacks.remove(self._gc)
             for owner, attribute, original in reversed(self._undo):
                 setattr(owner, attribute, original)
             self._undo.clear()
@@ -391,6 +412,7 @@ def initial_sync(fake: FakeAmo, world: AmoWorld, patients: int, profile: str | N
                 "decisions": job.decisions,
             },
             "answers_429": timers.totals["answers 429 (the rate halved for 60 s)"][1],
+            "longest_gc_pause_ms": round(timers.gc_longest * 1000, 1),
             "time": timers.table(),
             "profile": profile or "",
         },
@@ -755,7 +777,9 @@ def report(
             f"| ≤ {TARGET_RATIO}: {verdict(run['time_ratio'], TARGET_RATIO)} |",
             "",
             f"{run['patients_per_second']} patients a second, {run['requests_per_second']} "
-            f"requests a second, {run['answers_429']} answers 429. The preview (the dry run) took "
+            f"requests a second, {run['answers_429']} answers 429 (the longest garbage "
+            f"collection pause of this process, the fake's contacts in its memory: "
+            f"{run['longest_gc_pause_ms']} ms). The preview (the dry run) took "
             f"{preview['seconds']} s and {preview['requests']} requests. The job: "
             + ", ".join(f"{k} {v:,}" for k, v in run["job"].items())
             + ".",
@@ -908,7 +932,7 @@ def main() -> int:
     print(text)
     if args.write:
         day = datetime.datetime.now().astimezone().date()
-        stem = BENCH / "results" / f"{day:%Y-%m-%d}-amocrm"
+        stem = BENCH / "results" / f"{day:%Y-%m-%d}-{args.name}"
         stem.with_suffix(".md").write_text(text, encoding="utf-8")
         stem.with_suffix(".json").write_text(
             json.dumps(
