@@ -16,7 +16,9 @@ What the base does for every request:
 
 - **rate**: takes a slot of the connection's ``RateLimiter`` first (shared by all
   processes through Redis; ``INTEGRATIONS_RATE_LIMIT`` requests a second unless the
-  connection's ``settings["rate_limit"]`` says otherwise);
+  connection's ``settings["rate_limit"]`` says otherwise), and settles it when the answer
+  comes (the provider counts arrivals: a request slow on its way must not open the next
+  window early);
 - **timeouts and retries**: 5xx, timeouts and connection errors are retried with
   exponential backoff and jitter up to ``max_attempts``. A POST (not idempotent) is retried
   only when the request never reached the server (a connection error) or on 429, unless
@@ -35,6 +37,7 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -176,6 +179,9 @@ class ApiClient:
     retry_after_default = 1.0  # a 429 without Retry-After
     retry_after_max = 120.0  # a longer Retry-After is cut to this (the task retries later)
     limiter_max_wait = 300.0  # waiting longer than this for a slot raises RateLimited
+    # The limiter's window: ``rate_limit`` requests in any this many seconds. A subclass whose
+    # provider answers a burst at the edge of its second with 429 widens it a little.
+    rate_window = 1.0
     idempotent_methods = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 
     def __init__(
@@ -194,7 +200,9 @@ class ApiClient:
         if max_attempts is not None:
             self.max_attempts = max(1, max_attempts)
         self.limiter = limiter or RateLimiter(
-            self.limiter_key(), limit=rate_limit or self.configured_rate_limit()
+            self.limiter_key(),
+            limit=rate_limit or self.configured_rate_limit(),
+            window=self.rate_window,
         )
         self.sleep = sleep
         self.http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
@@ -256,8 +264,9 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
+            slot = uuid.uuid4().hex
             try:
-                self.limiter.acquire(max_wait=self.limiter_max_wait)
+                self.limiter.acquire(max_wait=self.limiter_max_wait, slot=slot)
             except TimeoutError as exc:
                 raise RateLimited(f"{method} {path}: no request slot in time") from exc
             request = self.http.build_request(
@@ -271,7 +280,10 @@ class ApiClient:
             self._log_request(request, attempt)
             started = time.monotonic()
             try:
-                response = self.http.send(request)
+                try:
+                    response = self.http.send(request)
+                finally:
+                    self.limiter.settle(slot)
             except httpx.TimeoutException as exc:
                 self._log_failure(request, attempt, exc, started)
                 if not retry_all or attempt >= self.max_attempts:

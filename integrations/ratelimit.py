@@ -1,7 +1,10 @@
 """One request rate per outside account, shared by every process that talks to it.
 
 A sliding window in Redis (one Lua script, so checking and taking a slot is atomic across
-workers): at most ``limit`` requests in any ``window`` seconds. A 429 from the provider
+workers): at most ``limit`` requests in any ``window`` seconds. A slot is taken before the
+request leaves and ``settle``d to the moment its answer came back: the provider counts
+arrivals, which lie between the two, so a request held up on its way (a busy CPU, a network
+hiccup, a pause of either process) cannot let the next window open early. A 429 from the provider
 pauses every process for its ``Retry-After`` (``pause``) and halves the rate for a while
 (``slow_down``). Without Redis (the SQLite quickstart) the same rules hold inside one process.
 
@@ -35,6 +38,16 @@ if redis.call('ZCARD', window_key) < limit then
 end
 local oldest = redis.call('ZRANGE', window_key, 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+# Moves a slot to now (the answer's arrival), if it is still in the window.
+_SETTLE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZADD', KEYS[1], 'XX', 'CH', now, ARGV[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+return 0
 """
 
 _clients: dict[str, Any] = {}
@@ -73,12 +86,15 @@ class RateLimiter:
         url = redis_url if redis_url is not None else settings.REDIS_URL
         self._redis = _redis(url) if url else None
         self._script = self._redis.register_script(_ACQUIRE) if self._redis else None
+        self._settle = self._redis.register_script(_SETTLE) if self._redis else None
 
-    def acquire(self, *, max_wait: float = 300.0) -> float:
-        """Take a slot, waiting as long as needed; returns the seconds waited."""
+    def acquire(self, *, max_wait: float = 300.0, slot: str | None = None) -> float:
+        """Take a slot (named ``slot``, to ``settle`` it later), waiting as long as needed;
+        returns the seconds waited."""
+        slot = slot or uuid.uuid4().hex
         waited = 0.0
         while True:
-            wait_ms = self._try()
+            wait_ms = self._try(slot)
             if wait_ms <= 0:
                 return waited
             if waited >= max_wait:
@@ -86,6 +102,20 @@ class RateLimiter:
             pause = min(wait_ms / 1000, max_wait - waited + 0.001)
             time.sleep(pause)
             waited += pause
+
+    def settle(self, slot: str) -> None:
+        """The request of ``slot`` has its answer: count it from now on, not from when it
+        left (a slot that has left the window already stays out)."""
+        if self._settle is not None:
+            self._settle(keys=[self.key], args=[slot, self.window_ms])
+            return
+        state = _local(self.key)
+        with state.lock:
+            if any(member == slot for _at, member in state.times):
+                now = time.monotonic()
+                state.times = deque(
+                    sorted((now if member == slot else at, member) for at, member in state.times)
+                )
 
     def pause(self, seconds: float) -> None:
         """No process sends a request for ``seconds`` (a provider's Retry-After)."""
@@ -122,12 +152,12 @@ class RateLimiter:
         else:
             _locals.pop(self.key, None)
 
-    def _try(self) -> int:
+    def _try(self, slot: str) -> int:
         if self._script is not None:
             return int(
                 self._script(
                     keys=[self.key, f"{self.key}:slow", f"{self.key}:pause"],
-                    args=[self.limit, self.window_ms, uuid.uuid4().hex],
+                    args=[self.limit, self.window_ms, slot],
                 )
             )
         state = _local(self.key)
@@ -137,18 +167,18 @@ class RateLimiter:
                 return int((state.pause_until - now) * 1000) + 1
             limit = self.current_limit()
             window = self.window_ms / 1000
-            while state.times and state.times[0] <= now - window:
+            while state.times and state.times[0][0] <= now - window:
                 state.times.popleft()
             if len(state.times) < limit:
-                state.times.append(now)
+                state.times.append((now, slot))
                 return 0
-            return max(1, int((state.times[0] + window - now) * 1000) + 1)
+            return max(1, int((state.times[0][0] + window - now) * 1000) + 1)
 
 
 class _LocalState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.times: deque[float] = deque()
+        self.times: deque[tuple[float, str]] = deque()  # (taken or settled at, slot)
         self.pause_until = 0.0
         self.slow_limit = 0
         self.slow_until = 0.0

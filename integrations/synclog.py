@@ -57,7 +57,43 @@ def log(
     error: str = "",
     request_id: str = "",
 ) -> SyncLogEntry:
-    return SyncLogEntry.objects.create(
+    line = entry(
+        direction=direction,
+        system=system,
+        action=action,
+        result=result,
+        connection=connection,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=changes,
+        error=error,
+        request_id=request_id,
+    )
+    line.save()
+    return line
+
+
+def log_many(lines: list[SyncLogEntry]) -> list[SyncLogEntry]:
+    """Write lines made with ``entry`` in one statement (a batch of a sync)."""
+    return SyncLogEntry.objects.bulk_create(lines) if lines else []
+
+
+def entry(
+    *,
+    direction: str,
+    system: str,
+    action: str,
+    result: str,
+    connection: Connection | None = None,
+    entity_type: str = "",
+    entity_id: Any = "",
+    changes: dict[str, Any] | None = None,
+    error: str = "",
+    request_id: str = "",
+) -> SyncLogEntry:
+    """A log line, masked and cut to size, not yet saved (``log`` saves one, ``log_many``
+    several at once)."""
+    return SyncLogEntry(
         direction=SyncDirection(direction),
         system=system[:40],
         connection=connection,

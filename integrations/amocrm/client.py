@@ -98,6 +98,12 @@ def _token_request(
 
 class AmoClient(ApiClient):
     system = "amocrm"
+    # amoCRM refuses the 8th request inside any second of its own clock, and one 429 costs a
+    # second's pause and a minute at half the rate. Seven requests in 1.05 s (6.7 a second)
+    # keep a 50 ms margin for the jitter between taking a slot here and arriving there,
+    # which settling a slot at its answer does not cover when several workers send at once.
+    # At exactly 1 s, 7 % of back-to-back requests to the fake were refused (0 at 1.05 s).
+    rate_window = 1.05
 
     def __init__(self, connection: Connection | None = None, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)

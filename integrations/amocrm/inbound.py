@@ -51,6 +51,17 @@ def _is_echo(link: ExternalLink | None, updated_at: Any) -> bool:
     return bool(link and link.remote_updated_at and moment and moment <= link.remote_updated_at)
 
 
+def _to_read(action: str, link: ExternalLink | None, data: dict[str, Any]) -> bool:
+    """Whether a reported change needs the entity read again. Not an echo of our own write;
+    nor the "added" report of an entity linked already: Odonta created it (amoCRM's answer
+    to a create carries no ``updated_at``, so ``_is_echo`` cannot tell), or linked it on an
+    earlier delivery of the same report. An initial sync would otherwise read back every
+    contact it made, a request per webhook."""
+    if action == "add" and link is not None:
+        return False
+    return not _is_echo(link, data.get("updated_at") or data.get("last_modified"))
+
+
 # --- Webhooks -----------------------------------------------------------------------------
 
 
@@ -64,14 +75,15 @@ def process_webhook(connection: Connection, client: AmoClient, body: str) -> dic
     lead_ids: list[int] = []
     deleted: list[int] = []
     for event in hook.events:
-        changed_at = event.data.get("updated_at") or event.data.get("last_modified")
         if event.entity == "contact" and event.action in ("add", "update", "restore"):
             link = link_find(system=SYSTEM, external_type=CONTACT, external_id=str(event.id))
-            if not _is_echo(link, changed_at) and not _contact_agrees(link, event.data, settings):
+            if _to_read(event.action, link, event.data) and not _contact_agrees(
+                link, event.data, settings
+            ):
                 contact_ids.append(event.id)
         elif event.entity == "lead" and event.action in ("add", "update", "status", "restore"):
             link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(event.id))
-            if not _is_echo(link, changed_at) and not _lead_agrees(link, event.data):
+            if _to_read(event.action, link, event.data) and not _lead_agrees(link, event.data):
                 lead_ids.append(event.id)
         elif event.entity == "lead" and event.action == "delete":
             deleted.append(event.id)

@@ -88,6 +88,34 @@ def link_make(
         return existing
 
 
+def links_make(rows: list[tuple[Any, str, Any, dict[str, Any], Any]]) -> list[ExternalLink]:
+    """``link_make`` for many (object, external type, external id, synced, updated_at) rows
+    in one statement: a batch's new contacts or deals. If one of them was linked meanwhile
+    by the other direction, they are made one by one (``link_make`` sorts that out)."""
+    from integrations.amocrm.sync import remote_time
+
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            return ExternalLink.objects.bulk_create(
+                [
+                    ExternalLink(
+                        system=SYSTEM,
+                        content_type=ContentType.objects.get_for_model(obj),
+                        object_id=str(obj.pk),
+                        external_type=external_type,
+                        external_id=str(external_id),
+                        synced_values=synced,
+                        remote_updated_at=remote_time(updated_at),
+                    )
+                    for obj, external_type, external_id, synced, updated_at in rows
+                ]
+            )
+    except IntegrityError:
+        return [link_make(*row) for row in rows]
+
+
 def link_synced(link: ExternalLink, values: dict[str, Any], updated_at: Any = None) -> None:
     from integrations.amocrm.sync import remote_time
 
@@ -101,6 +129,20 @@ def link_synced(link: ExternalLink, values: dict[str, Any], updated_at: Any = No
 
 def _log(connection, action: str, entity_type: str, entity_id, result: str, **kwargs) -> None:
     synclog.log(
+        direction="out",
+        system=SYSTEM,
+        connection=connection,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        result=result,
+        **kwargs,
+    )
+
+
+def _line(connection, action: str, entity_type: str, entity_id, result: str, **kwargs):
+    """A line for ``synclog.log_many``: the lines of a batch are written together."""
+    return synclog.entry(
         direction="out",
         system=SYSTEM,
         connection=connection,
@@ -265,6 +307,7 @@ def push_patients(
                 for patient, values in creates
             ]
             answers = _write_each(client.create_contacts, bodies)
+            made, lines = [], []
             for (patient, values), answer in zip(creates, answers, strict=True):
                 if isinstance(answer, IntegrationError) or not answer.get("id"):
                     error = (
@@ -273,27 +316,33 @@ def push_patients(
                         else "no id in the answer"
                     )
                     result.failed[patient.pk] = error
-                    _log(
+                    lines.append(
+                        _line(
+                            connection,
+                            "contact.create",
+                            "patient",
+                            patient.pk,
+                            SyncResult.FAILED,
+                            error=error,
+                        )
+                    )
+                    continue
+                made.append((patient, CONTACT, answer["id"], values, answer.get("updated_at")))
+                result.done.append(patient.pk)
+                result.created.append(patient.pk)
+                lines.append(
+                    _line(
                         connection,
                         "contact.create",
                         "patient",
                         patient.pk,
-                        SyncResult.FAILED,
-                        error=error,
+                        SyncResult.OK,
+                        changes=_changes(values, {}),
+                        request_id=str(answer["id"]),
                     )
-                    continue
-                link_make(patient, CONTACT, answer["id"], values, answer.get("updated_at"))
-                result.done.append(patient.pk)
-                result.created.append(patient.pk)
-                _log(
-                    connection,
-                    "contact.create",
-                    "patient",
-                    patient.pk,
-                    SyncResult.OK,
-                    changes=_changes(values, {}),
-                    request_id=str(answer["id"]),
                 )
+            links_make(made)
+            synclog.log_many(lines)
     return result
 
 
@@ -478,39 +527,48 @@ def push_visits(
             for a, values, contact_id in creates
         ]
         answers = _write_each(client.create_leads, bodies)
+        made, lines = [], []
         for (appointment, values, _contact), answer in zip(creates, answers, strict=True):
             if isinstance(answer, IntegrationError) or not answer.get("id"):
                 error = (
                     str(answer) if isinstance(answer, IntegrationError) else "no id in the answer"
                 )
                 result.failed[appointment.pk] = error
-                _log(
+                lines.append(
+                    _line(
+                        connection,
+                        "lead.create",
+                        "visit",
+                        appointment.pk,
+                        SyncResult.FAILED,
+                        error=error,
+                    )
+                )
+                continue
+            made.append(
+                (
+                    appointment,
+                    LEAD,
+                    answer["id"],
+                    _with_stage(values, settings),
+                    answer.get("updated_at"),
+                )
+            )
+            result.done.append(appointment.pk)
+            result.created.append(appointment.pk)
+            lines.append(
+                _line(
                     connection,
                     "lead.create",
                     "visit",
                     appointment.pk,
-                    SyncResult.FAILED,
-                    error=error,
+                    SyncResult.OK,
+                    changes=_changes(values, {}),
+                    request_id=str(answer["id"]),
                 )
-                continue
-            link_make(
-                appointment,
-                LEAD,
-                answer["id"],
-                _with_stage(values, settings),
-                answer.get("updated_at"),
             )
-            result.done.append(appointment.pk)
-            result.created.append(appointment.pk)
-            _log(
-                connection,
-                "lead.create",
-                "visit",
-                appointment.pk,
-                SyncResult.OK,
-                changes=_changes(values, {}),
-                request_id=str(answer["id"]),
-            )
+        links_make(made)
+        synclog.log_many(lines)
     return result
 
 

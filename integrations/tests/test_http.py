@@ -273,6 +273,32 @@ def test_two_clients_in_two_threads_share_one_rate(fake_server, limiter_key, red
     assert elapsed >= 1.4
 
 
+@pytest.mark.parametrize("redis_url", [None, ""], ids=["redis", "in-process"])
+def test_a_slot_counts_from_its_answer(limiter_key, redis_url):
+    """A request held up on its way arrives late at the provider, which counts arrivals: the
+    window runs from the answer (settle), so the next request cannot arrive early."""
+    limiter = RateLimiter(limiter_key, limit=1, window=0.3, redis_url=redis_url)
+    limiter.reset()
+    limiter.acquire(slot="first")
+    time.sleep(0.2)  # on its way, then answered
+    limiter.settle("first")
+    assert limiter.acquire(slot="second") >= 0.25  # not 0.1: a window from the answer
+    limiter.settle("gone")  # a slot no longer in the window is not added back
+    time.sleep(0.35)
+    assert limiter.acquire() < 0.05
+    limiter.reset()
+
+
+def test_the_client_settles_its_slot_when_the_answer_comes(fake_server, make_client):
+    client = make_client(limit=1, window=0.3)
+    fake_server.delay_next(0.2)
+    client.get("/api/slow")
+    answered = time.monotonic()
+    client.get("/api/x")
+    assert time.monotonic() - answered >= 0.25
+    assert fake_server.journal[1].at - answered >= 0.25
+
+
 def test_the_rate_comes_from_the_setting_or_the_connection(settings):
     from integrations.models import Connection
 

@@ -160,18 +160,19 @@ def test_a_webhook_racing_the_push_that_made_its_contact_links_nothing_twice(amo
 
     patient = new_patient(desk["user"])
     with amo.client() as api:
-        real_make = outbound.link_make
+        real_make = outbound.links_make
 
-        def webhook_first(obj, external_type, external_id, synced, updated_at=None):
-            if external_type == CONTACT:  # the webhook is processed "in between"
-                contact = api.contact(int(external_id))
-                inbound.link_contact(amo.connection, api, contact, patient=obj, by=None)
-            return real_make(obj, external_type, external_id, synced, updated_at)
+        def webhook_first(rows):
+            for obj, external_type, external_id, _synced, _at in rows:
+                if external_type == CONTACT:  # the webhook is processed "in between"
+                    contact = api.contact(int(external_id))
+                    inbound.link_contact(amo.connection, api, contact, patient=obj, by=None)
+            return real_make(rows)
 
-        outbound.link_make, saved = webhook_first, outbound.link_make
+        outbound.links_make = webhook_first
         try:
             outbound.push_patients(amo.connection, api, [patient.pk])
         finally:
-            outbound.link_make = saved
+            outbound.links_make = real_make
     assert ExternalLink.objects.filter(external_type=CONTACT).count() == 1
     assert len(amo.fake.contacts) == 1

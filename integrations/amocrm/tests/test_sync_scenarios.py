@@ -70,6 +70,17 @@ def test_changes_flow_both_ways_and_each_once(amo, desk):
     assert len(writes) == 1
 
 
+def test_amocrms_report_of_a_contact_odonta_created_is_not_read_back(amo, desk):
+    patients_made = [new_patient(desk["user"], phone=f"+7916123456{n}") for n in range(3)]
+    amo.sync()
+    assert [contact_of(amo, patient) for patient in patients_made]
+    assert sum(entry["outcome"] == "delivered" for entry in amo.fake.webhook_log) >= 1
+    # The "added" webhook names contacts linked already: no request reads them again (an
+    # initial sync of 100,000 patients made 10,000 such reads).
+    reads = [r for r in amo.fake.journal if r.method == "GET" and "filter[id][]" in r.query]
+    assert reads == []
+
+
 def test_a_booked_visit_creates_a_deal_at_its_stage_with_the_contact(amo, desk):
     patient = new_patient(desk["user"])
     filling = ServiceFactory(name="Пломба", price=Decimal("4500.00"))
