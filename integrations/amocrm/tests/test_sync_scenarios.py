@@ -330,3 +330,24 @@ def test_the_deal_is_the_mapped_amocrm_users_and_carries_the_chosen_fields(amo, 
     assert amo.fake.lead_field_value(lead, "Время приёма") == "11:00"
     assert amo.fake.lead_field_value(lead, "Врач приёма") == desk["doctor"].full_name
     assert amo.fake.lead_field_value(lead, "Услуги приёма") == "Чистка"
+
+
+def test_a_completed_visit_wins_the_deal_at_its_invoiced_amount(amo, desk):
+    from billing.amounts import DiscountAsked
+    from billing.invoicing import invoice_create_from_visit, invoice_issue
+
+    visit = book(
+        desk, new_patient(desk["user"]), services=[ServiceFactory(price=Decimal("5000.00"))]
+    )
+    amo.sync()
+    calendar.appointment_set_status(appointment=visit, by=desk["user"], status="completed")
+    amo.sync()
+    assert lead_of(amo, visit)["price"] == 5000  # booked, not billed yet
+    visit.refresh_from_db()
+    invoice = invoice_create_from_visit(
+        appointment=visit, by=desk["user"], discount=DiscountAsked(percent=Decimal(10))
+    )
+    invoice_issue(invoice=invoice, by=desk["user"])
+    amo.sync()
+    lead = lead_of(amo, visit)
+    assert lead["status_id"] == WON and lead["price"] == 4500  # the invoice, not the booking
