@@ -875,6 +875,18 @@ def report(
     return "\n".join(lines)
 
 
+def git_commit() -> dict:
+    """harness.git_commit, with the results folder's own files not counted as changes."""
+    facts = harness.git_commit()
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {**facts, "dirty": bool(changed)}
+
+
 def history_lines(facts: dict, initial_result: dict | None, trips: dict | None) -> list[str]:
     stamp = facts["date"][:16].replace("T", " ")
     head = f"| {stamp} | amoCRM | {facts['git']['short']} |"
@@ -916,7 +928,7 @@ def main() -> int:
     facts = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "database": DATABASE_URL.rsplit("/", 1)[1],
-        "git": harness.git_commit(),
+        "git": git_commit(),
         "machine": harness.machine(DATABASE_URL),
         "patients": args.patients,
         "seeded_seconds": round(seeded_s, 1),
