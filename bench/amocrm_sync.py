@@ -40,6 +40,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -518,8 +519,6 @@ class Worker:
         raise RuntimeError(f"the worker was not ready in 90 s; see {self.log_path}")
 
     def stop(self) -> None:
-        import signal
-
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -544,12 +543,23 @@ def settled(fake: FakeAmo) -> bool:
 
     return (
         fake.pending_webhooks == 0
+        and not delivering(fake)
         and not OutboxEvent.objects.filter(
             dispatched_at__isnull=True, failed_at__isnull=True
         ).exists()
         and not SyncQueueItem.objects.exists()
         and not InboundWebhook.objects.exclude(status=WebhookStatus.PROCESSED).exists()
     )
+
+
+def delivering(fake: FakeAmo) -> bool:
+    """The fake is posting webhooks now: they have left its queue (``pending_webhooks`` is
+    0) but not all have arrived. Its delivery holds ``_deliver_lock`` meanwhile."""
+    lock = fake._deliver_lock
+    if not lock.acquire(blocking=False):
+        return True
+    lock.release()
+    return False
 
 
 def wait_settled(fake: FakeAmo, timeout: float = 30.0) -> bool:
@@ -865,6 +875,18 @@ def report(
     return "\n".join(lines)
 
 
+def git_commit() -> dict:
+    """harness.git_commit, with the results folder's own files not counted as changes."""
+    facts = harness.git_commit()
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {**facts, "dirty": bool(changed)}
+
+
 def history_lines(facts: dict, initial_result: dict | None, trips: dict | None) -> list[str]:
     stamp = facts["date"][:16].replace("T", " ")
     head = f"| {stamp} | amoCRM | {facts['git']['short']} |"
@@ -898,12 +920,15 @@ def history_lines(facts: dict, initial_result: dict | None, trips: dict | None) 
 def main() -> int:
     args = ARGS
     assert args is not None
+    # A plain kill stops the run through its finally blocks: the server and the worker
+    # (sessions of their own) stop with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seeded_s = seed_patients(args.patients, seed=args.seed, reseed=args.reseed)
     reset_sync_state()
     facts = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "database": DATABASE_URL.rsplit("/", 1)[1],
-        "git": harness.git_commit(),
+        "git": git_commit(),
         "machine": harness.machine(DATABASE_URL),
         "patients": args.patients,
         "seeded_seconds": round(seeded_s, 1),

@@ -30,6 +30,7 @@ from integrations.http import (
     ServerError,
     Unauthorized,
     mask_text,
+    ssl_context,
 )
 from integrations.models import Connection
 
@@ -68,7 +69,9 @@ def _token_request(
     base_url: str, data: dict[str, str], transport: httpx.BaseTransport | None
 ) -> dict[str, Any]:
     try:
-        with httpx.Client(base_url=base_url, timeout=15.0, transport=transport) as http:
+        with httpx.Client(
+            base_url=base_url, timeout=15.0, transport=transport, verify=ssl_context()
+        ) as http:
             response = http.post(TOKEN_PATH, json=data)
     except httpx.HTTPError as exc:
         raise ServerError(
