@@ -573,6 +573,11 @@ SAMPLES = {
 }
 
 
+# Redirect targets of an outside flow: visited without the flow's own parameters (an
+# OAuth state that this session started), they refuse the request with a message (400).
+FLOW_RETURN_ROUTES = {"integrations:amocrm-oauth-callback"}
+
+
 # Routes that also read an object's id from the query string: the walks add these.
 QUERY_SAMPLES = {
     **{

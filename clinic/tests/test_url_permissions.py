@@ -17,7 +17,14 @@ from django.forms.models import model_to_dict
 from clinic import demo, testing
 from clinic.models import AuditEntry, OutboxEvent, RightsGroup
 from clinic.modules import permission_codename
-from clinic.testing_urls import POST_SAMPLES, ROUTES, SAMPLES, build_world, urls_for
+from clinic.testing_urls import (
+    FLOW_RETURN_ROUTES,
+    POST_SAMPLES,
+    ROUTES,
+    SAMPLES,
+    build_world,
+    urls_for,
+)
 
 
 def test_every_project_view_declares_its_access():
@@ -195,11 +202,6 @@ def test_a_one_branch_user_reaches_nothing_of_another_branch(role, world, client
             failures.append(f"{url}: neither GET nor POST is allowed")
     assert failures == []
     assert visited >= 30, "The walk lost its URLs: see SAMPLES and build_world"
-
-
-# Redirect targets of an outside flow: visited without the flow's own parameters (an
-# OAuth state that this session started), they refuse the request with a message (400).
-FLOW_RETURN_ROUTES = {"integrations:amocrm-oauth-callback"}
 
 
 def test_superuser_opens_every_page(world, admin_client):
