@@ -307,42 +307,14 @@ def push_patients(
                 for patient, values in creates
             ]
             answers = _write_each(client.create_contacts, bodies)
-            made, lines = [], []
-            for (patient, values), answer in zip(creates, answers, strict=True):
-                if isinstance(answer, IntegrationError) or not answer.get("id"):
-                    error = (
-                        str(answer)
-                        if isinstance(answer, IntegrationError)
-                        else "no id in the answer"
-                    )
-                    result.failed[patient.pk] = error
-                    lines.append(
-                        _line(
-                            connection,
-                            "contact.create",
-                            "patient",
-                            patient.pk,
-                            SyncResult.FAILED,
-                            error=error,
-                        )
-                    )
-                    continue
-                made.append((patient, CONTACT, answer["id"], values, answer.get("updated_at")))
-                result.done.append(patient.pk)
-                result.created.append(patient.pk)
-                lines.append(
-                    _line(
-                        connection,
-                        "contact.create",
-                        "patient",
-                        patient.pk,
-                        SyncResult.OK,
-                        changes=_changes(values, {}),
-                        request_id=str(answer["id"]),
-                    )
-                )
-            links_make(made)
-            synclog.log_many(lines)
+            _record_creates(
+                connection,
+                result,
+                [(patient, values, values) for patient, values in creates],
+                answers,
+                external_type=CONTACT,
+                entity_type="patient",
+            )
     return result
 
 
@@ -527,49 +499,54 @@ def push_visits(
             for a, values, contact_id in creates
         ]
         answers = _write_each(client.create_leads, bodies)
-        made, lines = [], []
-        for (appointment, values, _contact), answer in zip(creates, answers, strict=True):
-            if isinstance(answer, IntegrationError) or not answer.get("id"):
-                error = (
-                    str(answer) if isinstance(answer, IntegrationError) else "no id in the answer"
-                )
-                result.failed[appointment.pk] = error
-                lines.append(
-                    _line(
-                        connection,
-                        "lead.create",
-                        "visit",
-                        appointment.pk,
-                        SyncResult.FAILED,
-                        error=error,
-                    )
-                )
-                continue
-            made.append(
-                (
-                    appointment,
-                    LEAD,
-                    answer["id"],
-                    _with_stage(values, settings),
-                    answer.get("updated_at"),
-                )
-            )
-            result.done.append(appointment.pk)
-            result.created.append(appointment.pk)
-            lines.append(
-                _line(
-                    connection,
-                    "lead.create",
-                    "visit",
-                    appointment.pk,
-                    SyncResult.OK,
-                    changes=_changes(values, {}),
-                    request_id=str(answer["id"]),
-                )
-            )
-        links_make(made)
-        synclog.log_many(lines)
+        _record_creates(
+            connection,
+            result,
+            [(a, _with_stage(values, settings), values) for a, values, _contact in creates],
+            answers,
+            external_type=LEAD,
+            entity_type="visit",
+        )
     return result
+
+
+def _record_creates(
+    connection: Connection,
+    result: PushResult,
+    creates: list[tuple[Any, dict[str, Any], dict[str, Any]]],
+    answers: list,
+    *,
+    external_type: str,
+    entity_type: str,
+) -> None:
+    """A batch create's answers, per (object, values to remember, values to log): the new
+    links and the log lines are written with one insert each."""
+    action = f"{external_type}.create"
+    made, lines = [], []
+    for (obj, synced, logged), answer in zip(creates, answers, strict=True):
+        if isinstance(answer, IntegrationError) or not answer.get("id"):
+            error = str(answer) if isinstance(answer, IntegrationError) else "no id in the answer"
+            result.failed[obj.pk] = error
+            lines.append(
+                _line(connection, action, entity_type, obj.pk, SyncResult.FAILED, error=error)
+            )
+            continue
+        made.append((obj, external_type, answer["id"], synced, answer.get("updated_at")))
+        result.done.append(obj.pk)
+        result.created.append(obj.pk)
+        lines.append(
+            _line(
+                connection,
+                action,
+                entity_type,
+                obj.pk,
+                SyncResult.OK,
+                changes=_changes(logged, {}),
+                request_id=str(answer["id"]),
+            )
+        )
+    links_make(made)
+    synclog.log_many(lines)
 
 
 def _with_stage(values: dict[str, Any], settings: AmoSettings) -> dict[str, Any]:
