@@ -122,7 +122,9 @@ class AmoSettings:
             if name in owners and owner in OWNER_CHOICES:
                 owners[name] = owner
         batch = _int(raw.get("batch_size")) or 50
-        responsible = raw.get("responsible") if isinstance(raw.get("responsible"), dict) else {}
+        responsible = raw.get("responsible")
+        if not isinstance(responsible, dict):
+            responsible = {}
         return cls(
             account_id=_int(raw.get("account_id")),
             subdomain=str(raw.get("subdomain") or ""),

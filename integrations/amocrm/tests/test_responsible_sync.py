@@ -163,7 +163,7 @@ def test_with_deals_out_a_new_deal_carries_the_patients_responsible_not_the_doct
 
 def test_a_coordinator_without_an_amocrm_user_writes_nothing_and_is_reported(amo, desk, people):
     switch(amo, out=ALL)
-    patient, (visit, _later) = patient_with_visits(amo, desk)
+    patient, (_visit, _later) = patient_with_visits(amo, desk)
     mark = len(amo.fake.journal)
 
     patients.patient_update(
@@ -216,7 +216,7 @@ def test_a_deals_new_responsible_becomes_the_coordinator(amo, desk, people):
 @pytest.mark.parametrize("into", [(), ("lead",)])
 def test_a_contacts_change_is_ignored_when_its_switch_is_off(amo, desk, people, into):
     switch(amo, into=into)
-    patient, (visit, _later) = patient_with_visits(amo, desk)
+    patient, (_visit, _later) = patient_with_visits(amo, desk)
 
     amo.fake.ui_update_contact(contact_of(amo, patient)["id"], responsible_user_id=people["user_b"])
     amo.sync()
@@ -334,7 +334,7 @@ def test_a_person_changing_the_coordinator_right_after_amocrm_did_is_sent(amo, d
 
 def test_one_change_on_either_side_makes_one_write_on_the_other_and_then_quiet(amo, desk, people):
     switch(amo, into=ALL, out=ALL)
-    patient, (visit, later) = patient_with_visits(amo, desk)
+    patient, (_visit, later) = patient_with_visits(amo, desk)
     audit_before = patient_updates(patient)
     mark = len(amo.fake.journal)
 
