@@ -55,7 +55,14 @@ DEFAULT_WEBHOOK_EVENTS = (
     "update_lead",
     "status_lead",
     "delete_lead",
+    "responsible_contact",
+    "responsible_lead",
 )
+
+# The responsible user sync (``responsible.py``): which entities feed the patient's
+# coordinator ("in") and which are written with it ("out"), and the settle window.
+RESPONSIBLE_KINDS = ("contact", "lead")
+SETTLE_DEFAULT, SETTLE_MIN, SETTLE_MAX = 5, 1, 60
 
 
 def _int(value: Any) -> int | None:
@@ -70,6 +77,12 @@ def _int_map(values: Any) -> dict[str, int]:
     if not isinstance(values, dict):
         return {}
     return {str(key): number for key, value in values.items() if (number := _int(value))}
+
+
+def _switches(values: Any) -> dict[str, bool]:
+    if not isinstance(values, dict):
+        return {}
+    return {kind: values.get(kind) is True for kind in RESPONSIBLE_KINDS}
 
 
 @dataclass
@@ -96,6 +109,10 @@ class AmoSettings:
     webhook_secret: str = ""
     batch_size: int = 50
     setup_done: bool = False
+    # Responsible sync switches: kind ("contact" / "lead") -> on; all off by default.
+    responsible_in: dict[str, bool] = field(default_factory=dict)
+    responsible_out: dict[str, bool] = field(default_factory=dict)
+    settle_seconds: int = SETTLE_DEFAULT
 
     @classmethod
     def of(cls, connection) -> "AmoSettings":
@@ -105,6 +122,9 @@ class AmoSettings:
             if name in owners and owner in OWNER_CHOICES:
                 owners[name] = owner
         batch = _int(raw.get("batch_size")) or 50
+        responsible = raw.get("responsible")
+        if not isinstance(responsible, dict):
+            responsible = {}
         return cls(
             account_id=_int(raw.get("account_id")),
             subdomain=str(raw.get("subdomain") or ""),
@@ -128,7 +148,24 @@ class AmoSettings:
             webhook_secret=str(raw.get("webhook_secret") or ""),
             batch_size=min(batch, 250),
             setup_done=bool(raw.get("setup_done")),
+            responsible_in=_switches(responsible.get("in")),
+            responsible_out=_switches(responsible.get("out")),
+            settle_seconds=min(
+                max(_int(responsible.get("settle_seconds")) or SETTLE_DEFAULT, SETTLE_MIN),
+                SETTLE_MAX,
+            ),
         )
+
+    def responsible_flows_in(self, kind: str) -> bool:
+        return self.responsible_in.get(kind, False)
+
+    def responsible_flows_out(self, kind: str) -> bool:
+        return self.responsible_out.get(kind, False)
+
+    @property
+    def responsible_on(self) -> bool:
+        """Any switch of the responsible sync is on."""
+        return any(self.responsible_in.values()) or any(self.responsible_out.values())
 
     def flows_out(self, name: str) -> bool:
         return self.owners.get(name) in ("both", "odonta")

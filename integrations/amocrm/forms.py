@@ -16,7 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from calendar_app.models import StatusCode
 from clinic.bounds import parse_id
 from clinic.forms import Form
-from integrations.amocrm.config import LEAD_FIELDS, OWNER_CHOICES, PATIENT_FIELDS, VISIT_STATUSES
+from integrations.amocrm.config import (
+    LEAD_FIELDS,
+    OWNER_CHOICES,
+    PATIENT_FIELDS,
+    SETTLE_DEFAULT,
+    SETTLE_MAX,
+    SETTLE_MIN,
+    VISIT_STATUSES,
+)
 from integrations.amocrm.setup import MIS_ID_CODE, account_address
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
@@ -276,12 +284,53 @@ class StatusesForm(Form):
         }
 
 
+SETTLE_ERROR = _("The settle time is a whole number of seconds from 1 to 60.")
+RESPONSIBLE_SWITCHES = {
+    "in_contact": (
+        _("amoCRM → Odonta: from the contact"),
+        _("A new responsible of the patient's contact becomes the patient's coordinator."),
+    ),
+    "in_lead": (
+        _("amoCRM → Odonta: from the deals"),
+        _("A new responsible of a visit's deal becomes the patient's coordinator."),
+    ),
+    "out_contact": (
+        _("Odonta → amoCRM: to the contact"),
+        _("A coordinator changed in Odonta becomes the contact's responsible."),
+    ),
+    "out_lead": (
+        _("Odonta → amoCRM: to the deals"),
+        _(
+            "A coordinator changed in Odonta becomes the responsible of every open deal of the "
+            "patient's visits; new deals get it instead of the doctor's user."
+        ),
+    ),
+}
+
+
 class UsersForm(Form):
-    """Each employee's amoCRM user (the deal's responsible user), or none."""
+    """Each employee's amoCRM user (the deal's responsible user), or none; and the switches
+    of the responsible sync (``responsible.py``). When several switches of "amoCRM → Odonta"
+    are on, the entity changed last wins."""
 
     def __init__(self, *args, employees: list, users: list[dict[str, Any]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.employees = employees
+        for name, (label, help_text) in RESPONSIBLE_SWITCHES.items():
+            self.fields[f"responsible_{name}"] = forms.BooleanField(
+                label=label, help_text=help_text, required=False
+            )
+        self.fields["settle_seconds"] = forms.IntegerField(
+            label=_("Settle time, seconds"),
+            help_text=_(
+                "A change in amoCRM that comes this soon after Odonta wrote the responsible "
+                "is taken as crossing it and is not applied back (5 by default)."
+            ),
+            required=False,
+            error_messages={"invalid": SETTLE_ERROR, "max_value": SETTLE_ERROR},
+            max_value=SETTLE_MAX,
+        )
+        self.fields["settle_seconds"].widget.attrs.update(min=SETTLE_MIN, max=SETTLE_MAX)
         choices = [NONE] + [
             (
                 str(u["id"]),
@@ -295,6 +344,20 @@ class UsersForm(Form):
             )
         self.style_fields()
 
+    def employee_fields(self) -> list:
+        return [self[f"employee_{employee.pk}"] for employee in self.employees]
+
+    def responsible_fields(self) -> list:
+        return [self[f"responsible_{name}"] for name in RESPONSIBLE_SWITCHES]
+
+    def clean_settle_seconds(self) -> int:
+        value = self.cleaned_data.get("settle_seconds")
+        if value is None:
+            return SETTLE_DEFAULT
+        if value < SETTLE_MIN:
+            raise ValidationError(SETTLE_ERROR)
+        return value
+
     def values(self, previous: dict[str, int]) -> dict[str, Any]:
         """The mapping of the employees shown; others' (another branch's) stay as they were."""
         users = {key: value for key, value in previous.items()}
@@ -304,7 +367,17 @@ class UsersForm(Form):
                 users[str(employee.pk)] = int(value)
             else:
                 users.pop(str(employee.pk), None)
-        return {"users": users}
+        data = self.cleaned_data
+        responsible = {
+            direction: {
+                kind: data[f"responsible_{direction}_{kind}"] for kind in ("contact", "lead")
+            }
+            for direction in ("in", "out")
+        }
+        return {
+            "users": users,
+            "responsible": {**responsible, "settle_seconds": data["settle_seconds"]},
+        }
 
 
 class OwnersForm(Form):

@@ -14,7 +14,7 @@ from clinic.courier import courier
 from clinic.events import subscriber
 from clinic.models import OutboxEvent
 from integrations import queue
-from integrations.amocrm.config import SYSTEM
+from integrations.amocrm.config import SYSTEM, AmoSettings
 from integrations.amocrm.sync import active_connection
 
 PATIENT_FIELDS = {"last_name", "first_name", "middle_name", "phone", "birth_date", "gender"}
@@ -44,6 +44,22 @@ def queue_patient(event: OutboxEvent) -> None:
     if active_connection() is None:
         return
     queue.queue(SYSTEM, "patient", [int(event.aggregate_id)])
+    _start_push()
+
+
+@subscriber("patient.created", "patient.updated")
+def queue_responsible(event: OutboxEvent) -> None:
+    """A coordinator set or changed: the responsible sync may write it (``responsible.py``
+    decides; the sync's own writes of amoCRM's changes find nothing to send)."""
+    changed = event.payload.get("changed")
+    if changed is None and not event.payload.get("coordinator"):
+        return
+    if changed is not None and "coordinator" not in changed:
+        return
+    connection = active_connection()
+    if connection is None or not any(AmoSettings.of(connection).responsible_out.values()):
+        return
+    queue.queue(SYSTEM, "responsible", [int(event.aggregate_id)])
     _start_push()
 
 

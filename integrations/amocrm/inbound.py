@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from calendar_app import services as calendar_services
 from calendar_app.models import Appointment
 from integrations import queue, synclog
-from integrations.amocrm import payloads
+from integrations.amocrm import payloads, responsible
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import CONTACT, INBOUND_ALLOWED, LEAD, SYSTEM, AmoSettings
 from integrations.amocrm.decisions import open_for_contact
@@ -74,23 +74,42 @@ def process_webhook(connection: Connection, client: AmoClient, body: str) -> dic
     contact_ids: list[int] = []
     lead_ids: list[int] = []
     deleted: list[int] = []
+    # Entities a ``responsible_*`` event named: their responsible did change.
+    hints: dict[str, set[int]] = {"contact": set(), "lead": set()}
     for event in hook.events:
-        if event.entity == "contact" and event.action in ("add", "update", "restore"):
+        if event.entity in hints and event.action == "responsible":
+            hints[event.entity].add(event.id)
+        if event.entity == "contact" and event.action in (
+            "add",
+            "update",
+            "restore",
+            "responsible",
+        ):
             link = link_find(system=SYSTEM, external_type=CONTACT, external_id=str(event.id))
-            if _to_read(event.action, link, event.data) and not _contact_agrees(
-                link, event.data, settings
+            if _to_read(event.action, link, event.data) and not (
+                _contact_agrees(link, event.data, settings)
+                and not responsible.news(settings, "contact", link, event.data, event.action)
             ):
                 contact_ids.append(event.id)
-        elif event.entity == "lead" and event.action in ("add", "update", "status", "restore"):
+        elif event.entity == "lead" and event.action in (
+            "add",
+            "update",
+            "status",
+            "restore",
+            "responsible",
+        ):
             link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(event.id))
-            if _to_read(event.action, link, event.data) and not _lead_agrees(link, event.data):
+            if _to_read(event.action, link, event.data) and not (
+                _lead_agrees(link, event.data)
+                and not responsible.news(settings, "lead", link, event.data, event.action)
+            ):
                 lead_ids.append(event.id)
         elif event.entity == "lead" and event.action == "delete":
             deleted.append(event.id)
     contacts = list(client.contacts(ids=sorted(set(contact_ids)))) if contact_ids else []
-    apply_contacts(connection, client, contacts)
+    apply_contacts(connection, client, contacts, responsible_hints=hints["contact"])
     leads = list(client.leads(ids=sorted(set(lead_ids)))) if lead_ids else []
-    apply_leads(connection, client, leads)
+    apply_leads(connection, client, leads, responsible_hints=hints["lead"])
     for lead_id in deleted:
         _forget_deal(connection, lead_id)
     return {"contacts": len(contacts), "leads": len(leads), "deleted": len(deleted)}
@@ -152,7 +171,13 @@ def _forget_deal(connection: Connection, lead_id: int) -> None:
 # --- Contacts -----------------------------------------------------------------------------
 
 
-def apply_contacts(connection: Connection, client: AmoClient, contacts: list[dict]) -> None:
+def apply_contacts(
+    connection: Connection,
+    client: AmoClient,
+    contacts: list[dict],
+    *,
+    responsible_hints: set[int] | frozenset[int] = frozenset(),
+) -> None:
     for contact in contacts:
         if contact.get("is_deleted"):
             continue
@@ -162,7 +187,13 @@ def apply_contacts(connection: Connection, client: AmoClient, contacts: list[dic
                     system=SYSTEM, external_type=CONTACT, external_id=str(contact["id"])
                 )
                 if link is not None:
-                    _update_patient(connection, client.settings, link, contact)
+                    _update_patient(
+                        connection,
+                        client.settings,
+                        link,
+                        contact,
+                        hinted=contact["id"] in responsible_hints,
+                    )
                 else:
                     _match_patient(connection, client, contact)
         except ValidationError as error:
@@ -177,13 +208,21 @@ def apply_contacts(connection: Connection, client: AmoClient, contacts: list[dic
 
 
 def _update_patient(
-    connection: Connection, settings: AmoSettings, link: ExternalLink, contact: dict
+    connection: Connection,
+    settings: AmoSettings,
+    link: ExternalLink,
+    contact: dict,
+    *,
+    hinted: bool = False,
 ) -> None:
     if _is_echo(link, contact.get("updated_at")):
         return
     patient = Patient.all_objects.filter(pk=int(link.object_id)).first()
     if patient is None:
         return
+    responsible.note_incoming(
+        connection, settings, kind="contact", entity=contact, link=link, hinted=hinted
+    )
     remote = payloads.contact_values(contact, settings)
     local = payloads.patient_values(patient)
     remote_at = remote_time(contact.get("updated_at"))
@@ -306,11 +345,19 @@ def link_contact(
 # --- Deals --------------------------------------------------------------------------------
 
 
-def apply_leads(connection: Connection, client: AmoClient, leads: list[dict]) -> None:
+def apply_leads(
+    connection: Connection,
+    client: AmoClient,
+    leads: list[dict],
+    *,
+    responsible_hints: set[int] | frozenset[int] = frozenset(),
+) -> None:
     for lead in leads:
         try:
             with transaction.atomic():
-                _apply_lead(connection, client.settings, lead)
+                _apply_lead(
+                    connection, client.settings, lead, hinted=lead.get("id") in responsible_hints
+                )
         except ValidationError as error:
             _log(
                 connection,
@@ -339,7 +386,9 @@ def _recover_link(lead: dict, settings: AmoSettings) -> ExternalLink | None:
     return link_make(appointment, LEAD, lead["id"], {}, None)
 
 
-def _apply_lead(connection: Connection, settings: AmoSettings, lead: dict) -> None:
+def _apply_lead(
+    connection: Connection, settings: AmoSettings, lead: dict, *, hinted: bool = False
+) -> None:
     link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(lead["id"]))
     if link is None:
         link = _recover_link(lead, settings)
@@ -351,6 +400,15 @@ def _apply_lead(connection: Connection, settings: AmoSettings, lead: dict) -> No
     appointment = Appointment.all_objects.filter(pk=int(link.object_id)).first()
     if appointment is None:
         return
+    responsible.note_incoming(
+        connection,
+        settings,
+        kind="lead",
+        entity=lead,
+        link=link,
+        hinted=hinted,
+        patient_id=appointment.patient_id,
+    )
     stage = lead.get("status_id")
     in_pipeline = not settings.pipeline_id or lead.get("pipeline_id") == settings.pipeline_id
     target = settings.stage_to_status.get(str(stage)) if in_pipeline else None

@@ -418,6 +418,9 @@ def push_visits(
         values = outgoing_visit_values(appointment, amounts[appointment.pk], settings)
         link = links.get(appointment.pk)
         if link is not None:
+            if settings.responsible_flows_out("lead"):
+                # A linked deal's responsible is the responsible sync's (``responsible.py``).
+                values.pop("responsible_user_id", None)
             diff = {k: v for k, v in values.items() if link.synced_values.get(k) != v}
             if "visit_status" in diff and payloads.is_closed(
                 payloads.stage_for(diff["visit_status"], settings)

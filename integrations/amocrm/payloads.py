@@ -231,6 +231,10 @@ def visit_values(
         "services": services,
     }
     responsible = settings.amo_user_for(appointment.doctor_id)
+    if settings.responsible_flows_out("lead") and appointment.patient.coordinator_id:
+        # The deal carries the patient's responsible instead (none when that employee has
+        # no amoCRM user: never guessed; the responsible sync reports it).
+        responsible = settings.amo_user_for(appointment.patient.coordinator_id)
     if responsible:
         values["responsible_user_id"] = responsible
     # The visit's status is what is compared ("visit_status", never sent): a manager who moves

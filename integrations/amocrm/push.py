@@ -1,4 +1,5 @@
-"""Draining the push queue: patients first (a deal needs its contact), then visits.
+"""Draining the push queue: patients first (a deal needs its contact), then visits, then
+the responsible users (``responsible.py``: written to the contacts and deals made above).
 
 The push task runs right after a change commits and again every minute (a beat entry), so
 a change reaches amoCRM in seconds and a change made while amoCRM was down goes out when it
@@ -10,14 +11,18 @@ import logging
 import time
 
 from integrations import queue
-from integrations.amocrm import outbound
+from integrations.amocrm import outbound, responsible
 from integrations.amocrm.config import SYSTEM
 from integrations.amocrm.sync import active_connection, client_for, stop_if_refused
 from integrations.http import IntegrationError
 
 logger = logging.getLogger(__name__)
 
-PUSHERS = (("patient", outbound.push_patients), ("visit", outbound.push_visits))
+PUSHERS = (
+    ("patient", outbound.push_patients),
+    ("visit", outbound.push_visits),
+    ("responsible", responsible.push_responsible),  # after the contacts and deals exist
+)
 
 
 def push_pending(*, budget_seconds: float = 50.0) -> int:

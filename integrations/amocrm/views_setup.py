@@ -272,10 +272,19 @@ def _users(request: AuthedRequest, connection: Connection, client: AmoClient) ->
         else _user_like(e, users)
         for e in employees
     }
+    initial.update(_responsible_initial(amo))
     form = UsersForm(_posted(request), employees=employees, users=users, initial=initial)
     if request.method == "POST" and form.is_valid():
         return _saved(request, connection, "users", form.values(amo.users))
     return _page(request, connection, "users", form=form, status=_invalid(request))
+
+
+def _responsible_initial(amo: AmoSettings) -> dict[str, Any]:
+    initial: dict[str, Any] = {"settle_seconds": amo.settle_seconds}
+    for kind in ("contact", "lead"):
+        initial[f"responsible_in_{kind}"] = amo.responsible_flows_in(kind)
+        initial[f"responsible_out_{kind}"] = amo.responsible_flows_out(kind)
+    return initial
 
 
 def _user_like(employee: Employee, users: list[dict[str, Any]]) -> Any:
