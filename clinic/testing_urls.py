@@ -432,6 +432,12 @@ SAMPLES = {
     "integrations:amocrm-hook": lambda w: {"secret": "not-the-secret"},
     "integrations:amocrm-initial-start": lambda w: {"pk": w["amocrm_job"].pk},
     "integrations:amocrm-initial-pause": lambda w: {"pk": w["amocrm_job"].pk},
+    "integrations:amocrm-panel": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-edit": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-cancel": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-book": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-slots": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-confirm": lambda w: {"token": "not-a-panel-token"},
     **{
         f"patients:{name}": lambda w: {"pk": w["patient"].pk}
         for name in (
