@@ -267,7 +267,7 @@ def panel_show(request: HttpRequest, found: Panel) -> HttpResponse:
             local_start=timezone.localtime(visit.start, visit.branch.zone),
             local_end=timezone.localtime(visit.end, visit.branch.zone),
             minutes=int(visit.duration.total_seconds() // 60),
-            status=status_styles()[visit.status],
+            status_style=status_styles()[visit.status],
             can_change=has_module_perm(found.user, "calendar", "change")
             and visit.status != StatusCode.CANCELLED,
         )
