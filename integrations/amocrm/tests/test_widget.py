@@ -274,7 +274,9 @@ def test_the_panel_may_be_framed_only_by_the_account(client, world):
     assert "X-Frame-Options" not in response
 
 
-def test_the_panel_shows_the_visit_with_services_and_total(client, world, django_assert_max_num_queries):
+def test_the_panel_shows_the_visit_with_services_and_total(
+    client, world, django_assert_max_num_queries
+):
     services = [
         ServiceFactory(name="Осмотр", price="1000.00"),
         ServiceFactory(name="Чистка", price="4500.00"),
@@ -287,7 +289,7 @@ def test_the_panel_shows_the_visit_with_services_and_total(client, world, django
         page = client.get(url)
     text = page.content.decode()
     assert "Осмотр" in text and "Чистка" in text
-    assert 'data-panel-total>5500' in text.replace(",", ".").replace(".00", "")
+    assert "data-panel-total>5500" in text.replace(",", ".").replace(".00", "")
     assert "10:00–10:45" in text and "Терапевтова" in text
     assert 'data-panel-status="planned"' in text
 
