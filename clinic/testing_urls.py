@@ -583,6 +583,13 @@ SAMPLES = {
 # OAuth state that this session started), they refuse the request with a message (400).
 FLOW_RETURN_ROUTES = {"integrations:amocrm-oauth-callback"}
 
+# Pages authenticated by a signed token in their path (amoCRM's deal card panel): a sample's
+# made-up token is refused (403) whoever asks.
+SIGNED_PATH_ROUTES = {
+    f"integrations:amocrm-panel{name}"
+    for name in ("", "-edit", "-cancel", "-book", "-slots", "-confirm")
+}
+
 
 # Routes that also read an object's id from the query string: the walks add these.
 QUERY_SAMPLES = {
