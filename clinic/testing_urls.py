@@ -432,6 +432,12 @@ SAMPLES = {
     "integrations:amocrm-hook": lambda w: {"secret": "not-the-secret"},
     "integrations:amocrm-initial-start": lambda w: {"pk": w["amocrm_job"].pk},
     "integrations:amocrm-initial-pause": lambda w: {"pk": w["amocrm_job"].pk},
+    "integrations:amocrm-panel": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-edit": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-cancel": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-book": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-slots": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-panel-confirm": lambda w: {"token": "not-a-panel-token"},
     **{
         f"patients:{name}": lambda w: {"pk": w["patient"].pk}
         for name in (
@@ -576,6 +582,13 @@ SAMPLES = {
 # Redirect targets of an outside flow: visited without the flow's own parameters (an
 # OAuth state that this session started), they refuse the request with a message (400).
 FLOW_RETURN_ROUTES = {"integrations:amocrm-oauth-callback"}
+
+# Pages authenticated by a signed token in their path (amoCRM's deal card panel): a sample's
+# made-up token is refused (403) whoever asks.
+SIGNED_PATH_ROUTES = {
+    f"integrations:amocrm-panel{name}"
+    for name in ("", "-edit", "-cancel", "-book", "-slots", "-confirm")
+}
 
 
 # Routes that also read an object's id from the query string: the walks add these.

@@ -195,6 +195,8 @@ class AmoClient(ApiClient):
                 client_secret=stored.get("client_secret", ""),
                 redirect_uri=stored.get("redirect_uri", ""),
             )
+            if stored.get("widget_secret"):  # the deal-card widget's key outlives the tokens
+                fresh["widget_secret"] = stored["widget_secret"]
             connection_credentials_set(connection=locked, credentials=fresh, status=None)
         self._credentials = fresh
 

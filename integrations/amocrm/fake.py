@@ -27,7 +27,7 @@ from collections import deque
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from integrations.amocrm import fake_api, fake_desk
+from integrations.amocrm import fake_api, fake_desk, fake_widget
 from integrations.amocrm.fake_hooks import (
     HEADERS,
     TIMEOUT,
@@ -97,6 +97,9 @@ class FakeAmo(FakeServer):
         self._codes: dict[str, dict[str, Any]] = {}
         self._access: dict[str, dict[str, Any]] = {}
         self._refresh: dict[str, dict[str, Any]] = {}
+        # The deal-card widget uploaded to the integration (``fake_widget``).
+        self.widget_files: dict[str, bytes] = {}
+        self.widget_settings: dict[str, str] = {}
 
     # --- Running ----------------------------------------------------------------------------
 
@@ -305,7 +308,7 @@ class FakeAmo(FakeServer):
             with self.lock:
                 return fake_api.oauth_page(self, request, allow=path == "/oauth/allow")
         if not path.startswith("/api/v4/"):
-            desk = fake_desk.handle(self, request, path)
+            desk = fake_widget.handle(self, request, path) or fake_desk.handle(self, request, path)
             return desk or fake_api.problem(404, f"Cannot {request.method} {path}")
         return self._api(request, path)
 
@@ -688,6 +691,10 @@ class FakeAmo(FakeServer):
     def status_id(self, name: str, pipeline_id: int | None = None) -> int:
         with self.lock:
             return self.state.status_id(name, pipeline_id)
+
+    def widget_token(self, *, aud: str, user_id: int | None = None, **claims: Any) -> str:
+        """A one-time token amoCRM signs for the widget (see ``fake_widget.mint_token``)."""
+        return fake_widget.mint_token(self, aud=aud, user_id=user_id, **claims)
 
     @property
     def user_ids(self) -> list[int]:

@@ -7,6 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+from integrations.amocrm import fake_widget
 from integrations.fakes import FakeRequest, FakeResponse
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def _render(fake: "FakeAmo") -> str:
             for s in stages
         )
         deals.append(
-            f"<tr data-lead='{lead['id']}'><td>{lead['id']}</td><td>{escape(lead['name'])}</td>"
+            f"<tr data-lead='{lead['id']}'>"
+            f"<td><a href='/leads/detail/{lead['id']}'>{lead['id']}</a></td>"
+            f"<td>{escape(lead['name'])}</td>"
             f"<td>{lead.get('price') or 0}</td>"
             f"<td data-stage>{escape(names.get(lead['status_id'], str(lead['status_id'])))}</td>"
             f"<td><form method='post' action='/desk/move'>"
@@ -99,5 +102,5 @@ def _render(fake: "FakeAmo") -> str:
         "</form><h2>Контакты</h2><table><tr><th>id</th><th>Имя</th><th>Телефон</th>"
         f"<th>MIS ID</th><th></th></tr>{''.join(rows)}</table>"
         "<h2>Сделки</h2><table><tr><th>id</th><th>Название</th><th>Бюджет</th><th>Этап</th>"
-        f"<th></th></tr>{''.join(deals)}</table>"
+        f"<th></th></tr>{''.join(deals)}</table>{fake_widget.desk_section(fake)}"
     )

@@ -61,3 +61,12 @@ for _action in ("contact.create", "contact.update", "contact.match"):
     synclog.register_retry(SYSTEM, _action, _retry_push("patient"))
 for _action in ("lead.create", "lead.update"):
     synclog.register_retry(SYSTEM, _action, _retry_push("visit"))
+
+
+def _retry_close_lost(entry: SyncLogEntry) -> None:
+    from integrations.amocrm.panel import retry_close_lost
+
+    retry_close_lost(entry)
+
+
+synclog.register_retry(SYSTEM, "lead.close_lost", _retry_close_lost)

@@ -7,6 +7,7 @@ from integrations.amocrm import (
     views_initial,
     views_setup,
     views_sync,
+    views_widget,
 )
 
 urlpatterns = [
@@ -31,5 +32,21 @@ urlpatterns = [
     ),
     path(
         "amocrm/initial/<int:pk>/pause/", views_initial.initial_pause, name="amocrm-initial-pause"
+    ),
+    # The deal card widget: the package, its key, the session script.js asks for, the panel.
+    path("amocrm/widget/download/", views_widget.widget_download, name="amocrm-widget-download"),
+    path("amocrm/widget/secret/", views_widget.widget_secret, name="amocrm-widget-secret"),
+    path("amocrm/widget/session/", views_widget.widget_session, name="amocrm-widget-session"),
+    path("amocrm/panel/<str:token>/", views_widget.panel_show, name="amocrm-panel"),
+    path("amocrm/panel/<str:token>/edit/", views_widget.panel_edit, name="amocrm-panel-edit"),
+    path("amocrm/panel/<str:token>/cancel/", views_widget.panel_cancel, name="amocrm-panel-cancel"),
+    path("amocrm/panel/<str:token>/book/", views_widget.panel_book, name="amocrm-panel-book"),
+    path(
+        "amocrm/panel/<str:token>/book/slots/", views_widget.panel_slots, name="amocrm-panel-slots"
+    ),
+    path(
+        "amocrm/panel/<str:token>/book/confirm/",
+        views_widget.panel_confirm,
+        name="amocrm-panel-confirm",
     ),
 ]

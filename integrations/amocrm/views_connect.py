@@ -30,6 +30,7 @@ from integrations.amocrm.config import SYSTEM, AmoSettings
 from integrations.amocrm.forms import ConnectOAuthForm, ConnectTokenForm
 from integrations.amocrm.selectors import integration_health
 from integrations.amocrm.sync import connection_get
+from integrations.amocrm.widget import widget_secret
 from integrations.http import Forbidden, IntegrationError, Unauthorized
 from integrations.services import connection_ensure
 
@@ -48,6 +49,7 @@ def integration(request: AuthedRequest) -> HttpResponse:
         "connection": connection,
         "amo": AmoSettings.of(connection) if connection else None,
         "health": integration_health(connection) if connection else None,
+        "widget_key_set": bool(connection and widget_secret(connection)),
     }
     return render(request, "integrations/amocrm/integration.html", context)
 
