@@ -40,6 +40,11 @@ class PushResult:
     failed: dict[int, str] = field(default_factory=dict)
 
 
+# ``synced_values["mis_id"]`` of a deal linked without its MIS ID written (the deal-card
+# widget books a visit for a deal amoCRM made): the next push of the visit writes it.
+MIS_ID_UNWRITTEN = ""
+
+
 def links_of(model, object_ids) -> dict[int, ExternalLink]:
     content_type = ContentType.objects.get_for_model(model)
     return {
@@ -422,6 +427,8 @@ def push_visits(
                 # A linked deal's responsible is the responsible sync's (``responsible.py``).
                 values.pop("responsible_user_id", None)
             diff = {k: v for k, v in values.items() if link.synced_values.get(k) != v}
+            if link.synced_values.get("mis_id") == MIS_ID_UNWRITTEN:
+                diff["mis_id"] = payloads.lead_mis_id(appointment)
             if "visit_status" in diff and payloads.is_closed(
                 payloads.stage_for(diff["visit_status"], settings)
             ):
@@ -464,14 +471,19 @@ def push_visits(
         else:
             creates.append((appointment, values, int(contact_link.external_id)))
     if updates:
-        bodies = []
+        bodies, mis_ids = [], []
         for _appointment, link, diff in updates:
-            mis_id = diff.pop("mis_id", None)
+            mis_ids.append(diff.pop("mis_id", None))
             bodies.append(
-                {"id": int(link.external_id), **payloads.lead_body(diff, settings, mis_id=mis_id)}
+                {
+                    "id": int(link.external_id),
+                    **payloads.lead_body(diff, settings, mis_id=mis_ids[-1]),
+                }
             )
         answers = _write_each(client.update_leads, bodies)
-        for (appointment, link, diff), answer in zip(updates, answers, strict=True):
+        for (appointment, link, diff), mis_id, answer in zip(
+            updates, mis_ids, answers, strict=True
+        ):
             if isinstance(answer, IntegrationError):
                 result.failed[appointment.pk] = str(answer)
                 _log(
@@ -483,7 +495,10 @@ def push_visits(
                     error=f"{answer} {answer.body}",
                 )
                 continue
-            link_synced(link, _with_stage(diff, settings), answer.get("updated_at"))
+            written = _with_stage(diff, settings)
+            if mis_id is not None:
+                written = {**written, "mis_id": mis_id}
+            link_synced(link, written, answer.get("updated_at"))
             result.done.append(appointment.pk)
             _log(
                 connection,

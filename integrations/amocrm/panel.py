@@ -20,7 +20,7 @@ from integrations import synclog
 from integrations.amocrm import inbound
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import CONTACT, LEAD, LOST, SYSTEM
-from integrations.amocrm.outbound import link_make, link_synced
+from integrations.amocrm.outbound import MIS_ID_UNWRITTEN, link_make, link_synced
 from integrations.http import IntegrationError
 from integrations.links import link_find
 from integrations.models import Connection, SyncResult
@@ -85,7 +85,7 @@ def lead_visit_book(*, lead_id: int, by, patient: Patient, **booking: Any) -> Ap
     appointment = calendar.appointment_book(by=by, patient=patient, source="amocrm", **booking)
     try:
         with transaction.atomic():
-            link_make(appointment, LEAD, lead_id, {}, None)
+            link_make(appointment, LEAD, lead_id, {"mis_id": MIS_ID_UNWRITTEN}, None)
     except IntegrityError:
         raise ValidationError(_("This deal got a visit meanwhile.")) from None
     return appointment

@@ -452,6 +452,8 @@ def test_book_through_the_slot_list_links_the_visit_to_the_deal(client, world):
     deal = world.fake.leads[lead_id]
     assert deal["status_id"] == world.fake.status_id("Записан")
     assert "11:00" in deal["name"] and deal["price"] == 1500
+    # The deal amoCRM made gets the visit's MIS ID like a deal the sync made.
+    assert world.fake.lead_field_value(lead_id, "MIS_ID") == f"V{visit.pk}"
     assert b"data-panel-visit" in client.get(url).content
 
 
