@@ -1,6 +1,7 @@
 from django.urls import path
 
 from integrations.amocrm import (
+    views_app_accounts,
     views_connect,
     views_decisions,
     views_hook,
@@ -31,5 +32,20 @@ urlpatterns = [
     ),
     path(
         "amocrm/initial/<int:pk>/pause/", views_initial.initial_pause, name="amocrm-initial-pause"
+    ),
+    path(
+        "amocrm/app-accounts/patient/<int:pk>/",
+        views_app_accounts.card_update,
+        name="amocrm-app-account-update",
+    ),
+    path(
+        "amocrm/app-accounts/sync/",
+        views_app_accounts.list_sync,
+        name="amocrm-app-accounts-sync",
+    ),
+    path(
+        "amocrm/app-accounts/<int:pk>/",
+        views_app_accounts.job_page,
+        name="amocrm-app-accounts-job",
     ),
 ]
