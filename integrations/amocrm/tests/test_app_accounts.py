@@ -43,11 +43,10 @@ def book(desk, patient, **kwargs):
 @pytest.fixture
 def amo_app(amo):
     """The ``amo`` world with a text contact field chosen for the app accounts."""
-    with amo.fake.lock:
-        field = amo.fake.state.add_field("contacts", name="Аккаунт приложения", type="text")
-    amo.connection.settings["contact_fields"]["app_account"] = field["id"]
+    field = amo.fake.field_id("contacts", "Аккаунт приложения")
+    amo.connection.settings["contact_fields"]["app_account"] = field
     amo.connection.save(update_fields=["settings"])
-    amo.field = field["id"]
+    amo.field = field
     return amo
 
 
