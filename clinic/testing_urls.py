@@ -114,6 +114,20 @@ def _paused_amocrm_sync():
     )
 
 
+def _done_app_accounts_sync():
+    """A finished run of amoCRM's "Sync app accounts" (the patients list's)."""
+    from integrations.models import SyncJob
+    from integrations.services import connection_ensure
+
+    return SyncJob.objects.create(
+        system="amocrm",
+        connection=connection_ensure(system="amocrm"),
+        kind="app_accounts",
+        status="done",
+        cursor={"from": "2026-01-01", "to": "2026-01-31", "after": 0},
+    )
+
+
 def build_world(branch, media_root) -> dict:
     """One object of each kind the sampled URLs need (the caller sets MEDIA_ROOT).
 
@@ -149,6 +163,7 @@ def build_world(branch, media_root) -> dict:
         ),
         "sync_log_entry": _failed_sync_log_entry(),
         "amocrm_job": _paused_amocrm_sync(),
+        "amocrm_app_accounts_job": _done_app_accounts_sync(),
     }
     world = {
         **shared,
@@ -438,6 +453,8 @@ SAMPLES = {
     "integrations:amocrm-panel-book": lambda w: {"token": "not-a-panel-token"},
     "integrations:amocrm-panel-slots": lambda w: {"token": "not-a-panel-token"},
     "integrations:amocrm-panel-confirm": lambda w: {"token": "not-a-panel-token"},
+    "integrations:amocrm-app-account-update": lambda w: {"pk": w["patient"].pk},
+    "integrations:amocrm-app-accounts-job": lambda w: {"pk": w["amocrm_app_accounts_job"].pk},
     **{
         f"patients:{name}": lambda w: {"pk": w["patient"].pk}
         for name in (
@@ -844,4 +861,5 @@ def demo_world(media_root) -> DemoWorld:
         ),
         sync_log_entry=_failed_sync_log_entry(),
         amocrm_job=_paused_amocrm_sync(),
+        amocrm_app_accounts_job=_done_app_accounts_sync(),
     )

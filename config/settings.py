@@ -291,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("ODONTA_AMOCRM_RECONCILE_SECONDS", 300)),
     },
     "amocrm-jobs-sweep": {"task": "integrations.amocrm.tasks.amocrm_jobs_sweep", "schedule": 60.0},
+    # Runs the patient-app accounts' daily sync once a day, after the time set in the wizard.
+    "amocrm-app-accounts-daily": {
+        "task": "integrations.amocrm.tasks.amocrm_app_accounts_daily",
+        "schedule": 900.0,
+    },
     "audit-anchor": {
         "task": "clinic.tasks.audit_anchor",
         "schedule": float(env_int("ODONTA_AUDIT_ANCHOR_SECONDS", 300)),

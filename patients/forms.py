@@ -308,6 +308,14 @@ class PortalActivateForm(Form):
         label=_("login"), max_length=150, help_text=_("Usually the patient's phone or email.")
     )
 
+    def clean_login(self) -> str:
+        # Trimmed by the field; what is left is one word of printable characters (it is
+        # typed into the app and written to amoCRM as it is).
+        login = self.cleaned_data["login"]
+        if any(char.isspace() or not char.isprintable() for char in login):
+            raise ValidationError(_("A login has no spaces or invisible characters."))
+        return login
+
 
 class ImportUploadForm(Form):
     MAX_SIZE = 20 * 1024 * 1024

@@ -302,6 +302,12 @@ class PortalAccount(models.Model):
     class Meta:
         verbose_name = _("patient portal account")
         verbose_name_plural = _("patient portal accounts")
+        indexes = [
+            # amoCRM's "Sync app accounts" picks accounts by their activation dates; its
+            # daily run, those changed since the last run.
+            models.Index(fields=["activated_at"], name="portal_activated_idx"),
+            models.Index(fields=["updated_at"], name="portal_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.login

@@ -17,7 +17,7 @@ from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from clinic.phones import format_phone
 from clinic.tz import request_zone
 from clinic.views.trash import delete_with_confirmation
-from patients import card_panels, card_sections, selectors, services, timeline
+from patients import card_panels, card_sections, page_actions, selectors, services, timeline
 from patients.forms import (
     FamilyCreateForm,
     FamilyJoinForm,
@@ -75,6 +75,8 @@ def patient_list(request: AuthedRequest) -> HttpResponseBase:
         "page": paginate(request, rows, cap=selectors.LIST_CANDIDATES),
         "query_string": query_without_page(request),
     }
+    if not request.htmx:
+        context["list_actions"] = page_actions.shown_to(request.user, page_actions.LIST)
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
     return render(request, template, context)
 
@@ -223,6 +225,7 @@ def _card_context(request: AuthedRequest, patient: Patient, section: str) -> dic
         "representative": getattr(patient, "representative", None),
         "panels": card_panels.shown_to(request.user, patient.pk),
         "stat_panels": card_panels.shown_to(request.user, patient.pk, "stats"),
+        "card_actions": page_actions.shown_to(request.user, page_actions.CARD, patient.pk),
     }
 
 

@@ -9,6 +9,7 @@ in ``Connection.credentials``:
     {"kind": "long_lived", "access_token": ..., "expires_at": <unix seconds or null>}
 """
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,19 @@ def _int(value: Any) -> int | None:
     return number if number > 0 else None
 
 
+def _time_of_day(value: Any, default: datetime.time) -> datetime.time:
+    try:
+        hours, minutes = str(value).split(":")
+        return datetime.time(int(hours), int(minutes))
+    except (TypeError, ValueError):
+        return default
+
+
+# The patient-app accounts' daily sync runs at this time of day (the clinic's zone) unless
+# the wizard's "fields" step says otherwise (``settings["app_accounts"]["time"]``).
+APP_ACCOUNTS_TIME = datetime.time(3, 0)
+
+
 def _int_map(values: Any) -> dict[str, int]:
     if not isinstance(values, dict):
         return {}
@@ -92,7 +106,7 @@ class AmoSettings:
     account_id: int | None = None
     subdomain: str = ""
     pipeline_id: int | None = None
-    # Contact custom fields: "mis_id", "birth_date", "gender" -> amoCRM field id.
+    # Contact custom fields: "mis_id", "birth_date", "gender", "app_account" -> amoCRM field id.
     contact_fields: dict[str, int] = field(default_factory=dict)
     # Gender reference item id (str) -> the gender field's enum id in amoCRM.
     gender_enums: dict[str, int] = field(default_factory=dict)
@@ -113,6 +127,7 @@ class AmoSettings:
     responsible_in: dict[str, bool] = field(default_factory=dict)
     responsible_out: dict[str, bool] = field(default_factory=dict)
     settle_seconds: int = SETTLE_DEFAULT
+    app_accounts_time: datetime.time = APP_ACCOUNTS_TIME
 
     @classmethod
     def of(cls, connection) -> "AmoSettings":
@@ -153,6 +168,12 @@ class AmoSettings:
             settle_seconds=min(
                 max(_int(responsible.get("settle_seconds")) or SETTLE_DEFAULT, SETTLE_MIN),
                 SETTLE_MAX,
+            ),
+            app_accounts_time=_time_of_day(
+                (raw.get("app_accounts") or {}).get("time")
+                if isinstance(raw.get("app_accounts"), dict)
+                else None,
+                APP_ACCOUNTS_TIME,
             ),
         )
 

@@ -173,6 +173,8 @@ class AccountState:
         self.add_field("contacts", name="Должность", type="text", code="POSITION")
         self.add_field("contacts", name="Дата рождения", type="birthday")
         self.add_field("contacts", name="Пол", type="select", enums=("Мужской", "Женский"))
+        # Where a clinic keeps its patients' app accounts (Odonta writes them, one way).
+        self.add_field("contacts", name="Аккаунт приложения", type="text")
         self.add_field(
             "leads", name="Источник", type="select", enums=("Сайт", "Звонок", "Рекомендация")
         )

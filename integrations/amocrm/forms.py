@@ -6,6 +6,7 @@ for the POST: an id that is not among them is refused as any invalid choice. Eac
 reads them).
 """
 
+import datetime
 import re
 from typing import Any
 
@@ -15,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import StatusCode
 from clinic.bounds import parse_id
-from clinic.forms import Form
+from clinic.forms import DateInput, Form, TimeInput
 from integrations.amocrm.config import (
+    APP_ACCOUNTS_TIME,
     LEAD_FIELDS,
     OWNER_CHOICES,
     PATIENT_FIELDS,
@@ -53,6 +55,7 @@ LEAD_FIELD_LABELS = {
 STATUS_LABELS = dict(StatusCode.choices)
 BIRTH_DATE_TYPES = ("date", "birthday")
 GENDER_TYPES = ("select", "radiobutton")
+APP_ACCOUNT_TYPES = ("text", "textarea")
 
 
 class ConnectOAuthForm(Form):
@@ -172,6 +175,18 @@ class FieldsForm(Form):
                 choices=grouped,
                 required=False,
             )
+        self.fields["app_account"] = forms.ChoiceField(
+            label=_("Patient app account (contact field)"),
+            choices=_field_choices(contact_fields, APP_ACCOUNT_TYPES),
+            required=False,
+            help_text=_("A text field; empty: app accounts are not written to amoCRM."),
+        )
+        self.fields["app_accounts_time"] = forms.TimeField(
+            label=_("Daily app account sync at"),
+            widget=TimeInput(),
+            required=False,
+            help_text=_("Once a day after this time (the clinic's time zone)."),
+        )
         lead_choices = _field_choices(lead_fields)
         for name in LEAD_FIELDS:
             self.fields[f"lead_{name}"] = forms.ChoiceField(
@@ -203,6 +218,8 @@ class FieldsForm(Form):
             contact["birth_date"] = int(data["birth_date"])
         if data["gender"]:
             contact["gender"] = int(data["gender"])
+        if data.get("app_account"):
+            contact["app_account"] = int(data["app_account"])
         enums = {
             str(gender.pk): int(data[f"gender_{gender.pk}"])
             for gender in self.genders
@@ -212,7 +229,13 @@ class FieldsForm(Form):
         lead.update(
             {name: int(data[f"lead_{name}"]) for name in LEAD_FIELDS if data[f"lead_{name}"]}
         )
-        return {"contact_fields": contact, "gender_enums": enums, "lead_fields": lead}
+        time = data.get("app_accounts_time") or APP_ACCOUNTS_TIME
+        return {
+            "contact_fields": contact,
+            "gender_enums": enums,
+            "lead_fields": lead,
+            "app_accounts": {"time": time.strftime("%H:%M")},
+        }
 
 
 class StatusesForm(Form):
@@ -422,4 +445,30 @@ class DecisionResolveForm(Form):
         cleaned = super().clean() or self.cleaned_data
         if not self.errors and bool(cleaned.get("patient")) == bool(cleaned.get("create")):
             raise ValidationError(_("Choose a patient to link, or create a new one."))
+        return cleaned
+
+
+class AppAccountsRangeForm(Form):
+    """The patients list's "Sync app accounts": the days of activation to sync (the clinic's
+    time zone), at most ``MAX_DAYS`` apart, none after today."""
+
+    MAX_DAYS = 3660
+
+    date_from = forms.DateField(label=_("Activated from"), widget=DateInput())
+    date_to = forms.DateField(label=_("Activated to"), widget=DateInput())
+
+    def __init__(self, *args, today: datetime.date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end:
+            if start > end:
+                self.add_error("date_to", _("The end is before the start."))
+            elif (end - start).days > self.MAX_DAYS:
+                self.add_error("date_from", _("Choose at most ten years."))
+            elif start > self.today:
+                self.add_error("date_from", _("No account is activated in the future."))
         return cleaned

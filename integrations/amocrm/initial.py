@@ -213,6 +213,7 @@ def resume_stalled() -> int:
     stalled = list(
         SyncJob.objects.filter(
             system=SYSTEM,
+            kind="initial",
             status=SyncJobStatus.RUNNING,
             progress_at__lt=timezone.now() - STALLED,
         ).values_list("pk", flat=True)

@@ -2,11 +2,13 @@
 handlers and the retry of its failed sync log lines."""
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from integrations import queue, synclog, webhooks
 from integrations.amocrm import handlers
 from integrations.amocrm.config import SYSTEM
 from integrations.models import InboundWebhook, SyncLogEntry
+from patients import page_actions
 
 
 def _process(webhook: InboundWebhook) -> None:
@@ -70,3 +72,34 @@ def _retry_close_lost(entry: SyncLogEntry) -> None:
 
 
 synclog.register_retry(SYSTEM, "lead.close_lost", _retry_close_lost)
+
+
+def _app_accounts_on() -> bool:
+    from integrations.amocrm.views_app_accounts import feature_on
+
+    return feature_on()
+
+
+# The patient-app accounts to amoCRM, from the card and from the list (SYNC_RIGHT there).
+page_actions.register(
+    page_actions.PatientAction(
+        key="amocrm-app-account",
+        label=gettext_lazy("Update app account in CRM"),
+        icon="phone",
+        url_name="integrations:amocrm-app-account-update",
+        right=("settings", "change"),
+        confirm=gettext_lazy("Write this patient's app account to amoCRM now?"),
+        enabled=_app_accounts_on,
+    )
+)
+page_actions.register(
+    page_actions.PatientAction(
+        key="amocrm-app-accounts",
+        label=gettext_lazy("Sync app accounts"),
+        icon="arrow-repeat",
+        url_name="integrations:amocrm-app-accounts-sync",
+        right=("settings", "change"),
+        place=page_actions.LIST,
+        enabled=_app_accounts_on,
+    )
+)

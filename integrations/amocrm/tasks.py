@@ -55,7 +55,30 @@ def amocrm_initial_run(job_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def amocrm_jobs_sweep() -> int:
-    """Every minute: a running initial sync whose worker died goes on where it stopped."""
-    from integrations.amocrm import initial
+    """Every minute: a running initial sync (or app accounts run) whose worker died goes on
+    where it stopped."""
+    from integrations.amocrm import app_accounts, initial
 
-    return initial.resume_stalled()
+    return initial.resume_stalled() + app_accounts.resume_stalled()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def amocrm_app_accounts_run(job_id: int) -> None:
+    from integrations.amocrm import app_accounts
+
+    app_accounts.job_run(job_id)
+
+
+@shared_task(ignore_result=True)
+def amocrm_app_accounts_daily() -> dict | None:
+    """Every 15 minutes: the app accounts' daily sync, once a day after its time of day."""
+    from integrations.amocrm import app_accounts
+
+    connection = active_connection()
+    if connection is None:
+        return None
+    try:
+        result = app_accounts.daily_run(connection)
+    except IntegrationError:
+        return None  # logged and the connection's status set; the next beat tries again
+    return result.counts() if result is not None else None

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from integrations.amocrm import (
+    views_app_accounts,
     views_connect,
     views_decisions,
     views_hook,
@@ -48,5 +49,20 @@ urlpatterns = [
         "amocrm/panel/<str:token>/book/confirm/",
         views_widget.panel_confirm,
         name="amocrm-panel-confirm",
+    ),
+    path(
+        "amocrm/app-accounts/patient/<int:pk>/",
+        views_app_accounts.card_update,
+        name="amocrm-app-account-update",
+    ),
+    path(
+        "amocrm/app-accounts/sync/",
+        views_app_accounts.list_sync,
+        name="amocrm-app-accounts-sync",
+    ),
+    path(
+        "amocrm/app-accounts/<int:pk>/",
+        views_app_accounts.job_page,
+        name="amocrm-app-accounts-job",
     ),
 ]

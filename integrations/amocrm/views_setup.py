@@ -181,6 +181,8 @@ def _fields_initial(
             f"lead_{name}": _guess(lead_fields, None, LEAD_FIELD_WORDS[name], fallback=False)
             for name in LEAD_FIELDS
         }
+    initial["app_accounts_time"] = amo.app_accounts_time
+    initial["app_account"] = amo.contact_fields.get("app_account")
     if "contact_fields" in connection.settings:
         initial["birth_date"] = amo.contact_fields.get("birth_date")
         initial["gender"] = amo.contact_fields.get("gender")

@@ -155,3 +155,28 @@ def test_the_account_dialog_sends_an_anonymous_visitor_to_log_in(client, patient
 def test_the_account_of_a_deleted_card_is_not_found(doctor_client, patient):
     Patient.objects.filter(pk=patient.pk).update(deleted_at=timezone.now())
     assert doctor_client.post(activate_url(patient), {"login": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("login", "error"),
+    [
+        ("   ", "This field is required."),
+        ("olga smirnova", "A login has no spaces or invisible characters."),
+        ("olga\u200b@example.ru", "A login has no spaces or invisible characters."),
+        ("x" * 151, "Ensure this value has at most 150 characters (it has 151)."),
+    ],
+)
+def test_a_login_is_one_printable_word_of_at_most_150_characters(
+    doctor_client, patient, login, error
+):
+    response = doctor_client.post(
+        activate_url(patient), {"login": login}, headers={"Accept-Language": "en"}
+    )
+    assert response.status_code == 422
+    assert error in response.content.decode().replace("&#x27;", "'")
+    assert not PortalAccount.objects.filter(patient=patient).exists()
+
+
+def test_a_login_is_trimmed(doctor_client, patient):
+    doctor_client.post(activate_url(patient), {"login": "  olga@example.ru  "})
+    assert PortalAccount.objects.get(patient=patient).login == "olga@example.ru"
