@@ -196,6 +196,12 @@ def _card(fake: "FakeAmo", lead_id: int) -> FakeResponse:
         "user": user,
     }
     contacts = (lead.get("_embedded") or {}).get("contacts") or []
+    stages = {
+        s["id"]: s["name"]
+        for pipeline in fake.state.pipelines.values()
+        for s in pipeline["statuses"]
+    }
+    stage = stages.get(lead["status_id"], str(lead["status_id"]))
     widget = (
         "<script>" + shim.replace("</", "<\\/") + "</script>"
         "<script src='/widget/files/script.js'></script>"
@@ -207,7 +213,7 @@ def _card(fake: "FakeAmo", lead_id: int) -> FakeResponse:
         "<style>body{font:14px sans-serif;margin:0;display:flex}main{flex:1;padding:1em 2em}"
         "aside{width:320px;border-left:1px solid #ccc;padding:.5em;min-height:100vh}</style>"
         f"<main><p><a href='/'>← Сделки</a></p><h1 data-lead='{lead_id}'>"
-        f"{escape(lead['name'])}</h1><p>Этап: <span data-stage>{lead['status_id']}</span></p>"
+        f"{escape(lead['name'])}</h1><p>Этап: <span data-stage>{escape(stage)}</span></p>"
         f"<p>Контакт: {', '.join(str(c['id']) for c in contacts) or '—'}</p></main>"
         f"<aside><div id='widget-panel'></div>{widget}</aside></html>"
     )

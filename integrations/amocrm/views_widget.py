@@ -386,6 +386,8 @@ def panel_book(request: HttpRequest, found: Panel) -> HttpResponse:
         return answer
     today = timezone.localdate()
     form = PanelSearchForm(user=found.user, initial={"date": today})
+    # The first branch the user works in is where a manager books most: preselected.
+    form.initial["branch"] = form.fields["branch"].queryset.first()  # type: ignore[attr-defined]
     return _render(request, found, "book", form=form, durations=_durations())
 
 

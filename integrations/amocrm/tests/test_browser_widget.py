@@ -86,8 +86,10 @@ def test_the_deal_card_panel_shows_edits_cancels_and_books(page, asgi_live_serve
             panel = page.frame_locator("iframe[data-odonta-panel]")
             panel.locator("[data-panel-book]").click()
             form = panel.locator("[data-panel-search-form]")
-            form.locator("select[name=branch]").select_option(str(branch.pk))
-            form.locator("select[name=services]").select_option([str(service.pk)])
+            # The user's branch is preselected; the services are found by typing.
+            expect(form.locator("select[name=branch]")).to_have_value(str(branch.pk))
+            form.locator(".ts-control input").fill("Консул")
+            form.locator(".ts-dropdown .option", has_text="Консультация").click()
             expect(form.locator("input[name=duration]")).to_have_value("30")
             form.locator("input[name=date]").fill(tomorrow.isoformat())
             panel.locator("[data-panel-find]").click()

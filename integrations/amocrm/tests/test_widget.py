@@ -471,5 +471,5 @@ def test_book_on_a_deal_without_a_contact_says_so(client, world):
     }
     response = client.post(url + "book/confirm/", data)
     assert response.status_code == 422
-    assert "no contact" in response.content.decode()
+    assert "У сделки нет контакта" in response.content.decode()  # the panel speaks Russian
     assert not Appointment.objects.exists()
