@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Sum
 
-from calendar_app.models import Appointment, AppointmentService
+from calendar_app.models import Appointment, AppointmentService, StatusCode
 from clinic.phones import phone_digits
 from integrations import synclog
 from integrations.amocrm import payloads
@@ -450,7 +450,9 @@ def push_visits(
                 error="The patient is not linked to a contact yet.",
             )
             continue
-        if appointment.deleted_at is not None:
+        # A visit with no deal that is deleted or cancelled gets none: a deal only to be
+        # lost is noise (and a visit the deal card booked over has given its deal away).
+        if appointment.deleted_at is not None or appointment.status == StatusCode.CANCELLED:
             result.done.append(appointment.pk)
             continue
         deal = (deal_finder or _open_deal)(client, int(contact_link.external_id))

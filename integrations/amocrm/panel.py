@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from calendar_app import services as calendar
-from calendar_app.models import Appointment
+from calendar_app.models import Appointment, StatusCode
 from integrations import synclog
 from integrations.amocrm import inbound
 from integrations.amocrm.client import AmoClient
@@ -23,7 +23,7 @@ from integrations.amocrm.config import CONTACT, LEAD, LOST, SYSTEM
 from integrations.amocrm.outbound import MIS_ID_UNWRITTEN, link_make, link_synced
 from integrations.http import IntegrationError
 from integrations.links import link_find
-from integrations.models import Connection, SyncResult
+from integrations.models import Connection, ExternalLink, SyncResult
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -76,13 +76,51 @@ def _linked_patient(contact_id: Any) -> Patient | None:
     return Patient.objects.filter(pk=int(link.object_id)).first()
 
 
+def visit_replaceable(visit_id: int) -> bool:
+    """A deal's visit that was cancelled or deleted: the deal may get a new one ("Book
+    again": the patient called back)."""
+    old = Appointment.all_objects.filter(pk=visit_id).values("status", "deleted_at").first()
+    return old is None or old["deleted_at"] is not None or old["status"] == StatusCode.CANCELLED
+
+
+def lead_bookable(lead_id: int) -> bool:
+    visit_id = lead_visit_id(lead_id)
+    return visit_id is None or visit_replaceable(visit_id)
+
+
 @transaction.atomic
 def lead_visit_book(*, lead_id: int, by, patient: Patient, **booking: Any) -> Appointment:
     """Book a visit for the deal and link them at once, so the usual push updates this deal
-    instead of making another one."""
-    if lead_visit_id(lead_id) is not None:
+    instead of making another one. A deal whose visit was cancelled or deleted takes the new
+    one: the link moves to it, and the push sends the whole visit (the deal leaves "closed -
+    lost" for the new visit's stage); the old visit keeps no deal."""
+    link = (
+        ExternalLink.objects.select_for_update()
+        .filter(system=SYSTEM, external_type=LEAD, external_id=str(lead_id))
+        .first()
+    )
+    if link is not None and not (
+        link.object_id.isdigit() and visit_replaceable(int(link.object_id))
+    ):
         raise ValidationError(_("This deal has a visit already."))
     appointment = calendar.appointment_book(by=by, patient=patient, source="amocrm", **booking)
+    if link is not None:
+        previous = link.object_id
+        link.object_id = str(appointment.pk)
+        link.synced_values = {"mis_id": MIS_ID_UNWRITTEN}
+        link.remote_updated_at = None
+        link.save(update_fields=["object_id", "synced_values", "remote_updated_at", "updated_at"])
+        synclog.log(
+            system=SYSTEM,
+            direction="out",
+            action="lead.rebook",
+            entity_type="visit",
+            entity_id=appointment.pk,
+            result=SyncResult.OK,
+            changes={"visit": [previous, appointment.pk]},
+            request_id=str(lead_id),
+        )
+        return appointment
     try:
         with transaction.atomic():
             link_make(appointment, LEAD, lead_id, {"mis_id": MIS_ID_UNWRITTEN}, None)

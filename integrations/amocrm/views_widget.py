@@ -270,10 +270,15 @@ def panel_show(request: HttpRequest, found: Panel) -> HttpResponse:
             status_style=status_styles()[visit.status],
             can_change=has_module_perm(found.user, "calendar", "change")
             and visit.status != StatusCode.CANCELLED,
+            can_book_again=visit.status == StatusCode.CANCELLED
+            and has_module_perm(found.user, "calendar", "change"),
         )
     else:
-        context["can_book"] = not problem and has_module_perm(found.user, "calendar", "change")
-    return _render(request, found, "show", status=404 if problem else 200, **context)
+        # A deal whose visit was deleted may be booked again, like one with none.
+        bookable = not problem or panel.lead_bookable(found.lead_id)
+        context["can_book"] = bookable and has_module_perm(found.user, "calendar", "change")
+    status = 404 if problem and not context.get("can_book") else 200
+    return _render(request, found, "show", status=status, **context)
 
 
 def _shift_chair(doctor: Employee, start: datetime.datetime, end: datetime.datetime, branch):
@@ -373,8 +378,8 @@ def _durations() -> dict[int, int]:
 
 
 def _no_visit_yet(request: HttpRequest, found: Panel) -> HttpResponse | None:
-    visit_id = panel.lead_visit_id(found.lead_id)
-    if visit_id is not None:
+    """The booking's pages are for a deal with no visit, or a cancelled or deleted one."""
+    if not panel.lead_bookable(found.lead_id):
         return redirect(found.url())
     return None
 

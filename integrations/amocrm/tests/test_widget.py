@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from calendar_app.models import Appointment, StatusCode
 from calendar_app.tests.factories import WorkShiftFactory
@@ -455,6 +456,72 @@ def test_book_through_the_slot_list_links_the_visit_to_the_deal(client, world):
     # The deal amoCRM made gets the visit's MIS ID like a deal the sync made.
     assert world.fake.lead_field_value(lead_id, "MIS_ID") == f"V{visit.pk}"
     assert b"data-panel-visit" in client.get(url).content
+
+
+def _book_at(client, url: str, world, hour: int, note: str):
+    day = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    data = {
+        "branch": world.desk["branch"].pk,
+        "doctor": world.desk["doctor"].pk,
+        "chair": world.desk["chair"].pk,
+        "duration": 30,
+        "date": day,
+        "start": f"{day}T{hour:02d}:00:00",
+        "note": note,
+    }
+    return client.post(url + "book/confirm/", data)
+
+
+def test_a_deal_whose_visit_was_cancelled_is_booked_again_on_the_same_deal(client, world):
+    old, lead_id = _linked_visit(world)
+    url = _panel(client, world, lead_id)
+    # Booking is refused while the deal's visit is alive.
+    assert client.get(url + "book/").status_code == 302
+    assert _book_at(client, url, world, 15, "Рано").status_code == 302
+    assert not Appointment.objects.filter(note="Рано").exists()
+    assert client.post(url + "cancel/", {"reason": "Заболел"}).status_code == 302
+    assert world.fake.leads[lead_id]["status_id"] == LOST
+    page = client.get(url)
+    assert b"data-panel-book-again" in page.content
+    leads_before = len(world.fake.leads)
+    assert _book_at(client, url, world, 15, "Перезвонил").status_code == 302
+    new = Appointment.objects.get(note="Перезвонил")
+    assert new.patient_id == old.patient_id
+    link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(lead_id))
+    assert link is not None and link.object_id == str(new.pk)
+    assert link_for(system=SYSTEM, obj=old) is None
+    world.amo.sync()
+    deal = world.fake.leads[lead_id]
+    assert len(world.fake.leads) == leads_before
+    assert deal["status_id"] == world.fake.status_id("Записан")  # back from "closed - lost"
+    assert "15:00" in deal["name"]
+    assert world.fake.lead_field_value(lead_id, "MIS_ID") == f"V{new.pk}"
+    assert b"data-panel-book-again" not in client.get(url).content
+
+
+def test_a_visit_cancelled_before_it_had_a_deal_gets_none(world):
+    from calendar_app import services as calendar
+
+    patient = new_patient(world.desk["user"])
+    visit = book(world.desk, patient, days=1, hour=10)
+    calendar.appointment_cancel(appointment=visit, by=world.desk["user"], reason="Передумал")
+    leads_before = len(world.fake.leads)
+    world.amo.sync()
+    assert link_for(system=SYSTEM, obj=patient) is not None  # the patient went to amoCRM
+    assert link_for(system=SYSTEM, obj=visit) is None
+    assert len(world.fake.leads) == leads_before
+
+
+def test_a_deal_whose_visit_was_deleted_offers_booking(client, world):
+    old, lead_id = _linked_visit(world)
+    url = _panel(client, world, lead_id)
+    Appointment.objects.filter(pk=old.pk).update(deleted_at=timezone.now())
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"data-panel-problem" in page.content and b"data-panel-book" in page.content
+    assert _book_at(client, url, world, 16, "Снова").status_code == 302
+    link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(lead_id))
+    assert link.object_id == str(Appointment.objects.get(note="Снова").pk)
 
 
 def test_book_on_a_deal_without_a_contact_says_so(client, world):
