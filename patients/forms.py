@@ -113,6 +113,12 @@ class PatientFieldsMixin:
             ] + [MaxLengthValidator(length)]
             field.widget.attrs["maxlength"] = str(length)
 
+    def keep_shown_values(self) -> None:
+        """Every field also posts the value it was shown with (a hidden input), so the view
+        writes only what the user changed (``patients.views._edited``)."""
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            field.show_hidden_initial = True
+
     def setup_choices(self) -> None:
         self.allow_formatted_input()
         fields = self.fields  # type: ignore[attr-defined]
@@ -223,9 +229,11 @@ class PatientProfileForm(PatientFieldsMixin, ModelForm):
         fields = PROFILE_FIELDS
         widgets = {"comment": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, keep_shown_values: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.setup_choices()
+        if keep_shown_values:
+            self.keep_shown_values()
 
     def clean(self):
         cleaned = super().clean()
@@ -243,9 +251,11 @@ class PatientInfoForm(PatientFieldsMixin, ModelForm):
             "document_type": forms.RadioSelect(),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, keep_shown_values: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.setup_choices()
+        if keep_shown_values:
+            self.keep_shown_values()
         self.fields["phone"].required = True
 
     def clean(self):

@@ -293,18 +293,36 @@ def patient_section(request: AuthedRequest, pk: int, section: str) -> HttpRespon
     return render(request, "patients/card.html", context)
 
 
+def _edited(form) -> dict:
+    """What the user changed of what the form showed them (each field posts the value it was
+    shown with, ``show_hidden_initial``): a card saved from a page opened before somebody
+    else's change (a colleague's, amoCRM's) does not write the old values back over it. A
+    post without a field's shown value (an older page, a script) writes that field."""
+    changed = set(form.changed_data)
+    return {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if name in changed or form[name].html_initial_name not in form.data
+    }
+
+
 def _edit_block(request: AuthedRequest, pk: int, form_class, block: str) -> HttpResponse:
     patient = get_patient_for_user(request, pk)
     if request.method == "GET":
-        form = form_class(instance=patient, prefix=block)
+        form = form_class(instance=patient, prefix=block, keep_shown_values=True)
         return render(
             request, f"patients/card.html#{block}-form", {"patient": patient, "form": form}
         )
-    form = form_class(request.POST, instance=get_patient_for_user(request, pk), prefix=block)
+    form = form_class(
+        request.POST,
+        instance=get_patient_for_user(request, pk),
+        prefix=block,
+        keep_shown_values=True,
+    )
     if form.is_valid():
         try:
             patient, changes = services.patient_update(
-                patient=patient, by=request.user, data=form.cleaned_data
+                patient=patient, by=request.user, data=_edited(form)
             )
         except ValidationError as error:
             form.add_errors_from(error)

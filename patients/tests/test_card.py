@@ -437,3 +437,35 @@ def test_the_card_reloads_its_events_from_their_own_url(doctor_client, patient):
 
 def test_the_cards_events_need_the_patients_right(outsider_client, patient):
     assert outsider_client.get(reverse("patients:timeline", args=[patient.pk])).status_code == 403
+
+
+def _shown_values(content: str, block: str) -> dict:
+    """The values each field of a card block's form was shown with (its hidden inputs)."""
+    found = re.findall(rf'name="(initial-{block}-[a-z_]+)"(?: value="([^"]*)")?', content)
+    return dict(found)
+
+
+def test_saving_a_card_opened_before_another_change_keeps_that_change(
+    doctor_client, doctor, patient
+):
+    url = reverse("patients:profile-edit", args=[patient.pk])
+    shown = _shown_values(
+        doctor_client.get(url, HTTP_HX_REQUEST="true").content.decode(), "profile"
+    )
+    assert "initial-profile-coordinator" in shown and "initial-profile-last_name" in shown
+    # Meanwhile amoCRM (or a colleague) gives the patient another responsible.
+    colleague = EmployeeFactory(last_name="Смирнова")
+    services.patient_update(patient=patient, by=None, data={"coordinator": colleague})
+    data = {**profile_data(patient, last_name="Кузнецова-Петрова"), **shown}
+    data["profile-coordinator"] = shown["initial-profile-coordinator"]  # as the page showed it
+    response = doctor_client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    patient.refresh_from_db()
+    assert patient.last_name == "Кузнецова-Петрова"
+    assert patient.coordinator == colleague
+    # A change the user makes is written, whatever the card held when the page opened.
+    other = EmployeeFactory(last_name="Орлова")
+    data = {**profile_data(patient, coordinator=other.pk), **shown}
+    assert doctor_client.post(url, data, HTTP_HX_REQUEST="true").status_code == 204
+    patient.refresh_from_db()
+    assert patient.coordinator == other
