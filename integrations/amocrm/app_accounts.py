@@ -46,6 +46,7 @@ from integrations import synclog
 from integrations.amocrm import outbound
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import SYSTEM, AmoSettings
+from integrations.amocrm.setup import failure_message
 from integrations.amocrm.sync import client_for, remote_time, settings_update, stop_if_refused
 from integrations.http import IntegrationError
 from integrations.models import Connection, ExternalLink, SyncJob, SyncJobStatus, SyncResult
@@ -61,7 +62,7 @@ ACTION = "contact.app_account"
 NO_ACCOUNT, NEVER_BOOKED, NO_CONTACT = "no_account", "never_booked", "no_contact"
 SKIP_REASONS = {
     NO_ACCOUNT: gettext_lazy("no app account"),
-    NEVER_BOOKED: gettext_lazy("never booked: no visit yet"),
+    NEVER_BOOKED: gettext_lazy("no visit booked yet"),
     NO_CONTACT: gettext_lazy("no amoCRM contact yet"),
 }
 # A list run keeps the names of this many skipped patients per reason and failed ones.
@@ -187,12 +188,12 @@ def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[i
                 }
                 for _patient, link, value in updates
             ]
-            answers = outbound._write_each(client.update_contacts, bodies)
+            answers = _write_each(client, bodies)
             changed = []
             now = timezone.now()
             for (patient, link, value), answer in zip(updates, answers, strict=True):
                 if isinstance(answer, IntegrationError):
-                    result.failed[patient.pk] = str(answer)
+                    result.failed[patient.pk] = refusal(answer)
                     result.names[patient.pk] = patient.full_name
                     error = f"{answer} {answer.body}"
                     lines.append(_line(connection, patient.pk, SyncResult.FAILED, error=error))
@@ -218,6 +219,25 @@ def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[i
             )
         synclog.log_many(lines)
     return result
+
+
+def _write_each(client: AmoClient, bodies: list[dict[str, Any]]) -> list[Any]:
+    """The batch write, each contact refused alone (400 / 422: a contact deleted in amoCRM)
+    a failure of its patient, also when it is the only one in its batch: one bad contact
+    must not stop a list run or the daily one (which would retry it all day)."""
+    try:
+        return outbound._write_each(client.update_contacts, bodies)
+    except IntegrationError as error:
+        if len(bodies) != 1 or error.status not in (400, 422):
+            raise
+        return [error]
+
+
+def refusal(error: IntegrationError) -> str:
+    """What the summary says about a refused contact (the clinic's language, as the value):
+    never the request's address or body; the sync log keeps those."""
+    with translation.override(django_settings.LANGUAGE_CODE):
+        return str(failure_message(error))
 
 
 # --- One patient (the card) -------------------------------------------------------------------
@@ -415,10 +435,12 @@ def job_run(job_id: int) -> None:
             _run(job, client, lock_key)
     except IntegrationError as error:
         stop_if_refused(job.connection, error)
-        _finish(job, SyncJobStatus.FAILED, error=str(error)[:2000])
+        _finish(job, SyncJobStatus.FAILED, error=str(error)[:2000], shown=refusal(error))
     except Exception as error:
         logger.exception("The amoCRM app accounts sync %s failed", job_id)
-        _finish(job, SyncJobStatus.FAILED, error=repr(error)[:2000])
+        with translation.override(django_settings.LANGUAGE_CODE):
+            shown = _("The sync stopped on an unexpected error; see the server log.")
+        _finish(job, SyncJobStatus.FAILED, error=repr(error)[:2000], shown=shown)
     finally:
         client.close()
         if cache.get(lock_key) == token:
@@ -470,10 +492,11 @@ def _summarize(summary: dict[str, Any], result: Result) -> None:
     ]
 
 
-def _finish(job: SyncJob, status: str, *, error: str = "") -> None:
+def _finish(job: SyncJob, status: str, *, error: str = "", shown: str = "") -> None:
+    """``error`` goes to the sync log; the job page shows ``shown`` (no addresses)."""
     now = timezone.now()
     SyncJob.objects.filter(pk=job.pk).update(
-        status=status, error=error, finished_at=now, progress_at=now
+        status=status, error=shown or error, finished_at=now, progress_at=now
     )
     job.refresh_from_db()
     summary = {**empty_summary(), **job.preview}

@@ -85,7 +85,7 @@ page_actions.register(
     page_actions.PatientAction(
         key="amocrm-app-account",
         label=gettext_lazy("Update app account in CRM"),
-        icon="phone",
+        icon="cloud-arrow-up",  # not the phone of the card's own account actions
         url_name="integrations:amocrm-app-account-update",
         right=("settings", "change"),
         confirm=gettext_lazy("Write this patient's app account to amoCRM now?"),

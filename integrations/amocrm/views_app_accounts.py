@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clinic.htmx import done
@@ -72,12 +73,23 @@ def card_update(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, _("amoCRM refused the app account; see the sync log."))
     else:
         reason = next(iter(result.skipped), app_accounts.NO_ACCOUNT)
-        messages.error(
-            request,
-            _("The app account was not written: %(reason)s.")
-            % {"reason": app_accounts.SKIP_REASONS[reason]},
-        )
+        messages.error(request, CARD_SKIPPED[reason])
     return done(request, patient.get_absolute_url())
+
+
+# The card's messages when nothing was written: whole sentences (the list's short reasons
+# after "The app account was not written:" read twice "not ... written" in Russian).
+CARD_SKIPPED = {
+    app_accounts.NO_ACCOUNT: gettext_lazy(
+        "The patient has no app account: there is nothing to write to amoCRM."
+    ),
+    app_accounts.NEVER_BOOKED: gettext_lazy(
+        "The app account was not sent to amoCRM: the patient has no visit booked yet."
+    ),
+    app_accounts.NO_CONTACT: gettext_lazy(
+        "The app account was not sent to amoCRM: the patient has no amoCRM contact yet."
+    ),
+}
 
 
 def _job_url(job: SyncJob) -> str:

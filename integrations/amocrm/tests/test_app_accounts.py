@@ -216,7 +216,9 @@ def test_the_card_button_tells_why_it_skipped(amo_app, desk, client, admin_perso
     client.force_login(admin_persona.user)
     response = client.post(card_update_url(patient), follow=True)
     assert response.status_code == 200
-    assert messages_of(response) == ["The app account was not written: never booked: no visit yet."]
+    assert messages_of(response) == [
+        "The app account was not sent to amoCRM: the patient has no visit booked yet."
+    ]
     assert field_value(amo_app, patient) is None
 
 
@@ -226,10 +228,9 @@ def test_the_card_button_reports_amocrm_errors_without_a_500(amo_app, desk, clie
     amo_app.fake.fail_next(400)
     response = client.post(card_update_url(patient), follow=True)
     assert response.status_code == 200
-    assert messages_of(response) == [
-        "The app account was not written: amoCRM answered with an error (HTTP 400)."
-    ]
-    assert SyncLogEntry.objects.filter(action="contact.app_account", result="failed").exists()
+    assert messages_of(response) == ["amoCRM refused the app account; see the sync log."]
+    failed = SyncLogEntry.objects.get(action="contact.app_account", result="failed")
+    assert "HTTP 400" in failed.error  # the log keeps the request; the page does not
 
     amo_app.fake.fail_next(403)
     response = client.post(card_update_url(patient), follow=True)
@@ -318,7 +319,7 @@ def test_the_list_run_syncs_the_range_and_shows_its_summary(
     text = page.content.decode()
     assert 'data-count="written">2<' in text
     assert f'data-skipped-patient="{accounts["never"].pk}"' in text
-    assert "never booked: no visit yet" in text
+    assert "no visit booked yet" in text
     fragment = client.get(page.request["PATH_INFO"], headers={"HX-Request": "true"})
     assert fragment.content.decode().lstrip().startswith('<div id="app-accounts-job"')
     assert SyncLogEntry.objects.filter(action="app_accounts.list", result="ok").count() == 1
@@ -331,6 +332,45 @@ def test_the_list_run_syncs_the_range_and_shows_its_summary(
     again.refresh_from_db()
     assert again.preview["written"] == 0 and again.preview["up_to_date"] == 2
     assert patches(amo_app) == before
+
+
+def test_a_contact_refused_alone_in_its_batch_fails_its_patient_not_the_run(
+    amo_app, desk, client, admin_persona
+):
+    """Regression: a 400 on a one-contact batch (here a contact deleted in amoCRM before its
+    webhook came) stopped the whole list run, and kept the daily run failing all day."""
+    gone = with_account(desk, amo_app, login="gone@example.ru", phone="+79165550001")
+    kept = with_account(desk, amo_app, login="kept@example.ru", phone="+79165550002")
+    for patient in (gone, kept):
+        activated_on(patient, datetime.date(2026, 3, 2))
+    amo_app.fake.ui_delete_contact(contact_of(amo_app, gone)["id"])  # no sync: still linked
+    amo_app.connection.settings["batch_size"] = 1
+    amo_app.connection.save(update_fields=["settings"])
+
+    job = app_accounts.job_start(
+        amo_app.connection,
+        by=None,
+        date_from=datetime.date(2026, 3, 1),
+        date_to=datetime.date(2026, 3, 3),
+    )
+    app_accounts.job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "done" and job.processed == 2 and job.failed == 1
+    assert job.preview["written"] == 1
+    assert field_value(amo_app, kept).startswith("kept@example.ru")
+    ((pk, name, error),) = job.preview["errors"]
+    assert (pk, name) == (gone.pk, gone.full_name)
+    assert "HTTP 400" in error and "http" not in error  # no request address on the page
+    client.force_login(admin_persona.user)
+    page = client.get(reverse("integrations:amocrm-app-accounts-job", args=[job.pk]))
+    assert 'data-count="failed">1<' in page.content.decode()
+
+    # The daily run records the failure and is done for the day.
+    PortalAccount.objects.filter(patient=gone).update(login="gone2@example.ru")
+    with time_machine.travel(moscow(26, 12, 0), tick=False):
+        result = app_accounts.daily_run(active_connection())
+        assert result is not None and list(result.failed) == [gone.pk]
+        assert not app_accounts.daily_due(active_connection(), timezone.now())
 
 
 def test_the_list_run_costs_the_same_queries_for_more_patients(amo_app, desk):
