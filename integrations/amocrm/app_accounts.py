@@ -81,11 +81,12 @@ def clinic_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(Organization.load().time_zone)
 
 
-def account_value(account: PortalAccount | None) -> str:
-    """What the contact field holds for this account ("" for none or a deactivated one)."""
+def account_value(account: PortalAccount | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """What the contact field holds for this account ("" for none or a deactivated one);
+    ``zone``: the clinic's, when the caller has it (a batch reads it once, not per patient)."""
     if account is None or not account.is_active:
         return ""
-    day = account.activated_at.astimezone(clinic_zone()).date()
+    day = account.activated_at.astimezone(zone or clinic_zone()).date()
     with translation.override(django_settings.LANGUAGE_CODE):  # amoCRM's users read the clinic's
         return _("%(login)s (activated %(date)s)") % {
             "login": account.login,
@@ -159,8 +160,9 @@ def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[i
         links = outbound.links_of(Patient, ids)
         updates: list[tuple[Patient, ExternalLink, str]] = []
         lines = []
+        zone = clinic_zone()
         for patient in patients:
-            value = account_value(getattr(patient, "portal_account", None))
+            value = account_value(getattr(patient, "portal_account", None), zone)
             link = links.get(patient.pk)
             written = link.synced_values.get(FIELD, "") if link is not None else ""
             if not value and not written:
