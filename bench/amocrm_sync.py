@@ -1,7 +1,8 @@
 """How fast the amoCRM sync is: the initial sync of a clinic's patients against amoCRM's rate
 limit, and how long a change takes to reach the other side with the workers running.
 
-    .venv/bin/python bench/amocrm_sync.py [--patients 100000] [--changes 50] [--write]
+    .venv/bin/python bench/amocrm_sync.py [--patients 100000] [--changes 50] [--panel 200]
+        [--responsible 50] [--no-app-accounts] [--write]
 
 Everything runs against the fake amoCRM (``integrations.amocrm.fake.FakeAmo``, 7 requests a
 second like a real account) started in this process on a fixed free loopback port, and a
@@ -27,6 +28,35 @@ database 13 (emptied before and after).
    it; amoCRM -> Odonta: a contact renamed in the fake's "UI", until the card shows the new
    surname. ``--changes`` of each, one after another, each after the previous one settled;
    p50 / p95 / max against the 5 s target.
+
+Issue 14's reads and writes (each on by default, each skippable). Around them the script
+keeps a branch ("Филиал (amobench)") with ``DOCTORS`` doctors on chairs of their own and
+shifts tomorrow 09:00-21:00, a manager with a login (the registrar's rights) paired with
+the fake's second user, a coordinator paired with its third, the widget's key and the app
+account's contact field chosen; the visits and app accounts of the last run are truncated
+before the initial sync (visits would give it deals to make).
+
+3. **App accounts, the list run** (``--no-app-accounts`` skips it; so does
+   ``--live-initial``), after the initial sync: in bulk, ``APP_SHARES`` of the patients get
+   a past visit and an active ``PortalAccount`` / an active account and no visit / a visit
+   and a deactivated account never written / nothing. ``app_accounts.job_start`` over every
+   activation, run here by ``job_run`` as the Celery task runs it. Reported: requests the
+   fake counted against one PATCH per 50 written, wall time against ``written / 50 / 7`` s
+   (target within 1.2x of both), the counts (written, up to date, skipped by reason), the
+   SQL share, where the time went; then the same run again: nothing written, no request,
+   its time against ``TARGET_APP_SECOND_S``.
+4. **The deal card's panel** (``--panel N``, 0 skips) under the round trips' gunicorn: a
+   linked patient booked tomorrow through the calendar's service (the worker's push makes
+   the deal), every doctor busy every other hour; then, one request after another, warm,
+   N each: ``POST widget/session/`` with a fresh one-time ``X-Auth-Token`` minted as the
+   fake mints it, ``GET panel/<token>/`` (the deal's visit), ``GET panel/<token>/book/
+   slots/`` (tomorrow, the branch, any doctor, 30 minutes). p50 / p95 / p99 client ms and
+   the SQL queries from ``Server-Timing``, against 100 / 100 / 200 ms at p95.
+5. **Responsible round trips** (``--responsible N``, 0 skips): the responsible sync on both
+   ways for contacts and deals; a coordinator set through ``patient_update`` until the
+   contact's ``responsible_user_id`` is its amoCRM user, a contact's responsible changed in
+   the fake's UI until the patient's coordinator is its employee (patients of their own each
+   way), p50 / p95 / max against 5 s.
 
 ``--write`` keeps the results in ``bench/results/<date>-amocrm.md`` and ``.json`` and appends
 lines to ``bench/results/history.md``.
@@ -872,7 +902,7 @@ def seed_app_accounts(clinic: dict, seed: int) -> dict[str, int]:
     """Patients in shuffled order: ``APP_SHARES`` percent each get a past visit and an active
     account (written), an active account and no visit (never booked), a visit and a
     deactivated account never written (no account), or nothing (not in the run). Visits one
-    after another on one chair, 30 minutes apart over the last years (no overlap); accounts
+    after another on one chair, 20 minutes apart over the last years (no overlap); accounts
     activated over the last year. Bulk inserts: no events, nothing pushed."""
     from calendar_app.models import Appointment, StatusCode
     from patients.models import PortalAccount
@@ -882,7 +912,8 @@ def seed_app_accounts(clinic: dict, seed: int) -> dict[str, int]:
     ids = list(Patient.all_objects.order_by("pk").values_list("pk", flat=True))
     rng.shuffle(ids)
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    first_visit = now - datetime.timedelta(days=5 * 365)
+    # 20 minutes apart, the last one a day ago (100,000 patients: the last 3.8 years).
+    first_visit = now - datetime.timedelta(days=1, minutes=20 * len(ids))
     doctor, chair, branch = clinic["doctors"][0], clinic["chairs"][0], clinic["branch"]
     cuts = []
     total = 0
@@ -906,7 +937,7 @@ def seed_app_accounts(clinic: dict, seed: int) -> dict[str, int]:
         kind = next(name for (name, _s), cut in zip(APP_SHARES, cuts, strict=True) if share < cut)
         counts[kind] += 1
         if kind in ("written", "deactivated"):
-            start = first_visit + datetime.timedelta(minutes=30 * index)
+            start = first_visit + datetime.timedelta(minutes=20 * index)
             visits.append(
                 Appointment(
                     patient_id=pk,
@@ -914,7 +945,7 @@ def seed_app_accounts(clinic: dict, seed: int) -> dict[str, int]:
                     chair=chair,
                     branch=branch,
                     start=start,
-                    end=start + datetime.timedelta(minutes=20),
+                    end=start + datetime.timedelta(minutes=15),
                     status=StatusCode.COMPLETED,
                     source=BENCH_SOURCE,
                 )
