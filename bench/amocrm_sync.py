@@ -1203,6 +1203,13 @@ def panel_phase(fake: FakeAmo, world: AmoWorld, server, clinic: dict, n: int) ->
 # --- 5. Responsible round trips --------------------------------------------------------------
 
 
+def contact_responsible(fake: FakeAmo, contact_id: int) -> int | None:
+    """The contact's responsible, read from the fake's store (``fake.contacts`` renders every
+    contact under the fake's lock: at 100,000 that held its request threads for seconds)."""
+    with fake.lock:
+        return fake.state.contacts[contact_id].get("responsible_user_id")
+
+
 def responsible_phase(fake: FakeAmo, world: AmoWorld, clinic: dict, changes: int, seed: int):
     """Both switches on for contacts and deals; a coordinator changed in Odonta until the
     contact shows its amoCRM user, a contact's responsible changed in the fake's UI until
@@ -1232,9 +1239,7 @@ def responsible_phase(fake: FakeAmo, world: AmoWorld, clinic: dict, changes: int
         patient = Patient.all_objects.get(pk=patient_id)
         started = time.perf_counter()
         patient_services.patient_update(patient=patient, by=None, data={"coordinator": manager})
-        waited = wait_for(
-            lambda c=contact_id: fake.contacts[c].get("responsible_user_id") == to_user
-        )
+        waited = wait_for(lambda c=contact_id: contact_responsible(fake, c) == to_user)
         if waited is None:
             misses += 1
         else:
