@@ -1,7 +1,8 @@
 """How fast the amoCRM sync is: the initial sync of a clinic's patients against amoCRM's rate
 limit, and how long a change takes to reach the other side with the workers running.
 
-    .venv/bin/python bench/amocrm_sync.py [--patients 100000] [--changes 50] [--write]
+    .venv/bin/python bench/amocrm_sync.py [--patients 100000] [--changes 50] [--panel 200]
+        [--responsible 50] [--no-app-accounts] [--write]
 
 Everything runs against the fake amoCRM (``integrations.amocrm.fake.FakeAmo``, 7 requests a
 second like a real account) started in this process on a fixed free loopback port, and a
@@ -27,6 +28,35 @@ database 13 (emptied before and after).
    it; amoCRM -> Odonta: a contact renamed in the fake's "UI", until the card shows the new
    surname. ``--changes`` of each, one after another, each after the previous one settled;
    p50 / p95 / max against the 5 s target.
+
+Issue 14's reads and writes (each on by default, each skippable). Around them the script
+keeps a branch ("Филиал (amobench)") with ``DOCTORS`` doctors on chairs of their own and
+shifts tomorrow 09:00-21:00, a manager with a login (the registrar's rights) paired with
+the fake's second user, a coordinator paired with its third, the widget's key and the app
+account's contact field chosen; the visits and app accounts of the last run are truncated
+before the initial sync (visits would give it deals to make).
+
+3. **App accounts, the list run** (``--no-app-accounts`` skips it; so does
+   ``--live-initial``), after the initial sync: in bulk, ``APP_SHARES`` of the patients get
+   a past visit and an active ``PortalAccount`` / an active account and no visit / a visit
+   and a deactivated account never written / nothing. ``app_accounts.job_start`` over every
+   activation, run here by ``job_run`` as the Celery task runs it. Reported: requests the
+   fake counted against one PATCH per 50 written, wall time against ``written / 50 / 7`` s
+   (target within 1.2x of both), the counts (written, up to date, skipped by reason), the
+   SQL share, where the time went; then the same run again: nothing written, no request,
+   its time against ``TARGET_APP_SECOND_S``.
+4. **The deal card's panel** (``--panel N``, 0 skips) under the round trips' gunicorn: a
+   linked patient booked tomorrow through the calendar's service (the worker's push makes
+   the deal), every doctor busy every other hour; then, one request after another, warm,
+   N each: ``POST widget/session/`` with a fresh one-time ``X-Auth-Token`` minted as the
+   fake mints it, ``GET panel/<token>/`` (the deal's visit), ``GET panel/<token>/book/
+   slots/`` (tomorrow, the branch, any doctor, 30 minutes). p50 / p95 / p99 client ms and
+   the SQL queries from ``Server-Timing``, against 100 / 100 / 200 ms at p95.
+5. **Responsible round trips** (``--responsible N``, 0 skips): the responsible sync on both
+   ways for contacts and deals; a coordinator set through ``patient_update`` until the
+   contact's ``responsible_user_id`` is its amoCRM user, a contact's responsible changed in
+   the fake's UI until the patient's coordinator is its employee (patients of their own each
+   way), p50 / p95 / max against 5 s.
 
 ``--write`` keeps the results in ``bench/results/<date>-amocrm.md`` and ``.json`` and appends
 lines to ``bench/results/history.md``.
@@ -67,6 +97,19 @@ TARGET_RATIO = 1.2  # requests and time within 1.2x of the floor
 TARGET_P95_S = 5.0  # a change on the other side within 5 s
 CHANGE_TIMEOUT_S = 60.0
 POLL_S = 0.02
+# The app accounts' list run: percent of the patients that get a visit and an active account
+# (written), an active account only (skipped: never booked), a visit and a deactivated
+# account never written (skipped: no account), nothing (not in the run).
+APP_SHARES = (("written", 80), ("never_booked", 5), ("deactivated", 3), ("no_account", 12))
+TARGET_APP_SECOND_S = 30.0  # the second run (nothing to write) of 100,000 patients
+# The deal card's panel: the screens measured and their p95 targets (ms).
+PANEL_SCREENS = {
+    "session": ("POST widget/session/ (a fresh amoCRM token each)", 100.0),
+    "show": ("GET panel/<token>/ (the deal's visit)", 100.0),
+    "slots": ("GET panel/<token>/book/slots/ (a day, a branch, any doctor)", 200.0),
+}
+PANEL_WARMUP = 10
+DOCTORS = 10  # doctors (each on a chair of their own) with a shift on the panel's day
 
 # The environment every process of the run shares: production settings, one set of keys (the
 # worker must read the credentials this process encrypts), the database, Redis db 13.
@@ -109,6 +152,21 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="Run the initial sync's run under cProfile, into FILE."
+    )
+    parser.add_argument(
+        "--no-app-accounts",
+        dest="app_accounts",
+        action="store_false",
+        help="Skip the app accounts' list run (phase 3; also skipped with --live-initial).",
+    )
+    parser.add_argument(
+        "--panel", type=int, default=200, help="Requests per deal-card panel screen (0: skip)."
+    )
+    parser.add_argument(
+        "--responsible",
+        type=int,
+        default=50,
+        help="Responsible changes each way, the sync on both ways (0: skip).",
     )
     parser.add_argument("--reseed", action="store_true", help="Generate the patients again.")
     parser.add_argument("--write", action="store_true", help="Also write bench/results/.")
@@ -746,6 +804,478 @@ def webhook_answers(fake: FakeAmo) -> dict:
     }
 
 
+# --- The clinic around the new phases ----------------------------------------------------------
+
+BENCH_SOURCE = "amobench"  # Appointment.source of the visits this script writes in bulk
+APP_FIELD = "Аккаунт приложения"  # the fake's text contact field the app accounts go to
+
+
+def clinic_setup(fake: FakeAmo, world: AmoWorld) -> dict[str, Any]:
+    """A branch with ``DOCTORS`` doctors on chairs of their own, shifts on the panel's day
+    (tomorrow, 09:00-21:00), a manager with a login (the registrar's rights) paired with the
+    fake's second user, a coordinator paired with its third, the widget's key (the fake's
+    client secret). Kept from run to run; the shifts are made again."""
+    from calendar_app.models import WorkShift
+    from clinic import demo
+    from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind, User
+    from integrations.amocrm.sync import settings_update
+
+    branch = Branch.objects.filter(name="Филиал (amobench)").first() or Branch.objects.create(
+        name="Филиал (amobench)"
+    )
+    therapist = Profession.objects.filter(name="Терапевт (amobench)").first()
+    therapist = therapist or Profession.objects.create(
+        name="Терапевт (amobench)", kind=ProfessionKind.DOCTOR
+    )
+    staff = Profession.objects.filter(name="Администратор (amobench)").first()
+    staff = staff or Profession.objects.create(
+        name="Администратор (amobench)", kind=ProfessionKind.STAFF
+    )
+
+    def employee(last: str, first: str, kind: str, profession, user=None) -> Employee:
+        found = Employee.objects.filter(last_name=last, first_name=first).first()
+        if found is None:
+            found = Employee.objects.create(last_name=last, first_name=first, kind=kind, user=user)
+            found.branches.set([branch])
+            found.professions.set([profession])
+        return found
+
+    chairs, doctors = [], []
+    for number in range(1, DOCTORS + 1):
+        chair = Chair.objects.filter(branch=branch, name=f"Кресло {number}").first()
+        chairs.append(chair or Chair.objects.create(branch=branch, name=f"Кресло {number}"))
+        doctors.append(employee(f"Врачёв-{number}", "Иван", ProfessionKind.DOCTOR, therapist))
+    user = User.objects.filter(username="amobench-manager").first()
+    if user is None:
+        user = User.objects.create_user(username="amobench-manager", password=harness.PASSWORD)
+        user.language = "ru"
+        user.save(update_fields=["language"])
+    user.groups.set([demo.ensure_rights_groups()["registrar"].group])
+    manager = employee("Менеджерова", "Анна", ProfessionKind.STAFF, staff, user)
+    coordinator = employee("Координаторов", "Олег", ProfessionKind.STAFF, staff)
+
+    day = datetime.datetime.now(branch.zone).date() + datetime.timedelta(days=1)
+    with db.cursor() as cursor:
+        cursor.execute("DELETE FROM calendar_app_workshift")
+    for doctor, chair in zip(doctors, chairs, strict=True):
+        start = datetime.datetime.combine(day, datetime.time(9), tzinfo=branch.zone)
+        WorkShift.objects.create(
+            doctor=doctor, chair=chair, branch=branch, start=start, end=start.replace(hour=21)
+        )
+    amo_users = fake.user_ids  # the administrator, then two managers
+    settings_update(
+        world.connection,
+        users={str(manager.pk): amo_users[1], str(coordinator.pk): amo_users[2]},
+        contact_fields={
+            **world.connection.settings["contact_fields"],
+            "app_account": fake.field_id("contacts", APP_FIELD),
+        },
+    )
+    world.connection.set_credentials(
+        {**world.connection.get_credentials(), "widget_secret": fake.client_secret}
+    )
+    world.connection.save()
+    return {
+        "branch": branch,
+        "chairs": chairs,
+        "doctors": doctors,
+        "manager": manager,
+        "user": user,
+        "coordinator": coordinator,
+        "day": day,
+        "amo_users": amo_users,
+    }
+
+
+def forget_bench_rows() -> None:
+    """The visits and app accounts of an earlier run (before the initial sync: visits would
+    give it deals to make). The bench database holds no other visits."""
+    with db.cursor() as cursor:
+        cursor.execute("TRUNCATE calendar_app_appointment, patients_portalaccount CASCADE")
+        cursor.execute("UPDATE patients_patient SET coordinator_id = NULL")
+
+
+# --- 3. The app accounts, a list run ----------------------------------------------------------
+
+
+def seed_app_accounts(clinic: dict, seed: int) -> dict[str, int]:
+    """Patients in shuffled order: ``APP_SHARES`` percent each get a past visit and an active
+    account (written), an active account and no visit (never booked), a visit and a
+    deactivated account never written (no account), or nothing (not in the run). Visits one
+    after another on one chair, 20 minutes apart over the last years (no overlap); accounts
+    activated over the last year. Bulk inserts: no events, nothing pushed."""
+    from calendar_app.models import Appointment, StatusCode
+    from patients.models import PortalAccount
+
+    started = time.perf_counter()
+    rng = random.Random(seed + 14)
+    ids = list(Patient.all_objects.order_by("pk").values_list("pk", flat=True))
+    rng.shuffle(ids)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    # 20 minutes apart, the last one a day ago (100,000 patients: the last 3.8 years).
+    first_visit = now - datetime.timedelta(days=1, minutes=20 * len(ids))
+    doctor, chair, branch = clinic["doctors"][0], clinic["chairs"][0], clinic["branch"]
+    cuts = []
+    total = 0
+    for _name, share in APP_SHARES:
+        total += share
+        cuts.append(total)
+    counts: dict[str, int] = defaultdict(int)
+    visits: list[Appointment] = []
+    accounts: list[PortalAccount] = []
+
+    def flush(force: bool = False) -> None:
+        if visits and (force or len(visits) >= 5000):
+            Appointment.all_objects.bulk_create(visits, batch_size=5000)
+            visits.clear()
+        if accounts and (force or len(accounts) >= 5000):
+            PortalAccount.objects.bulk_create(accounts, batch_size=5000)
+            accounts.clear()
+
+    for index, pk in enumerate(ids):
+        share = index % 100
+        kind = next(name for (name, _s), cut in zip(APP_SHARES, cuts, strict=True) if share < cut)
+        counts[kind] += 1
+        if kind in ("written", "deactivated"):
+            start = first_visit + datetime.timedelta(minutes=20 * index)
+            visits.append(
+                Appointment(
+                    patient_id=pk,
+                    doctor=doctor,
+                    chair=chair,
+                    branch=branch,
+                    start=start,
+                    end=start + datetime.timedelta(minutes=15),
+                    status=StatusCode.COMPLETED,
+                    source=BENCH_SOURCE,
+                )
+            )
+        if kind in ("written", "never_booked", "deactivated"):
+            activated = now - datetime.timedelta(
+                days=rng.randint(1, 365), minutes=rng.randint(0, 1439)
+            )
+            accounts.append(
+                PortalAccount(
+                    patient_id=pk,
+                    login=f"app{pk}@patients.example",
+                    is_active=kind != "deactivated",
+                    activated_at=activated,
+                    deactivated_at=now if kind == "deactivated" else None,
+                )
+            )
+        flush()
+    flush(force=True)
+    with db.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE calendar_app_appointment")
+        cursor.execute("VACUUM ANALYZE patients_portalaccount")
+    return {**counts, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def app_job(world: AmoWorld, timers: Timers | None = None) -> tuple[SyncJob, float]:
+    """A list run over every activation (the last 400 days) as the patients list starts it
+    (``job_start``), run here as the Celery task runs it (``job_run``)."""
+    from integrations.amocrm import app_accounts
+
+    today = datetime.datetime.now().astimezone().date() + datetime.timedelta(days=1)
+    job = app_accounts.job_start(
+        world.connection,
+        by=None,
+        date_from=today - datetime.timedelta(days=400),
+        date_to=today,
+    )
+    started = time.perf_counter()
+    if timers is None:
+        app_accounts.job_run(job.pk)
+    else:
+        with timers.installed():
+            app_accounts.job_run(job.pk)
+    seconds = time.perf_counter() - started
+    job.refresh_from_db()
+    if job.status != SyncJobStatus.DONE:
+        raise SystemExit(f"The app accounts run did not finish: {job.status} {job.error}")
+    return job, seconds
+
+
+def app_values_in_fake(fake: FakeAmo) -> int:
+    """Contacts whose app account field holds a value."""
+    field_id = fake.field_id("contacts", APP_FIELD)
+    with fake.lock:
+        return sum(
+            1
+            for contact in fake.state.contacts.values()
+            for entry in contact.get("custom_fields_values") or []
+            if entry["field_id"] == field_id and entry.get("values")
+        )
+
+
+def app_accounts_phase(fake: FakeAmo, world: AmoWorld, clinic: dict, seed: int) -> dict:
+    from clinic.models import Organization
+    from integrations.amocrm import app_accounts
+
+    seeded = seed_app_accounts(clinic, seed)
+    print(f"App accounts seeded: {seeded}", flush=True)
+    runs = []
+    for attempt in ("first", "second"):
+        timers = Timers()
+        timers.wrap(app_accounts, "sync_patients", "sync_patients (a chunk, all of it)")
+        timers.wrap(Organization, "load", "Organization.load (the clinic's zone, a cache read)")
+        before = fake.api_request_count
+        job, seconds = app_job(world, timers)
+        requests = fake.api_request_count - before
+        summary_ = job.preview
+        written = summary_["written"]
+        floor_requests = -(-written // BATCH)
+        floor_s = written / BATCH / RATE
+        sql = timers.totals["SQL (every query of the run)"]
+        runs.append(
+            {
+                "run": attempt,
+                "seconds": round(seconds, 1),
+                "requests": requests,
+                "total": job.total,
+                "processed": job.processed,
+                "written": written,
+                "up_to_date": summary_["up_to_date"],
+                "skipped": summary_["skipped"],
+                "failed": job.failed,
+                "floor_requests": floor_requests,
+                "floor_seconds": round(floor_s, 1),
+                "requests_ratio": round(requests / floor_requests, 3) if floor_requests else None,
+                "time_ratio": round(seconds / floor_s, 3) if floor_s else None,
+                "sql_seconds": round(sql[0], 1),
+                "sql_queries": sql[1],
+                "sql_share": round(sql[0] / seconds, 3) if seconds else None,
+                "answers_429": timers.totals["answers 429 (the rate halved for 60 s)"][1],
+                "time": {
+                    name: row
+                    for name, row in timers.table().items()
+                    if row["calls"] and not name.startswith(("push_patients", "ExternalLink"))
+                },
+            }
+        )
+        print(json.dumps(runs[-1], ensure_ascii=False, indent=2), flush=True)
+    return {
+        "seeded": seeded,
+        "runs": runs,
+        "values_in_fake": app_values_in_fake(fake),
+        "target_ratio": TARGET_RATIO,
+        "target_second_s": TARGET_APP_SECOND_S,
+    }
+
+
+# --- 4. The deal card's panel under production's server ---------------------------------------
+
+
+def panel_deal(fake: FakeAmo, world: AmoWorld, clinic: dict) -> tuple[int, int]:
+    """A linked patient booked through the calendar's service on the panel's day; the
+    worker's push makes the deal. Returns (visit id, deal id)."""
+    from calendar_app import services as calendar
+    from calendar_app.models import Appointment
+    from integrations.amocrm.config import LEAD
+
+    patient_id, _contact = linked_sample(1, random.Random(7))[0]
+    start = datetime.datetime.combine(clinic["day"], datetime.time(9), tzinfo=clinic["branch"].zone)
+    visit = calendar.appointment_book(
+        by=clinic["user"],
+        patient=Patient.all_objects.get(pk=patient_id),
+        doctor=clinic["doctors"][0],
+        chair=clinic["chairs"][0],
+        start=start,
+        end=start + datetime.timedelta(minutes=45),
+        services=[],
+    )
+    # A busier day: every doctor has a visit every other hour (bulk, no deals).
+    sample = [pk for pk, _c in linked_sample(6 * DOCTORS, random.Random(8))]
+    busy = []
+    for number, (doctor, chair) in enumerate(zip(clinic["doctors"], clinic["chairs"], strict=True)):
+        for hour in range(11, 21, 2):
+            at = datetime.datetime.combine(clinic["day"], datetime.time(hour), tzinfo=start.tzinfo)
+            busy.append(
+                Appointment(
+                    patient_id=sample[(number * 6 + hour) % len(sample)],
+                    doctor=doctor,
+                    chair=chair,
+                    branch=clinic["branch"],
+                    start=at,
+                    end=at + datetime.timedelta(minutes=60),
+                    source=BENCH_SOURCE,
+                )
+            )
+    Appointment.all_objects.bulk_create(busy)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        link = ExternalLink.objects.filter(
+            system=SYSTEM,
+            external_type=LEAD,
+            object_id=str(visit.pk),
+            content_type=ContentType.objects.get_for_model(Appointment),
+        ).first()
+        if link is not None:
+            return visit.pk, int(link.external_id)
+        time.sleep(0.1)
+    raise SystemExit("The panel's visit got no deal in 30 s")
+
+
+def timed(http, method: str, url: str, **kwargs) -> tuple[Any, float, float, int]:
+    started = time.perf_counter()
+    response = http.request(method, url, **kwargs)
+    wall = (time.perf_counter() - started) * 1000
+    app_ms, queries = harness.server_timing(response)
+    return response, wall, app_ms, queries
+
+
+def panel_phase(fake: FakeAmo, world: AmoWorld, server, clinic: dict, n: int) -> dict:
+    import httpx
+
+    from integrations.amocrm.fake_widget import mint_token
+    from integrations.amocrm.widget import SESSION_PATH
+
+    visit_id, lead_id = panel_deal(fake, world, clinic)
+    site = server.url
+    user_id = clinic["amo_users"][1]
+    slots_query = {
+        "branch": clinic["branch"].pk,
+        "doctor": "",
+        "duration": 30,
+        "date": clinic["day"].isoformat(),
+    }
+    rows: dict[str, dict[str, list[float]]] = {
+        key: {"wall": [], "app": [], "queries": []} for key in PANEL_SCREENS
+    }
+    statuses: dict[str, set[int]] = defaultdict(set)
+    slots_offered = 0
+    with httpx.Client(base_url=site, timeout=30) as http:
+
+        def session() -> tuple[Any, float, float, int]:
+            return timed(
+                http,
+                "POST",
+                SESSION_PATH,
+                data={"lead_id": lead_id},
+                headers={"X-Auth-Token": mint_token(fake, aud=site, user_id=user_id)},
+            )
+
+        first = session()[0]
+        if first.status_code != 200:
+            raise SystemExit(f"The widget session was refused: {first.status_code} {first.text}")
+        panel_path = httpx.URL(first.json()["url"]).path
+        requests = {
+            "session": session,
+            "show": lambda: timed(http, "GET", panel_path),
+            "slots": lambda: timed(http, "GET", panel_path + "book/slots/", params=slots_query),
+        }
+        show = requests["show"]()[0]
+        if show.status_code != 200 or "data-panel-status" not in show.text:
+            raise SystemExit(f"The panel did not show the visit: {show.status_code}")
+        for key, call in requests.items():
+            for _ in range(PANEL_WARMUP):
+                call()
+            for _ in range(n):
+                response, wall, app_ms, queries = call()
+                statuses[key].add(response.status_code)
+                rows[key]["wall"].append(wall)
+                rows[key]["app"].append(app_ms)
+                rows[key]["queries"].append(queries)
+                if key == "slots":
+                    slots_offered = response.text.count("data-panel-slot=")
+    result: dict[str, Any] = {
+        "n": n,
+        "visit_id": visit_id,
+        "lead_id": lead_id,
+        "slots_offered": slots_offered,
+        "doctors": DOCTORS,
+    }
+    for key, row in rows.items():
+        wall = harness.summary(row["wall"])
+        app = harness.summary(row["app"])
+        result[key] = {
+            "statuses": sorted(statuses[key]),
+            "p50_ms": round(wall["p50"], 1),
+            "p95_ms": round(wall["p95"], 1),
+            "p99_ms": round(wall["p99"], 1),
+            "app_p95_ms": round(app["p95"], 1),
+            "queries": sorted(set(int(q) for q in row["queries"])),
+            "target_p95_ms": PANEL_SCREENS[key][1],
+        }
+    return result
+
+
+# --- 5. Responsible round trips --------------------------------------------------------------
+
+
+def contact_responsible(fake: FakeAmo, contact_id: int) -> int | None:
+    """The contact's responsible, read from the fake's store (``fake.contacts`` renders every
+    contact under the fake's lock: at 100,000 that held its request threads for seconds)."""
+    with fake.lock:
+        return fake.state.contacts[contact_id].get("responsible_user_id")
+
+
+def responsible_phase(fake: FakeAmo, world: AmoWorld, clinic: dict, changes: int, seed: int):
+    """Both switches on for contacts and deals; a coordinator changed in Odonta until the
+    contact shows its amoCRM user, a contact's responsible changed in the fake's UI until
+    the patient's coordinator is its employee. Patients of their own (neither the other
+    direction's nor the round trips')."""
+    from integrations.amocrm.sync import settings_update
+
+    settings_update(
+        world.connection,
+        responsible={
+            "in": {"contact": True, "lead": True},
+            "out": {"contact": True, "lead": True},
+            "settle_seconds": 5,
+        },
+    )
+    rng = random.Random(seed + 2)
+    sample = linked_sample(changes, rng)
+    outgoing, incoming = sample[:changes], sample[changes:]
+    manager, coordinator = clinic["manager"], clinic["coordinator"]
+    to_user, from_user = clinic["amo_users"][1], clinic["amo_users"][2]
+    result: dict[str, Any] = {}
+
+    times: list[float] = []
+    misses = 0
+    before = fake.api_request_count
+    for patient_id, contact_id in outgoing:
+        patient = Patient.all_objects.get(pk=patient_id)
+        started = time.perf_counter()
+        patient_services.patient_update(patient=patient, by=None, data={"coordinator": manager})
+        waited = wait_for(lambda c=contact_id: contact_responsible(fake, c) == to_user)
+        if waited is None:
+            misses += 1
+        else:
+            times.append(time.perf_counter() - started)
+        wait_settled(fake)
+    result["to_amocrm"] = {
+        **summary(times),
+        "missed": misses,
+        "api_requests": fake.api_request_count - before,
+    }
+
+    times, misses = [], 0
+    before = fake.api_request_count
+    for patient_id, contact_id in incoming:
+        started = time.perf_counter()
+        fake.ui_update_contact(contact_id, responsible_user_id=from_user)
+        waited = wait_for(
+            lambda p=patient_id: Patient.all_objects.filter(
+                pk=p, coordinator_id=coordinator.pk
+            ).exists()
+        )
+        if waited is None:
+            misses += 1
+        else:
+            times.append(time.perf_counter() - started)
+        wait_settled(fake)
+    result["to_odonta"] = {
+        **summary(times),
+        "missed": misses,
+        "api_requests": fake.api_request_count - before,
+    }
+    result["changes"] = changes
+    result["target_p95_s"] = TARGET_P95_S
+    return result
+
+
 # --- Reporting ----------------------------------------------------------------------------------
 
 
@@ -875,6 +1405,166 @@ def report(
     return "\n".join(lines)
 
 
+def report_issue14(results: dict) -> str:
+    """The report's sections of issue 14's reads and writes."""
+    lines: list[str] = []
+    apps = results.get("app_accounts")
+    if apps:
+        seeded = apps["seeded"]
+        first, second = apps["runs"]
+        lines += [
+            "## App accounts: the list run over every activation",
+            "",
+            f"After the initial sync: {seeded.get('written', 0):,} patients with a past visit "
+            f"and an active app account, {seeded.get('never_booked', 0):,} with an active "
+            f"account and no visit, {seeded.get('deactivated', 0):,} with a visit and a "
+            f"deactivated account never written, {seeded.get('no_account', 0):,} without an "
+            f"account (bulk inserts, {seeded['seconds']} s). The `SyncJob` of kind "
+            "`app_accounts` over the last 400 days' activations, started by `job_start` and "
+            "run here by `job_run` as the Celery task runs it (the real Redis rate limiter, "
+            f"{RATE} requests a second).",
+            "",
+            "| run | accounts | written | up to date | skipped | failed | requests (floor) "
+            "| ratio | wall s (floor) | ratio | SQL s (queries, share) |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for run in (first, second):
+            skipped = ", ".join(f"{k} {v:,}" for k, v in sorted(run["skipped"].items())) or "0"
+            lines.append(
+                f"| {run['run']} | {run['processed']:,} | {run['written']:,} | "
+                f"{run['up_to_date']:,} | {skipped} | {run['failed']} | {run['requests']:,} "
+                f"({run['floor_requests']:,}) | {run['requests_ratio'] or '–'} | "
+                f"{run['seconds']} ({run['floor_seconds']}) | {run['time_ratio'] or '–'} | "
+                f"{run['sql_seconds']} ({run['sql_queries']:,}, "
+                f"{round((run['sql_share'] or 0) * 100)} %) |"
+            )
+        lines += [
+            "",
+            f"First run against the floor (written / {BATCH} per request, {RATE} requests a "
+            f"second; target ≤ {TARGET_RATIO}x): requests "
+            f"{verdict(first['requests_ratio'], TARGET_RATIO)}, wall time "
+            f"{verdict(first['time_ratio'], TARGET_RATIO)}; {first['answers_429']} answers "
+            f"429. Contacts in the fake holding an app account: {apps['values_in_fake']:,} "
+            f"(written: {first['written']:,}). Second run (nothing to write): "
+            f"{second['written']} written, {second['requests']} requests, {second['seconds']} s "
+            f"(target < {TARGET_APP_SECOND_S:.0f} s: "
+            f"{verdict(second['seconds'], TARGET_APP_SECOND_S)}).",
+            "",
+            "Where the runs' time went (wrapped functions; nested rows overlap):",
+            "",
+            "| what | first s | calls | second s | calls |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name in first["time"].keys() | second["time"].keys():
+            a = first["time"].get(name, {"seconds": 0, "calls": 0})
+            b = second["time"].get(name, {"seconds": 0, "calls": 0})
+            lines.append(
+                f"| {name} | {a['seconds']} | {a['calls']:,} | {b['seconds']} | {b['calls']:,} |"
+            )
+        lines.append("")
+    panel_result = results.get("panel")
+    if panel_result:
+        lines += [
+            f"## The deal card's panel under production's server (n = {panel_result['n']} "
+            "each, warm, one after another)",
+            "",
+            "gunicorn with production settings (2 workers) on this bench's database: "
+            f"{ARGS.patients if ARGS else '?':,} patients, not size L's 500,000, one branch "
+            f"with {panel_result['doctors']} doctors on shifts that day. A manager with a "
+            "login (the registrar's rights) is matched to the fake's user; each session is "
+            "asked with a new one-time `X-Auth-Token` minted as the fake mints it (HS256, "
+            f"the widget's key). The deal {panel_result['lead_id']} has a visit. Client-side "
+            "milliseconds (loopback HTTP included); queries from the server's "
+            "`Server-Timing` header:",
+            "",
+            "| request | statuses | p50 ms | p95 ms | p99 ms | server p95 ms | SQL queries "
+            "| target p95 |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for key, (title, target) in PANEL_SCREENS.items():
+            row = panel_result[key]
+            queries = "/".join(str(q) for q in row["queries"])
+            lines.append(
+                f"| {title} | {'/'.join(str(s) for s in row['statuses'])} | {row['p50_ms']} | "
+                f"{row['p95_ms']} | {row['p99_ms']} | {row['app_p95_ms']} | {queries} | "
+                f"< {target:.0f} ms: {verdict(row['p95_ms'], target)} |"
+            )
+        lines += [
+            "",
+            f"The slots page offered {panel_result['slots_offered']} start times.",
+            "",
+        ]
+    resp = results.get("responsible")
+    if resp:
+        lines += [
+            f"## The responsible, both ways on, with the workers running ({resp['changes']} "
+            "each way)",
+            "",
+            "Responsible sync switched on in and out for contacts and deals. Seconds from the "
+            "change to the other side showing it, one at a time:",
+            "",
+            "| direction | n | p50 s | p95 s | max s | missed | API requests | target p95 |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for key, title in (
+            ("to_amocrm", "Odonta -> amoCRM (a coordinator, `patient_update`)"),
+            ("to_odonta", "amoCRM -> Odonta (a contact's responsible, the fake's UI)"),
+        ):
+            row = resp[key]
+            result = verdict(row["p95_s"], TARGET_P95_S) if not row["missed"] else "**miss** (lost)"
+            lines.append(
+                f"| {title} | {row['n']} | {row['p50_s']} | {row['p95_s']} | {row['max_s']} | "
+                f"{row['missed']} | {row['api_requests']} | < {TARGET_P95_S} s: {result} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def history_issue14(facts: dict, results: dict) -> list[str]:
+    stamp = facts["date"][:16].replace("T", " ")
+    head = f"| {stamp} | amoCRM | {facts['git']['short']} |"
+    lines = []
+    apps = results.get("app_accounts")
+    if apps:
+        first, second = apps["runs"]
+        ok = [r <= TARGET_RATIO for r in (first["time_ratio"] or 0, first["requests_ratio"] or 0)]
+        lines.append(
+            f"{head} amocrm.app_accounts ({first['processed']:,} accounts: {first['written']:,} "
+            f"written in {first['seconds']} s vs floor {first['floor_seconds']} s; "
+            f"{first['requests']:,} requests vs {first['floor_requests']:,}; second run "
+            f"{second['seconds']} s, {second['requests']} requests) | – | – | – | – | – | – | "
+            f"{TARGET_RATIO}x floor | time {first['time_ratio']}x "
+            f"{'pass' if ok[0] else 'miss'}; requests {first['requests_ratio']}x "
+            f"{'pass' if ok[1] else 'miss'}; second "
+            f"{'pass' if second['seconds'] < TARGET_APP_SECOND_S else 'miss'} |"
+        )
+    panel_result = results.get("panel")
+    if panel_result:
+        for key, (_title, target) in PANEL_SCREENS.items():
+            row = panel_result[key]
+            queries = max(row["queries"]) if row["queries"] else "–"
+            lines.append(
+                f"{head} amocrm.panel_{key} (100k patients) | {row['p50_ms']} | {row['p95_ms']} "
+                f"| {row['p99_ms']} | {queries} | – | – | {target:.0f} | "
+                f"p95 {'pass' if row['p95_ms'] <= target else 'miss'} |"
+            )
+    resp = results.get("responsible")
+    if resp:
+        for key in ("to_amocrm", "to_odonta"):
+            row = resp[key]
+            ms = {
+                k: "–" if row[k] is None else f"{row[k] * 1000:.0f}"
+                for k in ("p50_s", "p95_s", "max_s")
+            }
+            ok = row["p95_s"] is not None and row["p95_s"] < TARGET_P95_S and not row["missed"]
+            lines.append(
+                f"{head} amocrm.responsible_{key} (ms, p99 = max of {row['n']}) | {ms['p50_s']} "
+                f"| {ms['p95_s']} | {ms['max_s']} | – | – | – | {TARGET_P95_S * 1000:.0f} | "
+                f"p95 {'pass' if ok else 'miss'} |"
+            )
+    return lines
+
+
 def git_commit() -> dict:
     """harness.git_commit, with the results folder's own files not counted as changes."""
     facts = harness.git_commit()
@@ -924,6 +1614,7 @@ def main() -> int:
     # (sessions of their own) stop with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seeded_s = seed_patients(args.patients, seed=args.seed, reseed=args.reseed)
+    forget_bench_rows()
     reset_sync_state()
     facts = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -939,10 +1630,14 @@ def main() -> int:
         world = connect(fake, site=f"http://127.0.0.1:{port}")
         world.port = port  # type: ignore[attr-defined]
         initial_result = live = trips = None
+        issue14: dict[str, Any] = {"app_accounts": None, "panel": None, "responsible": None}
         if not args.live_initial:
             initial_result = initial_sync(fake, world, args.patients, args.profile)
             print(json.dumps(initial_result, ensure_ascii=False, indent=2), flush=True)
-        if args.live_initial or args.changes:
+        clinic = clinic_setup(fake, world)
+        if args.app_accounts and not args.live_initial:
+            issue14["app_accounts"] = app_accounts_phase(fake, world, clinic, args.seed)
+        if args.live_initial or args.changes or args.panel or args.responsible:
             with workers_running(world) as (server, worker):
                 if args.live_initial:
                     live = live_initial_sync(fake, world, args.patients)
@@ -952,8 +1647,20 @@ def main() -> int:
                     trips["worker_tasks"] = worker.tasks()
                     trips["logs"] = {"server": str(server.log_path), "worker": str(worker.log_path)}
                     print(json.dumps(trips, ensure_ascii=False, indent=2), flush=True)
+                if args.panel:
+                    issue14["panel"] = panel_phase(fake, world, server, clinic, args.panel)
+                    print(json.dumps(issue14["panel"], ensure_ascii=False, indent=2), flush=True)
+                    wait_settled(fake)
+                if args.responsible:
+                    issue14["responsible"] = responsible_phase(
+                        fake, world, clinic, args.responsible, args.seed
+                    )
+                    print(
+                        json.dumps(issue14["responsible"], ensure_ascii=False, indent=2),
+                        flush=True,
+                    )
     flush_redis()
-    text = report(facts, initial_result, trips, live)
+    text = report(facts, initial_result, trips, live) + report_issue14(issue14)
     print(text)
     if args.write:
         day = datetime.datetime.now().astimezone().date()
@@ -961,14 +1668,22 @@ def main() -> int:
         stem.with_suffix(".md").write_text(text, encoding="utf-8")
         stem.with_suffix(".json").write_text(
             json.dumps(
-                {**facts, "initial": initial_result, "live_initial": live, "round_trips": trips},
+                {
+                    **facts,
+                    "initial": initial_result,
+                    "live_initial": live,
+                    "round_trips": trips,
+                    **issue14,
+                },
                 ensure_ascii=False,
                 indent=2,
             ),
             encoding="utf-8",
         )
         with (BENCH / "results" / "history.md").open("a", encoding="utf-8") as handle:
-            for line in history_lines(facts, initial_result, trips):
+            for line in history_lines(facts, initial_result, trips) + history_issue14(
+                facts, issue14
+            ):
                 handle.write(line + "\n")
         print(f"Wrote {stem.with_suffix('.md').relative_to(ROOT)}")
     return 0

@@ -82,11 +82,12 @@ def clinic_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(Organization.load().time_zone)
 
 
-def account_value(account: PortalAccount | None) -> str:
-    """What the contact field holds for this account ("" for none or a deactivated one)."""
+def account_value(account: PortalAccount | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """What the contact field holds for this account ("" for none or a deactivated one);
+    ``zone``: the clinic's, when the caller has it (a batch reads it once, not per patient)."""
     if account is None or not account.is_active:
         return ""
-    day = account.activated_at.astimezone(clinic_zone()).date()
+    day = account.activated_at.astimezone(zone or clinic_zone()).date()
     with translation.override(django_settings.LANGUAGE_CODE):  # amoCRM's users read the clinic's
         return _("%(login)s (activated %(date)s)") % {
             "login": account.login,
@@ -160,8 +161,9 @@ def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[i
         links = outbound.links_of(Patient, ids)
         updates: list[tuple[Patient, ExternalLink, str]] = []
         lines = []
+        zone = clinic_zone()
         for patient in patients:
-            value = account_value(getattr(patient, "portal_account", None))
+            value = account_value(getattr(patient, "portal_account", None), zone)
             link = links.get(patient.pk)
             written = link.synced_values.get(FIELD, "") if link is not None else ""
             if not value and not written:
@@ -286,16 +288,12 @@ def daily_due(connection: Connection, now: datetime.datetime) -> bool:
 def _daily_candidates(since: datetime.datetime | None, size: int):
     """Chunks of patient ids: accounts changed since the last run (a deactivation clears the
     field), and active accounts not written yet (every one, the first time)."""
-    accounts = PortalAccount.objects.filter(patient__deleted_at__isnull=True)
-    accounts = (
-        accounts.filter(Q(updated_at__gte=since) | Q(is_active=True))
-        if since
-        else (accounts.filter(is_active=True))
-    )
+    wanted = Q(updated_at__gte=since) | Q(is_active=True) if since else Q(is_active=True)
     last = 0
     while True:
         chunk = list(
-            accounts.filter(patient_id__gt=last)
+            _alive_after(last)
+            .filter(wanted)
             .order_by("patient_id")
             .values_list("patient_id", "updated_at")[:size]
         )
@@ -383,13 +381,19 @@ def range_bounds(
     return start, end
 
 
-def _accounts_in(cursor: dict[str, Any]):
+def _alive_after(after: int):
+    """Accounts of patients not deleted, past ``after`` in patient id order. The patients'
+    side is a subquery bounded by ``after`` too: a join would let PostgreSQL merge from the
+    first patient on every chunk (a chunk's cost growing with the chunks before it)."""
+    alive = Patient.all_objects.filter(pk__gt=after, deleted_at__isnull=True).values("pk")
+    return PortalAccount.objects.filter(patient_id__gt=after, patient_id__in=alive)
+
+
+def _accounts_in(cursor: dict[str, Any], after: int = 0):
     start, end = range_bounds(
         datetime.date.fromisoformat(cursor["from"]), datetime.date.fromisoformat(cursor["to"])
     )
-    return PortalAccount.objects.filter(
-        activated_at__gte=start, activated_at__lt=end, patient__deleted_at__isnull=True
-    )
+    return _alive_after(after).filter(activated_at__gte=start, activated_at__lt=end)
 
 
 def empty_summary() -> dict[str, Any]:
@@ -448,12 +452,11 @@ def job_run(job_id: int) -> None:
 
 
 def _run(job: SyncJob, client: AmoClient, lock_key: str) -> None:
-    accounts = _accounts_in(job.cursor)
     summary = {**empty_summary(), **job.preview}
     while True:
         cache.touch(lock_key, LOCK_SECONDS)
         ids = list(
-            accounts.filter(patient_id__gt=job.cursor.get("after", 0))
+            _accounts_in(job.cursor, job.cursor.get("after", 0))
             .order_by("patient_id")
             .values_list("patient_id", flat=True)[: client.batch_size]
         )

@@ -183,6 +183,25 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_patients(amo_app, desk):
     assert queries(patients[:2]) == queries(patients[2:])
 
 
+def test_a_batch_reads_the_clinic_zone_once_not_per_patient(amo_app, desk, monkeypatch):
+    """The zone comes from the cache (Organization.load): a read per patient was a Redis
+    round trip per patient, 100,000 of them in a clinic's second run (bench/amocrm_sync.py)."""
+    patients = []
+    for i in range(3):
+        patient = new_patient(desk["user"], phone=f"+7916222{i:04d}", first_name=f"Имя{i}")
+        book(desk, patient, hour=8 + i)
+        patients.append(patient)
+    amo_app.sync()
+    for i, patient in enumerate(patients):
+        patient_services.portal_activate(patient=patient, by=desk["user"], login=f"z{i}@x.ru")
+    loads = []
+    original = Organization.load
+    monkeypatch.setattr(Organization, "load", lambda: loads.append(1) or original())
+    result = run_sync(amo_app, patients)
+    assert len(result.written) == 3
+    assert len(loads) == 1
+
+
 # --- From the card ---------------------------------------------------------------------------
 
 
