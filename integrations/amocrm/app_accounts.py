@@ -106,6 +106,8 @@ class Result:
     skipped: dict[str, list[int]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)  # of the skipped and failed
+    # The last patient id this batch dealt with (``whole_batches`` may stop before the end).
+    last_id: int | None = None
 
     def skip(self, patient: Patient, reason: str) -> None:
         self.skipped.setdefault(reason, []).append(patient.pk)
@@ -141,10 +143,20 @@ def _line(connection: Connection, patient_id: int, result: str, **kwargs) -> Any
     )
 
 
-def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[int]) -> Result:
+def sync_patients(
+    connection: Connection,
+    client: AmoClient,
+    patient_ids: list[int],
+    *,
+    whole_batches: bool = False,
+) -> Result:
     """Write these patients' app accounts to their contacts (one batch write for all that
     differ), holding the patients' rows as the patient push does, so neither overwrites the
-    other's remembered values. The queries do not grow with the number of patients."""
+    other's remembered values. The queries do not grow with the number of patients.
+
+    ``whole_batches``: with at least one write batch's worth to write, stop after the last
+    whole batch (``Result.last_id``); the patients after it are the next chunk's, so a run's
+    requests follow its writes, not the accounts it reads (the skipped fill no batch)."""
     result = Result()
     contact_field = client.settings.contact_fields.get(FIELD)
     if not contact_field or not patient_ids:
@@ -166,22 +178,19 @@ def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[i
         updates: list[tuple[Patient, ExternalLink, str]] = []
         lines = []
         zone = clinic_zone()
+        if whole_batches:
+            patients = _up_to_whole_batches(patients, links, booked, zone, client.batch_size)
+        result.last_id = patients[-1].pk if patients else None
         for patient in patients:
-            value = account_value(getattr(patient, "portal_account", None), zone)
             link = links.get(patient.pk)
-            written = link.synced_values.get(FIELD, "") if link is not None else ""
-            if not value and not written:
-                reason = NO_ACCOUNT
-            elif value and patient.pk not in booked:
-                reason = NEVER_BOOKED
-            elif link is None:
-                reason = NO_CONTACT
-            elif value == written and FIELD in link.synced_values:
+            outcome, value = _decide(patient, link, booked, zone)
+            if outcome == UP_TO_DATE:
                 result.up_to_date.append(patient.pk)
                 continue
-            else:
+            if outcome == WRITE and link is not None:
                 updates.append((patient, link, value))
                 continue
+            reason = value
             result.skip(patient, reason)
             lines.append(_line(connection, patient.pk, SyncResult.SKIPPED, error=reason))
         if updates:
@@ -225,6 +234,38 @@ def sync_patients(connection: Connection, client: AmoClient, patient_ids: list[i
             )
         synclog.log_many(lines)
     return result
+
+
+WRITE, UP_TO_DATE, SKIP = "write", "up_to_date", "skip"
+
+
+def _decide(patient: Patient, link: ExternalLink | None, booked: set[int], zone) -> tuple:
+    """(WRITE, the value) / (UP_TO_DATE, "") / (SKIP, the reason) for one patient."""
+    value = account_value(getattr(patient, "portal_account", None), zone)
+    written = link.synced_values.get(FIELD, "") if link is not None else ""
+    if not value and not written:
+        return SKIP, NO_ACCOUNT
+    if value and patient.pk not in booked:
+        return SKIP, NEVER_BOOKED
+    if link is None:
+        return SKIP, NO_CONTACT
+    if value == written and FIELD in link.synced_values:
+        return UP_TO_DATE, ""
+    return WRITE, value
+
+
+def _up_to_whole_batches(
+    patients: list[Patient], links, booked: set[int], zone, batch: int
+) -> list[Patient]:
+    """The patients (in id order) up to the one whose write fills the last whole batch; all
+    of them when there is less than a batch to write."""
+    to_write = [
+        index
+        for index, patient in enumerate(patients)
+        if _decide(patient, links.get(patient.pk), booked, zone)[0] == WRITE
+    ]
+    whole = len(to_write) // batch * batch
+    return patients[: to_write[whole - 1] + 1] if whole else patients
 
 
 def _write_each(client: AmoClient, bodies: list[dict[str, Any]]) -> list[Any]:
@@ -467,10 +508,12 @@ def _run(job: SyncJob, client: AmoClient, lock_key: str) -> None:
         if not ids:
             _finish(job, SyncJobStatus.DONE)
             return
-        result = sync_patients(job.connection, client, ids)
+        chunk = client.batch_size * LIST_CHUNK_BATCHES
+        result = sync_patients(job.connection, client, ids, whole_batches=len(ids) == chunk)
+        last = result.last_id or ids[-1]
         _summarize(summary, result)
-        job.cursor = {**job.cursor, "after": ids[-1]}
-        job.processed += len(ids)
+        job.cursor = {**job.cursor, "after": last}
+        job.processed += sum(1 for pk in ids if pk <= last)
         job.failed += len(result.failed)
         job.preview = summary
         updated = SyncJob.objects.filter(pk=job.pk, status=SyncJobStatus.RUNNING).update(

@@ -415,6 +415,37 @@ def test_the_list_run_costs_the_same_queries_for_more_patients(amo_app, desk):
     assert twelve == two
 
 
+def test_a_list_runs_requests_follow_its_writes_not_the_accounts_it_reads(amo_app, desk):
+    amo_app.connection.settings["batch_size"] = 2  # chunks of 8 accounts, batches of 2
+    amo_app.connection.save(update_fields=["settings"])
+    writable, skipped = [], []
+    for i in range(17):
+        # Every third account was never booked: it takes room in a chunk, not in a batch.
+        booked = i % 3 != 2
+        patient = with_account(
+            desk, amo_app, login=f"w{i}@x.ru", phone=f"+7916444{i:04d}", booked=booked
+        )
+        activated_on(patient, datetime.date(2026, 5, 1))
+        (writable if booked else skipped).append(patient)
+    before = patches(amo_app)
+    job = app_accounts.job_start(
+        amo_app.connection,
+        by=None,
+        date_from=datetime.date(2026, 5, 1),
+        date_to=datetime.date(2026, 5, 1),
+    )
+    app_accounts.job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "done" and job.processed == 17
+    assert job.preview["written"] == len(writable) == 12
+    assert job.preview["skipped"] == {app_accounts.NEVER_BOOKED: 5}
+    # 12 writes in batches of 2: 6 requests (chunks of 8 accounts would send a half-empty
+    # batch each: 7).
+    assert patches(amo_app) - before == 6
+    assert all(field_value(amo_app, p) for p in writable)
+    assert not any(field_value(amo_app, p) for p in skipped)
+
+
 @pytest.mark.parametrize(
     ("date_from", "date_to"),
     [
