@@ -47,7 +47,13 @@ from integrations.amocrm import outbound
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import SYSTEM, AmoSettings
 from integrations.amocrm.setup import failure_message
-from integrations.amocrm.sync import client_for, remote_time, settings_update, stop_if_refused
+from integrations.amocrm.sync import (
+    client_for,
+    remote_time,
+    resume_stalled_jobs,
+    settings_update,
+    stop_if_refused,
+)
 from integrations.http import IntegrationError
 from integrations.models import Connection, ExternalLink, SyncJob, SyncJobStatus, SyncResult
 from patients.models import Patient, PortalAccount
@@ -71,7 +77,6 @@ SKIP_REASONS = {
 # rows held while at most this many requests go out (~0.6 s at 7 a second).
 LIST_CHUNK_BATCHES = 4
 NAMES_KEPT = 100
-STALLED = datetime.timedelta(minutes=3)
 LOCK_SECONDS = 180
 
 
@@ -572,14 +577,4 @@ def resume_stalled() -> int:
     """List runs whose worker stopped (a restart) without finishing: start them again."""
     from integrations.amocrm.tasks import amocrm_app_accounts_run
 
-    stalled = list(
-        SyncJob.objects.filter(
-            system=SYSTEM,
-            kind=KIND,
-            status=SyncJobStatus.RUNNING,
-            progress_at__lt=timezone.now() - STALLED,
-        ).values_list("pk", flat=True)
-    )
-    for job_id in stalled:
-        jobs.enqueue(amocrm_app_accounts_run, job_id)
-    return len(stalled)
+    return resume_stalled_jobs(KIND, amocrm_app_accounts_run)

@@ -7,7 +7,6 @@ searching per patient: a clinic of 100,000 patients costs about 100,000 / 50 wri
 the reads of the index, as near the rate limit's floor as it gets.
 """
 
-import datetime
 import logging
 import uuid
 from collections import defaultdict
@@ -25,14 +24,13 @@ from integrations import synclog
 from integrations.amocrm import outbound, payloads
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import CONTACT, LEAD, LOST, SYSTEM, WON
-from integrations.amocrm.sync import client_for, stop_if_refused
+from integrations.amocrm.sync import client_for, resume_stalled_jobs, stop_if_refused
 from integrations.http import IntegrationError
 from integrations.models import Connection, ExternalLink, SyncJob, SyncJobStatus, SyncResult
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
-STALLED = datetime.timedelta(minutes=3)
 LOCK_SECONDS = 180
 
 
@@ -210,17 +208,7 @@ def resume_stalled() -> int:
     """Runs whose worker stopped (a restart) without finishing: start them again."""
     from integrations.amocrm.tasks import amocrm_initial_run
 
-    stalled = list(
-        SyncJob.objects.filter(
-            system=SYSTEM,
-            kind="initial",
-            status=SyncJobStatus.RUNNING,
-            progress_at__lt=timezone.now() - STALLED,
-        ).values_list("pk", flat=True)
-    )
-    for job_id in stalled:
-        jobs.enqueue(amocrm_initial_run, job_id)
-    return len(stalled)
+    return resume_stalled_jobs("initial", amocrm_initial_run)
 
 
 def run(job_id: int) -> None:

@@ -15,7 +15,7 @@ from integrations import services
 from integrations.amocrm.client import AmoClient
 from integrations.amocrm.config import SYSTEM, AmoSettings
 from integrations.http import Forbidden, IntegrationError, Unauthorized
-from integrations.models import Connection, ConnectionStatus
+from integrations.models import Connection, ConnectionStatus, SyncJob, SyncJobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,28 @@ def alert_stopped(connection: Connection) -> None:
         )
     except Exception:  # mail must never break the sync
         logger.exception("Could not send the amoCRM alert")
+
+
+# A running long job (initial sync, app accounts) with no progress for this long lost its
+# worker (a restart): the jobs sweep starts it again.
+STALLED = datetime.timedelta(minutes=3)
+
+
+def resume_stalled_jobs(kind: str, task) -> int:
+    """Start again the running jobs of ``kind`` whose worker stopped without finishing."""
+    from clinic import jobs
+
+    stalled = list(
+        SyncJob.objects.filter(
+            system=SYSTEM,
+            kind=kind,
+            status=SyncJobStatus.RUNNING,
+            progress_at__lt=timezone.now() - STALLED,
+        ).values_list("pk", flat=True)
+    )
+    for job_id in stalled:
+        jobs.enqueue(task, job_id)
+    return len(stalled)
 
 
 def now_seconds() -> int:
