@@ -66,7 +66,8 @@ RESPONSIBLE_KINDS = ("contact", "lead")
 SETTLE_DEFAULT, SETTLE_MIN, SETTLE_MAX = 5, 1, 60
 
 
-def _int(value: Any) -> int | None:
+def positive_int(value: Any) -> int | None:
+    """An id-like setting or value: a positive int, else None."""
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -90,7 +91,7 @@ APP_ACCOUNTS_TIME = datetime.time(3, 0)
 def _int_map(values: Any) -> dict[str, int]:
     if not isinstance(values, dict):
         return {}
-    return {str(key): number for key, value in values.items() if (number := _int(value))}
+    return {str(key): number for key, value in values.items() if (number := positive_int(value))}
 
 
 def _switches(values: Any) -> dict[str, bool]:
@@ -136,14 +137,14 @@ class AmoSettings:
         for name, owner in (raw.get("owners") or {}).items():
             if name in owners and owner in OWNER_CHOICES:
                 owners[name] = owner
-        batch = _int(raw.get("batch_size")) or 50
+        batch = positive_int(raw.get("batch_size")) or 50
         responsible = raw.get("responsible")
         if not isinstance(responsible, dict):
             responsible = {}
         return cls(
-            account_id=_int(raw.get("account_id")),
+            account_id=positive_int(raw.get("account_id")),
             subdomain=str(raw.get("subdomain") or ""),
-            pipeline_id=_int(raw.get("pipeline_id")),
+            pipeline_id=positive_int(raw.get("pipeline_id")),
             contact_fields=_int_map(raw.get("contact_fields")),
             gender_enums=_int_map(raw.get("gender_enums")),
             lead_fields=_int_map(raw.get("lead_fields")),
@@ -155,9 +156,9 @@ class AmoSettings:
             stage_to_status={
                 str(stage): code
                 for stage, code in (raw.get("stage_to_status") or {}).items()
-                if code in VISIT_STATUSES and _int(stage)
+                if code in VISIT_STATUSES and positive_int(stage)
             },
-            loss_reason_id=_int(raw.get("loss_reason_id")),
+            loss_reason_id=positive_int(raw.get("loss_reason_id")),
             users=_int_map(raw.get("users")),
             owners=owners,
             webhook_secret=str(raw.get("webhook_secret") or ""),
@@ -166,7 +167,7 @@ class AmoSettings:
             responsible_in=_switches(responsible.get("in")),
             responsible_out=_switches(responsible.get("out")),
             settle_seconds=min(
-                max(_int(responsible.get("settle_seconds")) or SETTLE_DEFAULT, SETTLE_MIN),
+                max(positive_int(responsible.get("settle_seconds")) or SETTLE_DEFAULT, SETTLE_MIN),
                 SETTLE_MAX,
             ),
             app_accounts_time=_time_of_day(

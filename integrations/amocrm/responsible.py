@@ -66,7 +66,7 @@ from clinic.models.audit import AuditEntry
 from integrations import queue, synclog
 from integrations.amocrm import payloads
 from integrations.amocrm.client import AmoClient
-from integrations.amocrm.config import CONTACT, SYSTEM, AmoSettings
+from integrations.amocrm.config import CONTACT, SYSTEM, AmoSettings, positive_int
 from integrations.amocrm.outbound import PushResult, _write_each, link_synced, links_of
 from integrations.amocrm.sync import now_seconds
 from integrations.http import IntegrationError
@@ -80,17 +80,9 @@ logger = logging.getLogger(__name__)
 ENTITY_NAMES = {"contact": "contact", "lead": "deal"}
 
 
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
 def seen(link: ExternalLink) -> int | None:
     values = link.synced_values
-    return _int(values.get("responsible_seen", values.get("responsible_user_id")))
+    return positive_int(values.get("responsible_seen", values.get("responsible_user_id")))
 
 
 def source_of(kind: str, entity_id: Any) -> str:
@@ -126,7 +118,7 @@ def news(settings: AmoSettings, kind: str, link: ExternalLink | None, data: dict
     if action == "responsible":
         return True
     known = seen(link)
-    remote = _int(data.get("responsible_user_id"))
+    remote = positive_int(data.get("responsible_user_id"))
     return known is not None and remote is not None and remote != known
 
 
@@ -144,7 +136,7 @@ def note_incoming(
     changed, may set the patient's coordinator (rules 1-6 of the module's docstring)."""
     if not settings.responsible_on:
         return
-    remote = _int(entity.get("responsible_user_id"))
+    remote = positive_int(entity.get("responsible_user_id"))
     known = seen(link)
     if remote is None or remote == known:
         return
@@ -175,7 +167,7 @@ def _take(
     patient_id: int,
 ) -> None:
     source = source_of(kind, entity["id"])
-    changed_at = _int(entity.get("updated_at")) or now_seconds()
+    changed_at = positive_int(entity.get("updated_at")) or now_seconds()
     patient = Patient.objects.select_related("coordinator").filter(pk=patient_id).first()
     if patient is None:
         return
@@ -183,8 +175,8 @@ def _take(
     if contact_link is None:
         return
     state = contact_link.synced_values
-    agreed = _int(state.get("responsible"))
-    last_at = _int(state.get("responsible_at")) or 0
+    agreed = positive_int(state.get("responsible"))
+    last_at = positive_int(state.get("responsible_at")) or 0
     changes = {"responsible_user_id": [agreed, user_id], "source": source}
 
     def skipped(reason: str) -> None:
@@ -324,7 +316,7 @@ def push_responsible(
 def _plan(connection, settings: AmoSettings, patient: Patient, link, deals, authors):
     """(patient, contact link, user, a real change, the links to write) or None."""
     state = link.synced_values
-    agreed = _int(state.get("responsible"))
+    agreed = positive_int(state.get("responsible"))
     if patient.coordinator_id is None:
         if agreed is not None:
             _remember(
@@ -388,11 +380,11 @@ def _write(connection, client: AmoClient, plans, authors, result: PushResult) ->
             if kind == "lead":
                 values["responsible_user_id"] = plan[2]
             link_synced(target, values, answer.get("updated_at"))
-            answered.setdefault(patient.pk, []).append(_int(answer.get("updated_at")) or 0)
+            answered.setdefault(patient.pk, []).append(positive_int(answer.get("updated_at")) or 0)
             written.setdefault(patient.pk, []).append(source_of(kind, target.external_id))
     for patient, link, desired, real, _targets in plans:
         changes = {
-            "responsible_user_id": [_int(link.synced_values.get("responsible")), desired],
+            "responsible_user_id": [positive_int(link.synced_values.get("responsible")), desired],
             "coordinator": str(patient.coordinator),
             "source": f"Odonta: {authors.get(patient.pk, '—')}",
             "written": written.get(patient.pk, []),
