@@ -157,37 +157,26 @@ def deal_close_lost(connection: Connection, *, lead_id: int, visit_id: int) -> b
         body["pipeline_id"] = settings.pipeline_id
     if settings.loss_reason_id:
         body["loss_reason_id"] = settings.loss_reason_id
+    logged: dict[str, Any] = {
+        "connection": connection,
+        "system": SYSTEM,
+        "direction": "out",
+        "action": CLOSE_ACTION,
+        "entity_type": "visit",
+        "entity_id": visit_id,
+        "request_id": str(lead_id),
+    }
     try:
         with client:
             answer = client.update_leads([body])[0]
     except IntegrationError as error:
         stop_if_refused(connection, error)
-        synclog.log(
-            connection=connection,
-            system=SYSTEM,
-            direction="out",
-            action=CLOSE_ACTION,
-            entity_type="visit",
-            entity_id=visit_id,
-            result=SyncResult.FAILED,
-            error=str(error),
-            request_id=str(lead_id),
-        )
+        synclog.log(**logged, result=SyncResult.FAILED, error=str(error))
         return False
     link = link_find(system=SYSTEM, external_type=LEAD, external_id=str(lead_id))
     if link is not None:
         link_synced(link, {"status_id": LOST}, answer.get("updated_at"))
-    synclog.log(
-        connection=connection,
-        system=SYSTEM,
-        direction="out",
-        action=CLOSE_ACTION,
-        entity_type="visit",
-        entity_id=visit_id,
-        result=SyncResult.OK,
-        changes={"status_id": [None, LOST]},
-        request_id=str(lead_id),
-    )
+    synclog.log(**logged, result=SyncResult.OK, changes={"status_id": [None, LOST]})
     return True
 
 
