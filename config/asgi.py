@@ -1,12 +1,14 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (its middleware chain run as one synchronous call,
+``clinic/asgi_http.py``), websockets through Channels."""
 
 import gc
 import os
 import threading
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from clinic.asgi_http import get_asgi_application
+
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -30,7 +30,7 @@ import django
 django.setup()
 import sentry_sdk
 from asgiref.testing import ApplicationCommunicator
-from django.core.asgi import get_asgi_application
+from clinic.asgi_http import get_asgi_application
 from django.test import override_settings
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt

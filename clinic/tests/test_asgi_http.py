@@ -1,0 +1,83 @@
+"""HTTP under ASGI (clinic/asgi_http.py): the middleware chain and the view run in one
+thread hop, and a request still gets its full answer."""
+
+import pytest
+from asgiref.sync import AsyncToSync, SyncToAsync
+from asgiref.testing import ApplicationCommunicator
+from django.http import HttpResponse
+from django.test import override_settings
+from django.urls import path
+
+from config.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+def probe(request):
+    return HttpResponse("probe", headers={"X-Probe": "1"})
+
+
+urlpatterns = [path("probe/", probe)]
+
+
+def scope(path_: str) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path_,
+        "raw_path": path_.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver")],
+    }
+
+
+async def get(path_: str) -> tuple[dict, bytes]:
+    communicator = ApplicationCommunicator(application, scope(path_))
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(10)
+    body = await communicator.receive_output(10)
+    await communicator.wait(10)
+    return start, body["body"]
+
+
+@pytest.fixture
+def hops(monkeypatch):
+    counted = {"async_to_sync": 0, "sync_to_async": 0}
+    async_to_sync_call = AsyncToSync.__call__
+    sync_to_async_call = SyncToAsync.__call__
+
+    def counting_async_to_sync(self, *args, **kwargs):
+        counted["async_to_sync"] += 1
+        return async_to_sync_call(self, *args, **kwargs)
+
+    async def counting_sync_to_async(self, *args, **kwargs):
+        counted["sync_to_async"] += 1
+        return await sync_to_async_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncToSync, "__call__", counting_async_to_sync)
+    monkeypatch.setattr(SyncToAsync, "__call__", counting_sync_to_async)
+    return counted
+
+
+async def test_a_page_crosses_into_the_worker_thread_once_for_its_whole_chain(hops):
+    start, body = await get("/healthz")
+    assert start["status"] == 200, body
+    assert hops["async_to_sync"] == 0
+    # The request_started signal, the chain with the view, and response.close (which sends
+    # request_finished): three, whatever the number of middleware.
+    assert hops["sync_to_async"] == 3
+
+
+async def test_a_view_answers_whole_through_the_handler(hops):
+    with override_settings(ROOT_URLCONF=__name__):
+        start, body = await get("/probe/")
+    assert start["status"] == 200
+    assert body == b"probe"
+    assert (b"X-Probe", b"1") in start["headers"]
+    assert hops["async_to_sync"] == 0
