@@ -14,8 +14,9 @@ from calendar_app.models import (
 from calendar_app.selectors import parse_local
 from calendar_app.services import Line
 from clinic.bounds import CALENDAR_DATES, ID_MAX, DateWindowValidator, parse_id
-from clinic.forms import DateInput, Form, ModelForm, TimeInput
+from clinic.forms import DateInput, Form, ModelForm, ShapedChoiceField, TimeInput
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
+from clinic.shapes import Shape
 from clinic.teeth import parse_teeth
 from patients.models import Patient
 from pricelist.models import Service
@@ -34,6 +35,33 @@ WEEKDAYS = [
 ]
 
 
+def chairs_in(branch: Branch | int):
+    # With its branch: the booking service reads the chair's branch (and zone).
+    return Chair.objects.filter(branch=branch).select_related("branch")
+
+
+def doctors_in(branch: Branch | int):
+    return Employee.objects.doctors().filter(branches=branch)
+
+
+# The chosen chair and doctor, as every booking, move and shift validates them.
+CHAIR_IN_BRANCH = Shape(lambda *, pk, branch: chairs_in(branch).filter(pk=pk), name="chair")
+DOCTOR_IN_BRANCH = Shape(lambda *, pk, branch: doctors_in(branch).filter(pk=pk), name="doctor")
+PATIENT = Shape(lambda *, pk: Patient.objects.filter(pk=pk), name="patient")
+
+
+def chair_field(**kwargs) -> ShapedChoiceField:
+    return ShapedChoiceField(
+        label=_("chair"), queryset=Chair.objects.none(), shape=CHAIR_IN_BRANCH, **kwargs
+    )
+
+
+def doctor_field(**kwargs) -> ShapedChoiceField:
+    return ShapedChoiceField(
+        label=_("doctor"), queryset=Employee.objects.none(), shape=DOCTOR_IN_BRANCH, **kwargs
+    )
+
+
 class BranchBoundMixin:
     """Choices limited to one branch: its chairs and the doctors who work there."""
 
@@ -42,16 +70,16 @@ class BranchBoundMixin:
     def bind_branch(self, branch: Branch) -> None:
         self.branch = branch
         fields = self.fields  # type: ignore[attr-defined]
-        if "chair" in fields:
-            # With its branch: the booking service reads the chair's branch (and zone).
-            chairs = Chair.objects.filter(branch=branch).select_related("branch")
-            fields["chair"].queryset = chairs.order_by("position", "pk")
-        if "doctor" in fields:
-            fields["doctor"].queryset = (
-                Employee.objects.doctors()
-                .filter(branches=branch)
-                .order_by("last_name", "first_name")
-            )
+        for name, queryset in (
+            ("chair", chairs_in(branch).order_by("position", "pk")),
+            ("doctor", doctors_in(branch).order_by("last_name", "first_name")),
+        ):
+            if name not in fields:
+                continue
+            if isinstance(fields[name], ShapedChoiceField):
+                fields[name].bind(queryset, branch=branch.pk)
+            else:
+                fields[name].queryset = queryset
 
 
 def patient_label(patient: Patient) -> str:
@@ -83,13 +111,14 @@ def services_field(marker: str) -> forms.ModelMultipleChoiceField:
     )
 
 
-class PatientChoiceField(forms.ModelChoiceField):
+class PatientChoiceField(ShapedChoiceField):
     """A patient picked through the search API (Tom Select loads options as you type).
     Validation checks the value against every live patient."""
 
     def __init__(self, **kwargs):
         super().__init__(
             queryset=Patient.objects.all(),
+            shape=PATIENT,
             label=_("patient"),
             widget=PatientPicker(attrs={"data-patient-picker": ""}),
             **kwargs,
@@ -101,8 +130,8 @@ class PatientChoiceField(forms.ModelChoiceField):
 
 class AppointmentForm(BranchBoundMixin, Form):
     patient = PatientChoiceField()
-    doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
-    chair = forms.ModelChoiceField(label=_("chair"), queryset=Chair.objects.none())
+    doctor = doctor_field()
+    chair = chair_field()
     date = forms.DateField(label=_("date"), widget=DateInput())
     time = forms.TimeField(label=_("time"), widget=TimeInput(attrs={"step": 300}))
     duration_minutes = forms.IntegerField(
@@ -219,8 +248,8 @@ class RescheduleForm(BranchBoundMixin, Form):
 
     date = forms.DateField(label=_("date"), widget=DateInput())
     time = forms.TimeField(label=_("time"), widget=TimeInput(attrs={"step": 300}))
-    doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
-    chair = forms.ModelChoiceField(label=_("chair"), queryset=Chair.objects.none())
+    doctor = doctor_field()
+    chair = chair_field()
     allow_outside_shift = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, branch: Branch, duration: datetime.timedelta, **kwargs):
@@ -263,8 +292,8 @@ def _length(start: datetime.time, end: datetime.time) -> datetime.timedelta:
 
 class ShiftForm(BranchBoundMixin, Form):
     SINGLE, ON_WEEKDAYS, EVERY_OTHER, RANGE = "single", "weekdays", "every_other", "range"
-    doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Employee.objects.none())
-    chair = forms.ModelChoiceField(label=_("chair"), queryset=Chair.objects.none())
+    doctor = doctor_field()
+    chair = chair_field()
     pattern = forms.ChoiceField(
         label=_("schedule"),
         widget=forms.RadioSelect,

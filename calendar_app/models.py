@@ -156,8 +156,18 @@ class AppointmentQuerySet(BranchScopedQuerySet):
     def occupying(self):
         return self.filter(OCCUPYING)
 
-    def overlapping(self, start: datetime.datetime, end: datetime.datetime):
-        return self.filter(start__lt=end, end__gt=start, start__gt=start - LONGEST)
+    def overlapping(
+        self,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        *,
+        earliest: datetime.datetime | None = None,
+    ):
+        """Visits that overlap [start, end). None is longer than LONGEST, so only those
+        starting after ``start - LONGEST`` (``earliest``, given by a caller that compiles
+        the query once) are looked at, which keeps the index range short."""
+        earliest = start - LONGEST if earliest is None else earliest
+        return self.filter(start__lt=end, end__gt=start, start__gt=earliest)
 
     def in_branch(self, branch):
         return self.filter(branch=branch)

@@ -38,6 +38,7 @@ from clinic import services as clinic_services
 from clinic.db import first_values, lock_rows
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
+from clinic.shapes import Shape
 from patients.models import Patient, PatientStatus
 from patients.services import returning_after_months
 from pricelist.models import Service
@@ -111,6 +112,43 @@ class SlotReading:
     attended: bool  # the patient has a completed visit (when asked about a patient)
 
 
+# What a booking checks about its time (``_read_slot``), compiled once (``clinic.shapes``):
+# the window's bounds are computed by the caller, so that they reach the SQL as values.
+DOCTOR_WORKS_IN = Shape(
+    lambda *, doctor, branch: Employee.branches.through.objects.filter(
+        employee_id=doctor, branch_id=branch, branch__deleted_at__isnull=True
+    ).values_list("pk")[:1],
+    name="doctor works in branch",
+)
+
+
+def _clashes(*, chair, doctor, start, end, earliest):
+    return (
+        Appointment.objects.occupying()
+        .overlapping(start, end, earliest=earliest)
+        .filter(Q(chair=chair) | Q(doctor=doctor))
+    )
+
+
+CLASH = Shape(lambda **values: _clashes(**values).values_list("pk")[:1], name="clash")
+CLASH_OTHER_THAN = Shape(
+    lambda *, exclude, **values: _clashes(**values).exclude(pk=exclude).values_list("pk")[:1],
+    name="clash with another visit",
+)
+SHIFT_COVERS = Shape(
+    lambda *, doctor, chair, start, end, earliest: WorkShift.objects.filter(
+        doctor=doctor, chair=chair, start__lte=start, end__gte=end, start__gte=earliest
+    ).values_list("pk")[:1],
+    name="shift covers",
+)
+ATTENDED = Shape(
+    lambda *, patient: Appointment.objects.filter(
+        patient=patient, status=StatusCode.COMPLETED
+    ).values_list("pk")[:1],
+    name="patient attended",
+)
+
+
 def _read_slot(
     *,
     chair: Chair,
@@ -122,25 +160,16 @@ def _read_slot(
 ) -> SlotReading:
     """What a booking checks about its time, read in one round trip (under the caller's
     locks)."""
-    clashes = (
-        Appointment.objects.occupying()
-        .overlapping(start, end)
-        .filter(Q(chair=chair) | Q(doctor=doctor))
-    )
-    if exclude_pk:
-        clashes = clashes.exclude(pk=exclude_pk)
-    shifts = WorkShift.objects.filter(
-        doctor=doctor, chair=chair, start__lte=start, end__gte=end, start__gte=end - LONGEST
-    )
-    memberships = Employee.branches.through.objects.filter(
-        employee_id=doctor.pk, branch_id=chair.branch_id, branch__deleted_at__isnull=True
-    )
-    lookups = [memberships, clashes, shifts]
+    times = {"start": start, "end": end}
+    clash = {"chair": chair.pk, "doctor": doctor.pk, "earliest": start - LONGEST, **times}
+    lookups = [
+        DOCTOR_WORKS_IN.sql(doctor=doctor.pk, branch=chair.branch_id),
+        CLASH_OTHER_THAN.sql(exclude=exclude_pk, **clash) if exclude_pk else CLASH.sql(**clash),
+        SHIFT_COVERS.sql(chair=chair.pk, doctor=doctor.pk, earliest=end - LONGEST, **times),
+    ]
     if patient is not None:  # the patient's history, for the visit type
-        lookups.append(Appointment.objects.filter(patient=patient, status=StatusCode.COMPLETED))
-    works_here, clash_id, shift_id, *history = first_values(
-        *(queryset.values_list("pk")[:1] for queryset in lookups)
-    )
+        lookups.append(ATTENDED.sql(patient=patient.pk))
+    works_here, clash_id, shift_id, *history = first_values(*lookups)
     return SlotReading(
         works_here=works_here is not None,
         clash_id=clash_id,

@@ -36,6 +36,7 @@ from django.utils.ipv6 import clean_ipv6_address
 from clinic.crypto import EncryptedTextField
 from clinic.models import GENESIS_HASH, AuditAction, AuditEntry
 from clinic.models.audit import UnknownAuditKeyError, audit_key, current_audit_key_id
+from clinic.shapes import Shape
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,10 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
+# The chain's last hash, read on every append (compiled once: clinic.shapes).
+CHAIN_HEAD = Shape(lambda: AuditEntry.objects.order_by("-id").values_list("hash")[:1], name="head")
+
+
 def lock_chain() -> None:
     """Serialise appends until the transaction ends, so that the chain never forks (SQLite
     has one writer at a time anyway). bench/audit_lock.py measures what it costs."""
@@ -158,8 +163,8 @@ def record(
     # No savepoint of its own (two round trips): a failure here fails the caller's write.
     with transaction.atomic(savepoint=False):
         lock_chain()
-        last_hash = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
-        entry.prev_hash = last_hash or GENESIS_HASH
+        head = CHAIN_HEAD.first()
+        entry.prev_hash = head[0] if head else GENESIS_HASH
         entry.hash = entry.compute_hash()
         entry.save()
     return entry

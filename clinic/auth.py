@@ -82,7 +82,18 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.backends import ModelBackend  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 
+from clinic.shapes import Shape  # noqa: E402
+
 RIGHTS_VERSION_KEY = "clinic:rights-version"
+
+# The signed-in user with their employee card in the same query: the header, the audit
+# log's actor name and most views ask for it on every request.
+USER_WITH_EMPLOYEE = Shape(
+    lambda *, pk: (
+        get_user_model()._default_manager.select_related("employee").filter(pk=pk).order_by()
+    ),
+    name="signed-in user",
+)
 
 
 def rights_version() -> int:
@@ -110,10 +121,9 @@ class CachedRightsBackend(ModelBackend):
     """
 
     def get_user(self, user_id):
-        """The signed-in user with their employee card in the same query: the header, the
-        audit log's actor name and most views ask for it on every request."""
-        users = get_user_model()._default_manager.select_related("employee")
-        user = users.filter(pk=user_id).first()
+        if not isinstance(user_id, int):  # as the session holds it; Django parses it first
+            return super().get_user(user_id)
+        user = USER_WITH_EMPLOYEE.first(pk=user_id)
         if user is None:
             return None
         return user if self.user_can_authenticate(user) else None

@@ -196,15 +196,16 @@ def lock_rows(
     return rows
 
 
-def first_values(*querysets: QuerySet) -> list[Any]:
-    """The first value of each queryset (each of one column, ``values_list(field)[:1]``), or
-    None for an empty one, read in one round trip: ``SELECT (q1), (q2), ...``. Each is
-    compiled on its own; Django nesting them as subqueries of an outer query resolves and
-    clones them again, which for a few small lookups costs more than the database."""
+def first_values(*queries: "QuerySet | tuple[str, list[Any]]") -> list[Any]:
+    """The first value of each query (each of one column, ``values_list(field)[:1]``), or
+    None for an empty one, read in one round trip: ``SELECT (q1), (q2), ...``. A query is
+    a queryset, compiled on its own (Django nesting them as subqueries of an outer query
+    resolves and clones them again, which for a few small lookups costs more than the
+    database), or SQL with its parameters (``Shape.sql``)."""
     parts: list[str] = []
     params: list[Any] = []
-    for queryset in querysets:
-        sql, part_params = queryset.query.sql_with_params()
+    for query in queries:
+        sql, part_params = query if isinstance(query, tuple) else query.query.sql_with_params()
         parts.append(f"({sql})")
         params.extend(part_params)
     with connection.cursor() as cursor:

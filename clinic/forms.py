@@ -30,6 +30,7 @@ from clinic.models import (
 from clinic.models.organization import time_zone_choices
 from clinic.modules import ACTION_LABELS, MODULES, permission_codename
 from clinic.phones import normalize_phone
+from clinic.shapes import Shape
 
 
 class ClinicFormRenderer(TemplatesSetting):
@@ -72,6 +73,35 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                         params={"pk": pk},
                     )
         return super().clean(value)
+
+
+class ShapedChoiceField(forms.ModelChoiceField):
+    """One object chosen by id, looked up through a compiled query (``clinic.shapes``)
+    rather than the queryset: for the choices that every booking validates. The shape takes
+    the id as ``pk`` and whatever ``bind`` gives it (the branch, say); it must find exactly
+    what the queryset offers."""
+
+    def __init__(self, *, shape: "Shape", **kwargs):
+        super().__init__(**kwargs)
+        self.shape = shape
+        self.shape_values: dict = {}
+
+    def bind(self, queryset, **values) -> None:
+        self.queryset = queryset
+        self.shape_values = values
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        pk = parse_id(value)
+        found = self.shape.first(pk=pk, **self.shape_values) if pk is not None else None
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
 
 
 class ListedChoiceIterator(ModelChoiceIterator):
