@@ -25,7 +25,13 @@ from calendar_app.slots import Slot, find_slots, load_availability, step_minutes
 from clinic.bounds import date_param, parse_id, parse_id_list
 from clinic.htmx import close_dialog
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
-from clinic.permissions import AuthedRequest, has_module_perm, module_required, visible_branches
+from clinic.permissions import (
+    AuthedRequest,
+    get_branch_for_user,
+    has_module_perm,
+    module_required,
+    visible_branches,
+)
 from clinic.responses import json_response
 from clinic.views.trash import undo_tag
 from pricelist.models import Service
@@ -38,14 +44,13 @@ CHANGED = "calendarChanged"
 
 def get_branch(request: AuthedRequest) -> Branch:
     """The branch asked for (?branch=), else the user's current one; only their branches."""
-    branches = visible_branches(request.user)
     asked = request.GET.get("branch") or request.POST.get("branch")
     if asked:
         branch_id = parse_id(asked)
         if branch_id is None:
             raise Http404
-        return get_object_or_404(branches, pk=branch_id)
-    branch = request.branch or branches.first()
+        return get_branch_for_user(request, branch_id)
+    branch = request.branch or visible_branches(request.user).first()
     if branch is None:
         raise Http404
     return branch

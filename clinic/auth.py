@@ -132,10 +132,17 @@ class CachedRightsBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            key = f"clinic:rights:{user_obj.pk}:{rights_version()}"
-            permissions = cache.get(key)
-            if permissions is None:
+            # The version and the user's set in one round trip; the set is stored with the
+            # version it was read under, and a newer version makes it stale.
+            key = f"clinic:rights:{user_obj.pk}"
+            found = cache.get_many([RIGHTS_VERSION_KEY, key])
+            version = found.get(RIGHTS_VERSION_KEY)
+            version = rights_version() if version is None else int(version)
+            cached = found.get(key)
+            if cached is not None and cached[0] == version:
+                permissions = cached[1]
+            else:
                 permissions = super().get_all_permissions(user_obj)
-                cache.set(key, permissions, 600)
+                cache.set(key, (version, permissions), 600)
             user_obj._perm_cache = permissions
         return user_obj._perm_cache

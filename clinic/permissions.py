@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, resolve_url
 
 from clinic.modules import check_access_declaration, permission_codename
+from clinic.shapes import Shape
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -118,8 +119,33 @@ def visible_branch_ids(user) -> list[int] | None:
     return list(visible_branches(user).values_list("pk", flat=True))
 
 
+def _branches():
+    from clinic.models import Branch
+
+    return Branch.objects
+
+
+# A branch by id among the user's (every request of the calendar names one), compiled once.
+ANY_BRANCH = Shape(lambda *, pk: _branches().filter(pk=pk), name="branch")
+EMPLOYEE_BRANCH = Shape(
+    lambda *, pk, user: _branches().of_employee(user).filter(pk=pk), name="employee's branch"
+)
+
+
+def branch_for_user(user, pk: int) -> "Branch | None":
+    """The branch with this id if the user may see it (``visible_branches``), else None."""
+    from clinic.models import sees_every_branch
+
+    if sees_every_branch(user):
+        return ANY_BRANCH.first(pk=pk)
+    return EMPLOYEE_BRANCH.first(pk=pk, user=user.pk)
+
+
 def get_branch_for_user(request: HttpRequest, pk: int) -> "Branch":
-    return get_object_or_404(visible_branches(request.user), pk=pk)
+    branch = branch_for_user(request.user, pk)
+    if branch is None:
+        raise Http404
+    return branch
 
 
 def get_chair_for_user(request: HttpRequest, pk: int) -> "Chair":

@@ -93,7 +93,11 @@ class BranchQuerySet(SoftDeleteQuerySet):
         """Branches an employee is assigned to; all of them for a superuser."""
         if sees_every_branch(user):
             return self
-        return self.filter(employees__user=user, employees__deleted_at__isnull=True)
+        return self.of_employee(user.pk)
+
+    def of_employee(self, user_id: int):
+        """Branches of the employee whose login is ``user_id``."""
+        return self.filter(employees__user=user_id, employees__deleted_at__isnull=True)
 
 
 BranchManager = AliveManager.from_queryset(BranchQuerySet)
