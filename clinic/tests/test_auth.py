@@ -204,3 +204,36 @@ def test_totp_secrets_are_stored_encrypted(db, admin_persona):
     from allauth.mfa.adapter import get_adapter
 
     assert get_adapter().decrypt(stored.data["secret"]) == secret
+
+
+# --- Cached rights (CachedRightsBackend) ------------------------------------------------
+
+
+def fresh(user):
+    """The user as the next request reads them (no per-object rights cache)."""
+    from clinic.models import User
+
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.mark.django_db
+def test_rights_are_cached_between_requests_and_a_change_works_on_the_next_one():
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.tests.factories import user_with_rights
+
+    user = user_with_rights("calendar_view")
+    assert fresh(user).has_perm("clinic.calendar_view")
+    reader = fresh(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert reader.has_perm("clinic.calendar_view")
+        assert not reader.has_perm("clinic.calendar_change")
+    assert not queries.captured_queries  # from the cache
+
+    change = Permission.objects.get(content_type__app_label="clinic", codename="calendar_change")
+    user.user_permissions.add(change)
+    assert fresh(user).has_perm("clinic.calendar_change")
+    user.user_permissions.clear()
+    assert not fresh(user).has_perm("clinic.calendar_view")
