@@ -136,7 +136,7 @@ def main() -> int:
     results = []
     for variant in ("locked", "unlocked"):
         # The unlocked variant lets concurrent appends fork the chain: measurement only.
-        audit.lock_chain = locked_chain if variant == "locked" else (lambda: None)
+        audit.lock_chain = locked_chain if variant == "locked" else (lambda: [])
         for hold_ms in [float(x) for x in args.hold_ms.split(",")]:
             for threads in [int(x) for x in args.threads.split(",")]:
                 rate = appends(threads, args.seconds, hold_ms)

@@ -8,7 +8,7 @@ tells the open calendars of that branch and day to refresh.
 """
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,7 +35,7 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live, teeth
 from clinic import services as clinic_services
-from clinic.db import first_values, lock_rows
+from clinic.db import first_values_query, lock_rows, pipelined
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from clinic.shapes import Shape
@@ -57,8 +57,12 @@ class OutsideShift(ValidationError):
 
 
 def _lock_resources(
-    chairs: Iterable[Chair], doctors: Iterable[Employee], patient: Patient | None = None
-) -> set[tuple[type, int]]:
+    chairs: Iterable[Chair],
+    doctors: Iterable[Employee],
+    patient: Patient | None = None,
+    *,
+    then: Sequence[tuple[str, list[Any]]] = (),
+) -> tuple[set[tuple[type, int]], list[list[tuple]]]:
     """Serialise bookings per chair and per doctor (fixed order: no deadlocks); and per
     patient when given, so that a booking and the deletion of the card do not cross.
 
@@ -68,7 +72,8 @@ def _lock_resources(
     bookings against status changes under load.
 
     Returns the locked rows that are in the recycle bin, as (model, id), read under the
-    lock: ``_refuse_removed`` turns them into a message.
+    lock (``_refuse_removed`` turns them into a message); and the rows of the ``then``
+    statements, sent with the locks and run once they are held (``clinic.db.lock_rows``).
     """
     locks: list[tuple[type[Model], list[int]]] = [
         (Chair, [chair.pk for chair in chairs]),
@@ -76,13 +81,14 @@ def _lock_resources(
     ]
     if patient is not None:
         locks.append((Patient, [patient.pk]))
-    rows = lock_rows(locks, fields=("id", "deleted_at"))
-    return {
+    rows, then_rows = lock_rows(locks, fields=("id", "deleted_at"), then=then)
+    removed = {
         (model, pk)
         for (model, _ids), locked in zip(locks, rows, strict=True)
         for pk, deleted_at in locked
         if deleted_at is not None
     }
+    return removed, then_rows
 
 
 def _refuse_removed(
@@ -149,7 +155,7 @@ ATTENDED = Shape(
 )
 
 
-def _read_slot(
+def _slot_query(
     *,
     chair: Chair,
     doctor: Employee,
@@ -157,9 +163,9 @@ def _read_slot(
     end: datetime.datetime,
     exclude_pk: int | None = None,
     patient: Patient | None = None,
-) -> SlotReading:
-    """What a booking checks about its time, read in one round trip (under the caller's
-    locks)."""
+) -> tuple[str, list[Any]]:
+    """What a booking checks about its time, as one statement (``_slot_reading`` reads its
+    row)."""
     times = {"start": start, "end": end}
     clash = {"chair": chair.pk, "doctor": doctor.pk, "earliest": start - LONGEST, **times}
     lookups = [
@@ -169,13 +175,24 @@ def _read_slot(
     ]
     if patient is not None:  # the patient's history, for the visit type
         lookups.append(ATTENDED.sql(patient=patient.pk))
-    works_here, clash_id, shift_id, *history = first_values(*lookups)
+    return first_values_query(*lookups)
+
+
+def _slot_reading(rows: list[tuple]) -> SlotReading:
+    works_here, clash_id, shift_id, *history = rows[0]
     return SlotReading(
         works_here=works_here is not None,
         clash_id=clash_id,
         covered=shift_id is not None,
         attended=bool(history) and history[0] is not None,
     )
+
+
+def _read_slot(**slot: Any) -> SlotReading:
+    """What a booking checks about its time, read in one round trip (under the caller's
+    locks)."""
+    [rows] = pipelined(_slot_query(**slot))
+    return _slot_reading(rows)
 
 
 def _check_slot(
@@ -188,12 +205,20 @@ def _check_slot(
     allow_outside_shift: bool = False,
     patient: Patient | None = None,
     require_works_here: bool = True,
+    reading: SlotReading | None = None,
 ) -> SlotReading:
     """Refuse a doctor from another branch (unless ``require_works_here`` is off), a taken
-    time and, unless allowed, a time outside the doctor's shift on this chair."""
-    reading = _read_slot(
-        chair=chair, doctor=doctor, start=start, end=end, exclude_pk=exclude_pk, patient=patient
-    )
+    time and, unless allowed, a time outside the doctor's shift on this chair. ``reading``:
+    the slot as the caller read it already (with its locks)."""
+    if reading is None:
+        reading = _read_slot(
+            chair=chair,
+            doctor=doctor,
+            start=start,
+            end=end,
+            exclude_pk=exclude_pk,
+            patient=patient,
+        )
     if require_works_here and not reading.works_here:
         _refuse_other_branch(chair=chair, doctor=doctor)
     if reading.clash_id is not None:
@@ -486,7 +511,11 @@ def appointment_book(
     _validate_times(start, end)
     if doctor.kind != ProfessionKind.DOCTOR:
         raise ValidationError(_("Only doctors take appointments."), code="invalid")
-    removed = _lock_resources([chair], [doctor], patient)
+    # The slot is read right after the locks are taken, in the same round trip.
+    slot = _slot_query(
+        chair=chair, doctor=doctor, start=start, end=end, patient=None if visit_type else patient
+    )
+    removed, [slot_rows] = _lock_resources([chair], [doctor], patient, then=[slot])
     _refuse_removed(removed, chair=chair, doctor=doctor, patient=patient)
     reading = _check_slot(
         chair=chair,
@@ -494,7 +523,7 @@ def appointment_book(
         start=start,
         end=end,
         allow_outside_shift=allow_outside_shift,
-        patient=None if visit_type else patient,
+        reading=_slot_reading(slot_rows),
     )
     appointment = Appointment(
         patient=patient,
@@ -550,7 +579,7 @@ def appointment_move(
         )
     chair = chair or current.chair
     doctor = doctor or current.doctor
-    removed = _lock_resources({current.chair, chair}, {current.doctor, doctor})
+    removed = _lock_resources({current.chair, chair}, {current.doctor, doctor})[0]
     _refuse_removed(removed, chair=chair, doctor=doctor)
     _check_slot(
         chair=chair,
@@ -610,7 +639,7 @@ def appointment_set_status(
     if current.status == StatusCode.CANCELLED:
         # Bringing a cancelled visit back claims its time again: it must still be free, and
         # its chair, doctor and patient still there.
-        removed = _lock_resources([current.chair], [current.doctor], current.patient)
+        removed = _lock_resources([current.chair], [current.doctor], current.patient)[0]
         _refuse_removed(
             removed, chair=current.chair, doctor=current.doctor, patient=current.patient
         )
@@ -793,7 +822,7 @@ def appointment_restoring(appointment: Appointment) -> None:
     """Recycle-bin hook: a deleted visit comes back only if its time is still free and its
     chair, doctor and patient are still there (a cancelled one frees its time: no check)."""
     if appointment.status != StatusCode.CANCELLED:
-        removed = _lock_resources([appointment.chair], [appointment.doctor], appointment.patient)
+        removed = _lock_resources([appointment.chair], [appointment.doctor], appointment.patient)[0]
         _refuse_removed(
             removed,
             chair=appointment.chair,
@@ -851,7 +880,7 @@ def shift_create(
     _validate_times(start, end, shift=True)
     if not doctor.branches.filter(pk=chair.branch_id).exists():
         _refuse_other_branch(chair=chair, doctor=doctor)
-    _refuse_removed(_lock_resources([chair], [doctor]), chair=chair, doctor=doctor)
+    _refuse_removed(_lock_resources([chair], [doctor])[0], chair=chair, doctor=doctor)
     shift = WorkShift(
         doctor=doctor, chair=chair, branch=chair.branch, start=start, end=end, series=series
     )
@@ -922,7 +951,7 @@ def shift_move(
     chair = chair or current.chair
     if chair.branch_id != current.branch_id:
         raise ValidationError(_("Shifts move within their branch."), code="invalid")
-    removed = _lock_resources({current.chair, chair}, [current.doctor])
+    removed = _lock_resources({current.chair, chair}, [current.doctor])[0]
     _refuse_removed(removed, chair=chair, doctor=current.doctor)
     before = audit.snapshot(current, ["start", "end", "chair"])
     old_day = local_day(current.start, current.chair.branch)
@@ -967,7 +996,7 @@ def shift_delete(*, shift: WorkShift, by: User) -> None:
 def shift_restoring(shift: WorkShift) -> None:
     """Recycle-bin hook: a shift comes back only to a chair and a doctor still there, and
     only if no other shift took its time."""
-    removed = _lock_resources([shift.chair], [shift.doctor])
+    removed = _lock_resources([shift.chair], [shift.doctor])[0]
     _refuse_removed(removed, chair=shift.chair, doctor=shift.doctor)
     _shift_conflict(shift)
 

@@ -11,6 +11,8 @@ view in the one worker thread ``sync_to_async`` gives it, as under WSGI; the eve
 still reads the body, sends the response and serves the websockets.
 """
 
+from collections.abc import Callable
+
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
@@ -18,10 +20,11 @@ from django.core.handlers.asgi import ASGIHandler
 class SyncChainASGIHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
+        chain: Callable = self._middleware_chain  # type: ignore[has-type]
         # thread_sensitive: the same thread as every other sync_to_async call of the
         # request (the request_started and request_finished signals, response.close), so
         # that the database connection and the thread-locals stay one.
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+        self._middleware_chain = sync_to_async(chain, thread_sensitive=True)
 
 
 def get_asgi_application() -> SyncChainASGIHandler:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from clinic.crypto import EncryptedTextField
+from clinic.db import pipelined
 from clinic.models import GENESIS_HASH, AuditAction, AuditEntry
 from clinic.models.audit import UnknownAuditKeyError, audit_key, current_audit_key_id
 from clinic.shapes import Shape
@@ -113,12 +114,20 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 CHAIN_HEAD = Shape(lambda: AuditEntry.objects.order_by("-id").values_list("hash")[:1], name="head")
 
 
-def lock_chain() -> None:
-    """Serialise appends until the transaction ends, so that the chain never forks (SQLite
-    has one writer at a time anyway). bench/audit_lock.py measures what it costs."""
+def lock_chain() -> list[tuple[str, list[Any]]]:
+    """The statement that serialises appends until the transaction ends, so that the chain
+    never forks; none on SQLite (one writer at a time anyway). bench/audit_lock.py
+    measures what it costs."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+        return [("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])]
+    return []
+
+
+def locked_head() -> str:
+    """The chain's last hash, read once its lock is held: both in one round trip
+    (``clinic.db.pipelined``), the read a statement of its own after the lock's."""
+    *_lock, head = pipelined(*lock_chain(), CHAIN_HEAD.sql())
+    return head[0][0] if head else GENESIS_HASH
 
 
 def stored_ip(value: str | None) -> str | None:
@@ -162,9 +171,7 @@ def record(
     )
     # No savepoint of its own (two round trips): a failure here fails the caller's write.
     with transaction.atomic(savepoint=False):
-        lock_chain()
-        head = CHAIN_HEAD.first()
-        entry.prev_hash = head[0] if head else GENESIS_HASH
+        entry.prev_hash = locked_head()
         entry.hash = entry.compute_hash()
         entry.save()
     return entry

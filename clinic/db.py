@@ -161,17 +161,25 @@ def fast_timestamps(sender, connection, **kwargs) -> None:
 
 
 def lock_rows(
-    targets: Sequence[tuple[type[Model], list[int]]], *, fields: tuple[str, ...]
-) -> list[list]:
+    targets: Sequence[tuple[type[Model], list[int]]],
+    *,
+    fields: tuple[str, ...],
+    then: Sequence[tuple[str, list[Any]]] = (),
+) -> tuple[list[list], list[list[tuple]]]:
     """Lock the rows of several tables (FOR NO KEY UPDATE, in the order given: the callers'
-    fixed order keeps them free of deadlocks) and read ``fields`` of each, in one round trip
+    fixed order keeps them free of deadlocks) and read ``fields`` of each, in one statement
     on PostgreSQL; per table elsewhere (SQLite has one writer at a time and no row locks).
-    Soft-deleted rows are locked and read too. Returns, per target, its rows' values."""
+    Soft-deleted rows are locked and read too. ``then``: statements to run right after the
+    locks are taken, sent with them (``pipelined``): each is a statement of its own, so it
+    sees what other transactions committed while this one waited for the locks.
+
+    Returns, per target, its rows' values; and the rows of each ``then`` statement."""
     if connection.vendor != "postgresql":
-        return [
+        locked = [
             list(model._base_manager.filter(pk__in=ids).order_by("pk").values_list(*fields))
             for model, ids in targets
         ]
+        return locked, pipelined(*then)
     # Only quoted names of the models' own tables and columns go into the text; ids are
     # parameters.
     parts, params = [], []
@@ -188,26 +196,58 @@ def lock_rows(
         params.append(sorted(ids))
     # Appended in order, each table's lock is taken before the next one's.
     union = " UNION ALL ".join(f"SELECT * FROM t{i}" for i in range(len(targets)))  # noqa: S608
+    locked_rows, *then_rows = pipelined((f"WITH {', '.join(parts)} {union}", params), *then)
     rows: list[list] = [[] for _ in targets]
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} {union}", params)
-        for target, *values in cursor.fetchall():
-            rows[target].append(tuple(values))
-    return rows
+    for target, *values in locked_rows:
+        rows[target].append(tuple(values))
+    return rows, then_rows
 
 
-def first_values(*queries: "QuerySet | tuple[str, list[Any]]") -> list[Any]:
-    """The first value of each query (each of one column, ``values_list(field)[:1]``), or
-    None for an empty one, read in one round trip: ``SELECT (q1), (q2), ...``. A query is
-    a queryset, compiled on its own (Django nesting them as subqueries of an outer query
-    resolves and clones them again, which for a few small lookups costs more than the
-    database), or SQL with its parameters (``Shape.sql``)."""
+def pipelined(*statements: tuple[str, Sequence[Any]]) -> list[list[tuple]]:
+    """The rows of each statement, all sent together and answered in one round trip
+    (psycopg's pipeline mode; a transaction's BEGIN goes with them). They still run one
+    after another, each a statement of its own. Elsewhere than PostgreSQL, one by one."""
+    if len(statements) < 2 or connection.vendor != "postgresql":
+        results = []
+        for sql, params in statements:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall() if cursor.description else [])
+        return results
+    connection.ensure_connection()
+    cursors = []
+    try:
+        # Django's cursors, so that query logging and timing see each statement; an error
+        # surfaces when the pipeline syncs, and is translated as Django's own would be.
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for sql, params in statements:
+                cursor = connection.cursor()
+                cursors.append(cursor)
+                cursor.execute(sql, params)
+        with connection.wrap_database_errors:
+            return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def first_values_query(*queries: "QuerySet | tuple[str, list[Any]]") -> tuple[str, list[Any]]:
+    """``SELECT (q1), (q2), ...``: the first value of each query (each of one column,
+    ``values_list(field)[:1]``), or NULL for an empty one. A query is a queryset, compiled
+    on its own (Django nesting them as subqueries of an outer query resolves and clones
+    them again, which for a few small lookups costs more than the database), or SQL with
+    its parameters (``Shape.sql``)."""
     parts: list[str] = []
     params: list[Any] = []
     for query in queries:
         sql, part_params = query if isinstance(query, tuple) else query.query.sql_with_params()
         parts.append(f"({sql})")
         params.extend(part_params)
+    return f"SELECT {', '.join(parts)}", params
+
+
+def first_values(*queries: "QuerySet | tuple[str, list[Any]]") -> list[Any]:
+    """``first_values_query``'s values, read in one round trip."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        cursor.execute(*first_values_query(*queries))
         return list(cursor.fetchone())

@@ -30,7 +30,7 @@ from clinic.models import (
 from clinic.models.organization import time_zone_choices
 from clinic.modules import ACTION_LABELS, MODULES, permission_codename
 from clinic.phones import normalize_phone
-from clinic.shapes import Shape
+from clinic.shapes import Shape, first_of_each
 
 
 class ClinicFormRenderer(TemplatesSetting):
@@ -79,22 +79,32 @@ class ShapedChoiceField(forms.ModelChoiceField):
     """One object chosen by id, looked up through a compiled query (``clinic.shapes``)
     rather than the queryset: for the choices that every booking validates. The shape takes
     the id as ``pk`` and whatever ``bind`` gives it (the branch, say); it must find exactly
-    what the queryset offers."""
+    what the queryset offers. A form reads all its shaped choices in one round trip before
+    validating (``StyledMixin.full_clean``)."""
 
-    def __init__(self, *, shape: "Shape", **kwargs):
+    def __init__(self, *, shape: Shape, **kwargs):
         super().__init__(**kwargs)
         self.shape = shape
         self.shape_values: dict = {}
+        self.read: tuple[object, object] | None = None  # (value, what it found), read ahead
 
     def bind(self, queryset, **values) -> None:
         self.queryset = queryset
         self.shape_values = values
 
+    def lookup(self, value) -> tuple[Shape, dict] | None:
+        """The shape and the values that find ``value``'s object; None for no id."""
+        pk = None if value in self.empty_values else parse_id(value)
+        return None if pk is None else (self.shape, {"pk": pk, **self.shape_values})
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        pk = parse_id(value)
-        found = self.shape.first(pk=pk, **self.shape_values) if pk is not None else None
+        if self.read is not None and self.read[0] == value:
+            found = self.read[1]
+        else:
+            lookup = self.lookup(value)
+            found = lookup[0].first(**lookup[1]) if lookup else None
         if found is None:
             raise ValidationError(
                 self.error_messages["invalid_choice"],
@@ -102,6 +112,23 @@ class ShapedChoiceField(forms.ModelChoiceField):
                 params={"value": value},
             )
         return found
+
+
+def read_shaped_choices(form: forms.BaseForm) -> None:
+    """The objects chosen in a bound form's ``ShapedChoiceField``s, read together."""
+    pending = []
+    for name, field in form.fields.items():
+        if isinstance(field, ShapedChoiceField) and not field.disabled:
+            value = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+            lookup = field.lookup(value)
+            if lookup is not None:
+                pending.append((field, value, lookup))
+    if len(pending) < 2:
+        return
+    for (field, value, _lookup), found in zip(
+        pending, first_of_each(*(lookup for _f, _v, lookup in pending)), strict=True
+    ):
+        field.read = (value, found)
 
 
 class ListedChoiceIterator(ModelChoiceIterator):
@@ -154,6 +181,11 @@ class StyledMixin(_FormBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.style_fields()
+
+    def full_clean(self) -> None:
+        if self.is_bound:
+            read_shaped_choices(self)  # type: ignore[arg-type]
+        super().full_clean()  # type: ignore[misc]
 
     def style_fields(self) -> None:
         for field in self.fields.values():

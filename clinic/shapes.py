@@ -26,6 +26,8 @@ from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
+from clinic.db import pipelined
+
 _STAND_IN_TYPES = (int, str, datetime.datetime, datetime.date)
 
 
@@ -42,14 +44,16 @@ def _stand_in(kind: type, index: int, generation: int) -> Any:
 
 
 def _kind(value: Any) -> type:
-    for kind in (bool, *_STAND_IN_TYPES):  # bool first: it is an int, but not one to stand in
-        if isinstance(value, kind):
-            if kind is bool:
-                break
-            if kind is datetime.datetime and value.tzinfo is None:
-                break
-            return kind
-    raise TypeError(f"a shape's value must be an id, text, a date or an aware time: {value!r}")
+    kind: type | None
+    if isinstance(value, bool):  # an int, but not one to stand in for
+        kind = None
+    elif isinstance(value, datetime.datetime):
+        kind = datetime.datetime if value.tzinfo is not None else None
+    else:
+        kind = next((kind for kind in _STAND_IN_TYPES if isinstance(value, kind)), None)
+    if kind is None:
+        raise TypeError(f"a shape's value must be an id, text, a date or an aware time: {value!r}")
+    return kind
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,7 @@ class Shape:
         compiled = self._compiled_for(values)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, self._params(compiled, values))
-            fetched = cursor.fetchall()
-        rows = compiled.compiler.results_iter(results=[fetched])
-        if compiled.iterable is ValuesListIterable:
-            return [tuple(row) for row in rows]
-        return self._instances(compiled, rows)
+            return self._converted(compiled, cursor.fetchall())
 
     def first(self, **values: Any) -> Any:
         rows = self.rows(**values)
@@ -161,6 +161,13 @@ class Shape:
                 params[index] = values[name]
         return params
 
+    @classmethod
+    def _converted(cls, compiled: _Compiled, fetched: list[tuple]) -> list[Any]:
+        rows = compiled.compiler.results_iter(results=[fetched])  # type: ignore[list-item]
+        if compiled.iterable is ValuesListIterable:
+            return [tuple(row) for row in rows]
+        return cls._instances(compiled, rows)
+
     @staticmethod
     def _instances(compiled: _Compiled, rows) -> list[Any]:
         """As Django's ModelIterable builds them, select_related included."""
@@ -169,7 +176,7 @@ class Shape:
         model = klass_info["model"]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         names = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, alias)
+        populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
         instances = []
         for row in rows:
             instance = model.from_db(alias, names, row[start:end])
@@ -177,3 +184,22 @@ class Shape:
                 populator.populate(row, instance)
             instances.append(instance)
         return instances
+
+
+def first_of_each(*lookups: tuple[Shape, dict[str, Any]]) -> list[Any]:
+    """``shape.first(**values)`` of each, all read in one round trip (``clinic.db.pipelined``):
+    a form's chosen objects, say."""
+    if connection.vendor != "postgresql":
+        return [shape.first(**values) for shape, values in lookups]
+    compiled = [shape._compiled_for(values) for shape, values in lookups]
+    fetched = pipelined(
+        *(
+            (each.sql, Shape._params(each, values))
+            for each, (_shape, values) in zip(compiled, lookups, strict=True)
+        )
+    )
+    firsts = []
+    for each, rows in zip(compiled, fetched, strict=True):
+        converted = Shape._converted(each, rows)
+        firsts.append(converted[0] if converted else None)
+    return firsts

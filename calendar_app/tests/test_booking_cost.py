@@ -1,24 +1,27 @@
 """What a booking reads and writes: every guarantee kept (row locks, the overlap and shift
 checks, the status history, the audit entry, the outbox event), nothing read twice."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calendar_app.models import Appointment
+from clinic import audit, db, shapes
 from clinic.models import AuditEntry, OutboxEvent
 
 from .factories import ServiceFactory
 from .test_views import HTMX, booking_data, create_url
 
 # The user; the branch, the form's patient, doctor, chair and services; the three row locks
-# in one statement; one read for the doctor's branch, the overlap, the shift and the
-# patient's history; the visit, its lines, its status change; the audit chain (lock, head,
-# entry); the outbox; the test's savepoint; the settings and the content type when the
-# cache is cold (as in a test).
+# in one statement and, sent with it, one read for the doctor's branch, the overlap, the
+# shift and the patient's history; the visit, its lines, its status change; the audit
+# chain (lock and head sent together, entry); the outbox; the test's savepoint and its
+# release; the settings when the cache is cold (as in a test).
 MOST_QUERIES = 19
 
 
 def book(client, clinic, services, **overrides):
+    ContentType.objects.get_for_model(Appointment)  # cached per process, by earlier tests
     with CaptureQueriesContext(connection) as queries:
         response = client.post(
             create_url(clinic), booking_data(clinic, services=services, **overrides), **HTMX
@@ -27,9 +30,21 @@ def book(client, clinic, services, **overrides):
     return [query["sql"] for query in queries.captured_queries]
 
 
-def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(registrar_client, clinic):
+def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(
+    registrar_client, clinic, monkeypatch
+):
     service = ServiceFactory()
     registrar_client.get("/")  # a signed-in user's first page warms what every page reads
+    pipelines = []
+    pipelined = db.pipelined
+
+    def recording(*statements):
+        pipelines.append([sql for sql, _params in statements])
+        return pipelined(*statements)
+
+    monkeypatch.setattr(db, "pipelined", recording)
+    monkeypatch.setattr(audit, "pipelined", recording)
+    monkeypatch.setattr(shapes, "pipelined", recording)
     queries = book(registrar_client, clinic, [service.pk])
 
     assert len(queries) <= MOST_QUERIES, "\n".join(queries)
@@ -39,6 +54,12 @@ def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(registrar_client
     assert sorted(tables, key=locks.index) == tables
     assert not [sql for sql in queries if sql.startswith("SAVEPOINT")][1:]  # the test's own
     assert sum("pg_advisory_xact_lock" in sql for sql in queries) == 1
+    # Sent together: the form's patient, doctor and chair; the locks with the slot read; the
+    # chain's lock with its head.
+    assert [len(batch) for batch in pipelines] == [3, 2, 2]
+    assert ["patients_patient" in pipelines[0][0], "clinic_chair" in pipelines[0][2]] == [1, 1]
+    assert "FOR NO KEY UPDATE" in pipelines[1][0] and "clinic_employee_branches" in pipelines[1][1]
+    assert "pg_advisory_xact_lock" in pipelines[2][0] and "clinic_auditentry" in pipelines[2][1]
     # Nothing the form already read is read again, and a new visit deletes no lines.
     assert not [sql for sql in queries if sql.startswith("DELETE")]
     employee_reads = [sql for sql in queries if 'FROM "clinic_employee" WHERE' in sql]

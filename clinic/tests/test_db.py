@@ -126,3 +126,64 @@ def test_first_values_reads_each_querysets_first_value_in_one_round_trip():
         )
     assert values == ["Второй", None, first.pk]
     assert len(queries) == 1
+
+
+@pytest.mark.django_db
+def test_pipelined_statements_answer_in_order_and_their_errors_are_djangos():
+    from django.db import DataError, connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.db import pipelined
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = pipelined(
+            ("SELECT %s::int, 'а'", [1]),
+            ("SELECT generate_series(1, %s)", [3]),
+            ("SELECT 1 WHERE false", []),
+        )
+    assert rows == [[(1, "а")], [(1,), (2,), (3,)], []]
+    assert len(queries) == 3  # each statement is seen by Django's query logging
+
+    with pytest.raises(DataError), transaction.atomic():
+        pipelined(("SELECT 1", []), ("SELECT 1 / %s", [0]), ("SELECT 2", []))
+    assert pipelined(("SELECT 3", [])) == [[(3,)]]  # the connection is usable afterwards
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_sent_after_a_lock_sees_what_was_committed_while_it_waited():
+    """The reason the slot read may travel with the row locks: it is a statement of its
+    own, whose snapshot is taken once the lock is held."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from clinic.db import lock_rows
+    from clinic.models import Chair
+    from clinic.tests.factories import ChairFactory
+
+    chair = ChairFactory(name="до")
+    holding, released = threading.Event(), threading.Event()
+
+    def rename_while_holding_the_lock():
+        try:
+            with transaction.atomic():
+                Chair.objects.select_for_update().get(pk=chair.pk)
+                holding.set()
+                released.wait(5)
+                Chair.objects.filter(pk=chair.pk).update(name="после")
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=rename_while_holding_the_lock)
+    other.start()
+    assert holding.wait(5)
+    threading.Timer(0.3, released.set).start()
+    with transaction.atomic():
+        _locked, [names] = lock_rows(
+            [(Chair, [chair.pk])],
+            fields=("id",),
+            then=[("SELECT name FROM clinic_chair WHERE id = %s", [chair.pk])],
+        )
+    other.join(5)
+    assert names == [("после",)]
+    assert connection.vendor == "postgresql"

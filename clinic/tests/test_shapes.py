@@ -77,3 +77,38 @@ def test_values_of_another_kind_are_refused():
     moment = Shape(lambda *, at: OutboxEvent.objects.filter(created_at__lt=at))
     with pytest.raises(TypeError, match="aware"):
         moment.first(at=datetime.datetime(2026, 1, 1))
+
+
+def test_first_of_each_reads_several_shapes_together():
+    from clinic.shapes import first_of_each
+
+    chair = ChairFactory()
+    by_pk = Shape(lambda *, pk: Chair.objects.filter(pk=pk).select_related("branch"))
+    names = Shape(lambda *, branch: Chair.objects.filter(branch=branch).values_list("name"))
+    with CaptureQueriesContext(connection) as queries:
+        found, missing, name = first_of_each(
+            (by_pk, {"pk": chair.pk}),
+            (by_pk, {"pk": chair.pk + 1000}),
+            (names, {"branch": chair.branch_id}),
+        )
+    assert (found, found.branch, missing, name) == (chair, chair.branch, None, (chair.name,))
+    assert len(queries) == 3
+
+
+def test_a_form_reads_its_shaped_choices_together_and_still_refuses_a_wrong_one(monkeypatch):
+    from calendar_app.forms import RescheduleForm
+    from clinic import shapes
+
+    chair = ChairFactory()
+    batches = []
+    pipelined = shapes.pipelined
+    monkeypatch.setattr(shapes, "pipelined", lambda *s: batches.append(len(s)) or pipelined(*s))
+    form = RescheduleForm(
+        {"date": "2026-12-01", "time": "10:00", "doctor": "999999", "chair": str(chair.pk)},
+        branch=chair.branch,
+        duration=datetime.timedelta(minutes=30),
+    )
+    assert not form.is_valid()
+    assert batches == [2]
+    assert form.cleaned_data["chair"] == chair
+    assert list(form.errors) == ["doctor"]
