@@ -88,23 +88,27 @@ def measure(ctx: Context, scenario: Scenario, *, requests: int, warmup: int) -> 
     floor_ms = floor() if scenario.kind == "write" else []
     app_ms, client_ms, queries, errors, statuses = [], [], [], 0, {}
     good = 0
-    for index, param in enumerate(params):
-        started = time.perf_counter()
-        response = scenario.call(ctx.client, param)
-        elapsed = (time.perf_counter() - started) * 1000
-        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-        if response.status_code not in scenario.expect:
-            errors += 1
-            if errors <= 3:
-                print(f"    {scenario.name}: {response.status_code} for {param!r}")
-        if scenario.quality and response.status_code in scenario.expect:
-            good += scenario.quality(param, response)
-        if index < warmup:
-            continue
-        app, count = server_timing(response)
-        app_ms.append(app)
-        client_ms.append(elapsed)
-        queries.append(count)
+    try:
+        for index, param in enumerate(params):
+            started = time.perf_counter()
+            response = scenario.call(ctx.client, param)
+            elapsed = (time.perf_counter() - started) * 1000
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code not in scenario.expect:
+                errors += 1
+                if errors <= 3:
+                    print(f"    {scenario.name}: {response.status_code} for {param!r}")
+            if scenario.quality and response.status_code in scenario.expect:
+                good += scenario.quality(param, response)
+            if index < warmup:
+                continue
+            app, count = server_timing(response)
+            app_ms.append(app)
+            client_ms.append(elapsed)
+            queries.append(count)
+    finally:
+        if scenario.cleanup:
+            scenario.cleanup(ctx.db, params)
     if scenario.kind != "write":
         floor_ms = floor()
     app, floor_summary = summary(app_ms), summary(floor_ms)
