@@ -35,7 +35,7 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live, teeth
 from clinic import services as clinic_services
-from clinic.db import first_values_query, lock_rows, pipelined
+from clinic.db import first_values, first_values_query, lock_rows
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from clinic.shapes import Shape
@@ -155,7 +155,7 @@ ATTENDED = Shape(
 )
 
 
-def _slot_query(
+def _slot_lookups(
     *,
     chair: Chair,
     doctor: Employee,
@@ -163,9 +163,9 @@ def _slot_query(
     end: datetime.datetime,
     exclude_pk: int | None = None,
     patient: Patient | None = None,
-) -> tuple[str, list[Any]]:
-    """What a booking checks about its time, as one statement (``_slot_reading`` reads its
-    row)."""
+) -> list[tuple[str, list[Any]]]:
+    """What a booking checks about its time: one-value lookups for ``first_values``, whose
+    row ``_slot_reading`` reads."""
     times = {"start": start, "end": end}
     clash = {"chair": chair.pk, "doctor": doctor.pk, "earliest": start - LONGEST, **times}
     lookups = [
@@ -175,11 +175,11 @@ def _slot_query(
     ]
     if patient is not None:  # the patient's history, for the visit type
         lookups.append(ATTENDED.sql(patient=patient.pk))
-    return first_values_query(*lookups)
+    return lookups
 
 
-def _slot_reading(rows: list[tuple]) -> SlotReading:
-    works_here, clash_id, shift_id, *history = rows[0]
+def _slot_reading(values: Sequence[Any]) -> SlotReading:
+    works_here, clash_id, shift_id, *history = values
     return SlotReading(
         works_here=works_here is not None,
         clash_id=clash_id,
@@ -191,8 +191,7 @@ def _slot_reading(rows: list[tuple]) -> SlotReading:
 def _read_slot(**slot: Any) -> SlotReading:
     """What a booking checks about its time, read in one round trip (under the caller's
     locks)."""
-    [rows] = pipelined(_slot_query(**slot))
-    return _slot_reading(rows)
+    return _slot_reading(first_values(*_slot_lookups(**slot)))
 
 
 def _check_slot(
@@ -512,8 +511,14 @@ def appointment_book(
     if doctor.kind != ProfessionKind.DOCTOR:
         raise ValidationError(_("Only doctors take appointments."), code="invalid")
     # The slot is read right after the locks are taken, in the same round trip.
-    slot = _slot_query(
-        chair=chair, doctor=doctor, start=start, end=end, patient=None if visit_type else patient
+    slot = first_values_query(
+        *_slot_lookups(
+            chair=chair,
+            doctor=doctor,
+            start=start,
+            end=end,
+            patient=None if visit_type else patient,
+        )
     )
     removed, [slot_rows] = _lock_resources([chair], [doctor], patient, then=[slot])
     _refuse_removed(removed, chair=chair, doctor=doctor, patient=patient)
@@ -523,7 +528,7 @@ def appointment_book(
         start=start,
         end=end,
         allow_outside_shift=allow_outside_shift,
-        reading=_slot_reading(slot_rows),
+        reading=_slot_reading(slot_rows[0]),
     )
     appointment = Appointment(
         patient=patient,
