@@ -46,6 +46,16 @@ def parse_discount(text: str | None) -> DiscountAsked | None:
     return DiscountAsked(percent=value) if percent else DiscountAsked(amount=value)
 
 
+def discount_text(asked: DiscountAsked | None) -> str:
+    """A discount as a cashier types it ("10%", "500"): what ``parse_discount`` reads back."""
+    if asked is None or asked.is_empty:
+        return ""
+    if asked.percent:
+        return f"{asked.percent.normalize():f}%"
+    assert asked.amount is not None
+    return f"{asked.amount.normalize():f}"
+
+
 def _methods():
     return PaymentMethod.objects.order_by("position", "name")
 

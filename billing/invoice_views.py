@@ -1,8 +1,10 @@
 """The new-invoice dialog: choose a completed visit, an approved plan or single services;
 tick the lines, give each a discount ("10%" or "500"), a doctor and an assistant, a discount
-on the whole invoice and a note; it is saved as a draft the card then issues."""
+on the whole invoice and a note; it is saved as a draft the card then issues. The same dialog
+changes a draft: its lines ticked with what they have (unticking one removes it), their
+quantities, discounts, doctors and assistants, the whole-invoice discount and the note."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,13 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import selectors, services
-from billing.forms import InvoiceHeadForm, parse_discount, staff_choices
+from billing.forms import InvoiceHeadForm, discount_text, parse_discount, staff_choices
 from billing.invoicing import LineInput, lines_from_plan, lines_from_visit
-from billing.views import CHANGED
+from billing.models import Invoice
+from billing.views import CHANGED, get_invoice_for_user
 from calendar_app.models import Appointment
 from clinic.bounds import parse_id
 from clinic.htmx import close_dialog
-from clinic.models import Branch
+from clinic.models import Branch, Employee
 from clinic.permissions import AuthedRequest, module_required
 from clinical.access import card_patient
 from clinical.models import TreatmentPlan
@@ -33,6 +36,15 @@ class Row:
     key: str  # the name suffix of the row's inputs
     line: LineInput | None
     label: str
+    # What the row's inputs show: a draft's line as it stands, or what was posted.
+    ticked: bool = True
+    quantity: str = ""
+    discount: str = ""
+    doctor_id: int | None = None
+    assistant_id: int | None = None
+    # A draft line's own doctor and assistant when the staff list has not got them
+    # (dismissed, of another branch): offered too, so that saving keeps them.
+    own_staff: list[Employee] = field(default_factory=list)
 
 
 def _employee(request, value, staff_by_id) -> object:
@@ -42,6 +54,13 @@ def _employee(request, value, staff_by_id) -> object:
     if employee is None:
         raise ValidationError(_("Choose a doctor or an assistant from the list."))
     return employee
+
+
+def _quantity(post, key: str) -> int:
+    quantity = (post.get(f"quantity-{key}") or "1").strip()
+    if not quantity.isascii() or not quantity.isdigit() or len(quantity) > 4:
+        raise ValidationError(_("A quantity is a whole number."))
+    return int(quantity)
 
 
 def _source(request: AuthedRequest, patient: Patient, data) -> tuple[str, object]:
@@ -88,30 +107,33 @@ def _chosen_lines(request, source: str, rows: list[Row], staff_by_id) -> list[Li
     if source == "services":
         ids = [parse_id(post.get(f"service-{row.key}")) for row in rows]
         services_by_id = Service.objects.in_bulk([i for i in ids if i])
+    if source == "edit" and not chosen <= {row.key for row in rows}:
+        raise ValidationError(_("The draft has changed meanwhile: open it again."))
     for row in rows:
         if source == "services":
             service = services_by_id.get(parse_id(post.get(f"service-{row.key}")) or 0)
             if service is None:
                 continue
             tooth = (post.get(f"tooth-{row.key}") or "").strip()
-            quantity = (post.get(f"quantity-{row.key}") or "1").strip()
-            if not quantity.isascii() or not quantity.isdigit() or len(quantity) > 4:
-                raise ValidationError(_("A quantity is a whole number."))
+            quantity = _quantity(post, row.key)
             if tooth and (not tooth.isascii() or not tooth.isdigit() or len(tooth) > 2):
                 raise ValidationError(_("A tooth is its FDI number (11-85)."))
             line = LineInput(
-                service=service, tooth=int(tooth) if tooth else None, quantity=int(quantity)
+                service=service, tooth=int(tooth) if tooth else None, quantity=quantity
             )
         else:
             if row.key not in chosen:
                 continue
             assert row.line is not None
             line = row.line
+            if source == "edit":
+                line.quantity = _quantity(post, row.key)
         line.discount = parse_discount(post.get(f"discount-{row.key}"))
-        doctor = _employee(request, post.get(f"doctor-{row.key}"), staff_by_id)
-        if doctor is not None or source == "services":
+        allowed = {**staff_by_id, **{e.pk: e for e in row.own_staff}}
+        doctor = _employee(request, post.get(f"doctor-{row.key}"), allowed)
+        if doctor is not None or source in ("services", "edit"):
             line.doctor = doctor  # type: ignore[assignment]
-        line.assistant = _employee(request, post.get(f"assistant-{row.key}"), staff_by_id)  # type: ignore[assignment]
+        line.assistant = _employee(request, post.get(f"assistant-{row.key}"), allowed)  # type: ignore[assignment]
         lines.append(line)
     return lines
 
@@ -177,3 +199,76 @@ def _branch(request: AuthedRequest, source: str, subject, branches: list[Branch]
     if len(branches) == 1:
         return branches[0]
     raise ValidationError(_("Choose the branch the invoice is issued in."))
+
+
+@module_required("billing", "change")
+def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    invoice = get_invoice_for_user(request, pk)
+    staff = staff_choices(request.user)
+    staff_by_id = {e.pk: e for e in staff}
+    rows, error = _draft_rows(invoice, staff_by_id)
+    initial = _draft_head(invoice) if request.method != "POST" and not error else None
+    head = InvoiceHeadForm(
+        request.POST or None, patient=invoice.patient, on=timezone.localdate(), initial=initial
+    )
+    context = {"patient": invoice.patient, "source": "edit", "subject": invoice, "staff": staff}
+    context.update({"rows": rows, "head": head, "error": error})
+    if request.method != "POST" or error:
+        return render(request, "billing/invoice_new.html", context, status=422 if error else 200)
+    try:
+        if not head.is_valid():
+            raise ValidationError(_("Check the discount and the note."))
+        services.invoice_update(
+            invoice=invoice,
+            lines=_chosen_lines(request, "edit", rows, staff_by_id),
+            by=request.user,
+            discount=head.cleaned_data["discount"],
+            note=head.cleaned_data["note"],
+            chosen_discount=head.cleaned_data["chosen_discount"],
+        )
+    except ValidationError as refused:
+        context["error"] = " ".join(refused.messages)
+        _as_posted(rows, request.POST)
+        return render(request, "billing/invoice_new.html", context, status=422)
+    messages.success(request, _("The draft invoice is saved."))
+    return close_dialog(CHANGED, request=request)
+
+
+def _draft_rows(invoice: Invoice, staff_by_id) -> tuple[list[Row], str]:
+    if not invoice.is_draft:
+        return [], _("Only a draft invoice is changed.")
+    rows = []
+    for pk, line in services.lines_from_invoice(invoice).items():
+        own = [e for e in (line.doctor, line.assistant) if e and e.pk not in staff_by_id]
+        rows.append(
+            Row(
+                str(pk),
+                line,
+                f"{line.tooth or ''} {line.label}".strip(),
+                quantity=str(line.quantity),
+                discount=discount_text(line.discount),
+                doctor_id=line.doctor.pk if line.doctor else None,
+                assistant_id=line.assistant.pk if line.assistant else None,
+                own_staff=list({e.pk: e for e in own}.values()),
+            )
+        )
+    return rows, ""
+
+
+def _as_posted(rows: list[Row], post) -> None:
+    """A refused save shows the dialog again as it was filled in."""
+    ticked = set(post.getlist("line"))
+    for row in rows:
+        row.ticked = row.key in ticked
+        row.quantity = (post.get(f"quantity-{row.key}") or "")[:4]
+        row.discount = (post.get(f"discount-{row.key}") or "")[:20]
+        row.doctor_id = parse_id(post.get(f"doctor-{row.key}"))
+        row.assistant_id = parse_id(post.get(f"assistant-{row.key}"))
+
+
+def _draft_head(invoice: Invoice) -> dict:
+    return {
+        "discount": discount_text(services.invoice_discount(invoice)),
+        "note": invoice.note,
+        "chosen_discount": services.engine_discount_of(invoice),
+    }

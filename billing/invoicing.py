@@ -1,7 +1,7 @@
 """Invoices: made (as a draft) from a completed visit's services, an approved plan's lines or
-single services, then issued (numbered, on the ledger) or discarded; an issued invoice with
-nothing paid on it may be rolled back. Each write is one transaction, audited, with a
-domain event carrying ``patient_id`` (the timeline shows it)."""
+single services, changed while a draft, then issued (numbered, on the ledger) or discarded; an
+issued invoice with nothing paid on it may be rolled back. Each write is one transaction,
+audited, with a domain event carrying ``patient_id`` (the timeline shows it)."""
 
 import datetime
 from collections.abc import Sequence
@@ -111,9 +111,72 @@ def lines_from_plan(plan: TreatmentPlan, line_ids: Sequence[int] | None = None) 
     ]
 
 
-def _already_billed(lines: list[LineInput]) -> None:
-    """A visit's service line or a plan line is billed once (a rolled-back invoice frees it)."""
+def lines_from_invoice(invoice: Invoice) -> dict[int, LineInput]:
+    """A draft's lines as they stand (by invoice line id, in order), to be changed and given
+    to ``invoice_update``: at the prices they were made at (an edit does not reprice), with
+    their links to the visit's service lines and plan lines, and the discount typed on each.
+    A discount the engine gave (``discount_ref``) is not kept: the engine decides it again,
+    as at creation (see ``engine_discount_of``)."""
+    rows = invoice.lines.select_related(
+        "service",
+        "doctor",
+        "assistant",
+        "appointment_service__appointment",
+        "plan_line__plan",
+    ).order_by("position", "pk")
+    return {
+        row.pk: LineInput(
+            service=row.service,
+            tooth=row.tooth,
+            quantity=row.quantity,
+            price=row.price,
+            discount=_typed_discount(row),
+            doctor=row.doctor,
+            assistant=row.assistant,
+            appointment_service=row.appointment_service,
+            plan_line=row.plan_line,
+            label=row.label,
+        )
+        for row in rows
+    }
+
+
+def engine_discount_of(invoice: Invoice) -> int | None:
+    """The id of the Discounts module's discount the invoice's lines got, when it is one."""
+    refs = set(
+        invoice.lines.filter(discount_ref__isnull=False).values_list("discount_ref", flat=True)
+    )
+    return refs.pop() if len(refs) == 1 else None
+
+
+def _typed_discount(row: InvoiceLine) -> DiscountAsked | None:
+    """The discount the cashier typed on a line: a percent keeps its label ("10%"), an
+    amount its value; an engine's discount (with ``discount_ref``) is none."""
+    if row.discount_ref is not None:
+        return None
+    if row.discount_label.endswith("%"):
+        try:
+            return DiscountAsked(percent=Decimal(row.discount_label[:-1]))
+        except (ArithmeticError, ValidationError):
+            pass
+    return DiscountAsked(amount=row.discount) if row.discount else None
+
+
+def invoice_discount(invoice: Invoice) -> DiscountAsked | None:
+    """The whole-invoice discount as it was asked."""
+    if invoice.discount_percent:
+        return DiscountAsked(percent=invoice.discount_percent)
+    if invoice.discount_amount:
+        return DiscountAsked(amount=invoice.discount_amount)
+    return None
+
+
+def _already_billed(lines: list[LineInput], invoice: Invoice | None = None) -> None:
+    """A visit's service line or a plan line is billed once (a rolled-back invoice frees it);
+    ``invoice``'s own lines, being replaced, do not count."""
     live = InvoiceLine.objects.exclude(invoice__status=InvoiceStatus.ROLLED_BACK)
+    if invoice is not None:
+        live = live.exclude(invoice=invoice)
     service_ids = [line.appointment_service.pk for line in lines if line.appointment_service]
     plan_ids = [line.plan_line.pk for line in lines if line.plan_line]
     billed = []
@@ -374,6 +437,72 @@ def invoice_create_from_plan(
 def _locked(invoice: Invoice) -> Invoice:
     ledger.lock([ledger.account_for(invoice.patient)], [invoice])
     invoice.refresh_from_db()
+    return invoice
+
+
+def invoice_update(
+    *,
+    invoice: Invoice,
+    lines: list[LineInput],
+    by,
+    discount: DiscountAsked | None = None,
+    note: str = "",
+    chosen_discount: Discount | None = None,
+) -> Invoice:
+    """Change a draft: its lines (``lines_from_invoice`` gives the current ones; they are
+    built again as ``invoice_create`` builds them, discounts included, and replace the old
+    ones), the whole-invoice discount and the note. An issued or rolled-back invoice is
+    refused."""
+    if not lines:
+        raise ValidationError(_("An invoice needs at least one service."), code="empty")
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if not invoice.is_draft:
+            raise ValidationError(_("Only a draft invoice is changed."), code="not_draft")
+        for line in lines:
+            _validate_line(line, invoice.patient)
+        _already_billed(lines, invoice)
+        before_total, before_note = invoice.total, invoice.note
+        before_discount = invoice.discount_label
+        before_lines = invoice.lines.count()
+        rows = _build_lines(invoice, lines, discount, chosen_discount)
+        invoice.lines.all().delete()
+        InvoiceLine.objects.bulk_create(rows)
+        invoice.note = note
+        invoice.discount_percent = discount.percent if discount else None
+        invoice.discount_amount = discount.amount if discount else None
+        invoice.discount_label = discount.label() if discount else ""
+        invoice.subtotal = sum((row.amount for row in rows), ZERO)
+        invoice.total = sum((row.total for row in rows), ZERO)
+        invoice.discount_total = invoice.subtotal - invoice.total
+        invoice.save(
+            update_fields=[
+                "note",
+                "discount_percent",
+                "discount_amount",
+                "discount_label",
+                "subtotal",
+                "discount_total",
+                "total",
+            ]
+        )
+        changes: dict[str, list] = {
+            "total": [before_total, invoice.total],
+            "lines": [before_lines, len(rows)],
+        }
+        if invoice.note != before_note:
+            changes["note"] = [before_note, invoice.note]
+        if invoice.discount_label != before_discount:
+            changes["discount"] = [before_discount, invoice.discount_label]
+        audit.record(
+            actor=by, action="update", obj=invoice, patient_id=invoice.patient_id, changes=changes
+        )
+        events.publish(
+            "invoice.changed",
+            invoice,
+            _payload(invoice, previous_total=before_total),
+            actor=by,
+        )
     return invoice
 
 

@@ -111,6 +111,14 @@ timeline.describe(
     lambda p: _("Draft invoice for %(total)s made") % {"total": _money(p, "total")},
 )
 timeline.describe(
+    "invoice.changed",
+    "pencil-square",
+    lambda p: (
+        _("Draft invoice changed: %(before)s → %(total)s")
+        % {"before": _money(p, "previous_total"), "total": _money(p, "total")}
+    ),
+)
+timeline.describe(
     "invoice.issued",
     "receipt",
     lambda p: (

@@ -16,6 +16,7 @@ urlpatterns = [
     path("patient/<int:pk>/invoice/new/", invoice_views.invoice_new, name="invoice-new"),
     path("patient/<int:pk>/deposit/", views.deposit_top_up, name="deposit-top-up"),
     path("patient/<int:pk>/withdraw/", views.deposit_withdraw, name="deposit-withdraw"),
+    path("invoice/<int:pk>/edit/", invoice_views.invoice_edit, name="invoice-edit"),
     path("invoice/<int:pk>/issue/", views.invoice_issue, name="invoice-issue"),
     path("invoice/<int:pk>/discard/", views.invoice_discard, name="invoice-discard"),
     path("invoice/<int:pk>/pay/", views.invoice_pay, name="invoice-pay"),

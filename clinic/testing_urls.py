@@ -338,8 +338,22 @@ def _tax_certificate(patient):
     )
 
 
+def _draft_invoice(branch, patient, service):
+    from decimal import Decimal
+
+    from billing import services
+
+    return services.invoice_create(
+        patient=patient,
+        branch=branch,
+        by=None,
+        lines=[services.LineInput(service=service, price=Decimal("500.00"))],
+    )
+
+
 def _billing(branch, patient) -> dict:
-    """An issued invoice of ``branch`` with a part paid, and a prepayment taken there."""
+    """An issued invoice of ``branch`` with a part paid, a draft, and a prepayment taken
+    there."""
     from decimal import Decimal
 
     from billing import services
@@ -358,7 +372,8 @@ def _billing(branch, patient) -> dict:
     services.deposit_top_up(
         patient=patient, amount=Decimal("50"), method=cash, branch=branch, by=None
     )
-    return {"invoice": invoice, "payment": payment}
+    draft = _draft_invoice(branch, patient, _plan_service())
+    return {"invoice": invoice, "payment": payment, "draft_invoice": draft}
 
 
 def _branch_objects(branch, patient, *, employee: str, doctor: str, chair: str = "") -> dict:
@@ -584,6 +599,7 @@ SAMPLES = {
             "act-print",
         )
     },
+    "billing:invoice-edit": lambda w: {"pk": w["draft_invoice"].pk},
     **{
         f"billing:{name}": (lambda w: {"pk": w["payment"].pk})
         for name in ("payment-rollback", "payment-refund")
@@ -774,6 +790,7 @@ def demo_world(media_root) -> DemoWorld:
     from documents.models import Template
     from documents.tests.factories import make_template, print_copies
     from patients.tests.factories import PatientImportFactory
+    from pricelist.models import Service
 
     def found(obj, what: str):
         assert obj is not None, f"The demo data has no {what}: did seed_demo change?"
@@ -840,6 +857,10 @@ def demo_world(media_root) -> DemoWorld:
         **_demo_price_list(found, branch),
         discount=found(Discount.objects.order_by("pk").first(), "discount"),
         **_demo_billing(found),
+        # The demo's invoices are all issued: a draft of the visit's patient.
+        draft_invoice=_draft_invoice(
+            branch, appointment.patient, found(Service.objects.order_by("pk").first(), "service")
+        ),
         patient_import=PatientImportFactory(),
         # The demo has no image files: one X-ray of the visit's patient.
         clinical_image=_clinical_image(appointment.patient, branch),

@@ -15,7 +15,7 @@ from clinic.testing_browser import ConsoleWatcher, log_in, screenshot
 from documents.tests.pdf import pdf_text
 from patients.tests.factories import PatientFactory
 
-from .factories import approved_plan, cash
+from .factories import approved_plan, cash, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -98,4 +98,41 @@ def test_invoice_from_a_plan_paid_by_card_and_from_the_deposit(page, asgi_live_s
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     text = pdf_text(response.body()).replace("\xa0", " ")
     assert "1151156" in text and "Платёжная" in text and "9 000,00" in text
+    assert watcher.errors == []
+
+
+def test_a_draft_is_edited_in_its_dialog(page, asgi_live_server):
+    branch = testing.main_branch()
+    admin = testing.make_admin(branch, password="admin")
+    patient = PatientFactory(last_name="Черновая")
+    draft = services.invoice_create(
+        patient=patient,
+        branch=branch,
+        by=admin.user,
+        lines=[
+            services.LineInput(service=service("1000.00")),
+            services.LineInput(service=service("500.00")),
+        ],
+    )
+    first, second = draft.lines.order_by("position")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    watcher = ConsoleWatcher(page, asgi_live_server.url)
+    log_in(page, asgi_live_server, "admin", "admin")
+    page.goto(f"{asgi_live_server.url}/patients/{patient.pk}/payments/")
+    invoice_box = page.locator(f"[data-invoice='{draft.pk}']")
+    expect(invoice_box.locator("[data-invoice-total]")).to_have_text("1\xa0500,00", timeout=15_000)
+
+    invoice_box.locator("[data-invoice-edit]").click()
+    form = page.locator("#app-dialog [data-invoice-form='edit']")
+    expect(form.locator("[data-invoice-row]")).to_have_count(2)
+    form.locator(f"input[name=quantity-{first.pk}]").fill("3")
+    form.locator(f"input[name=discount-{first.pk}]").fill("10%")
+    form.locator(f"[data-invoice-row='{second.pk}'] input[name=line]").uncheck()
+    screenshot(page, "billing-edit-draft-1280")
+    form.locator("[data-invoice-save]").click()
+    expect(invoice_box.locator("[data-invoice-total]")).to_have_text("2\xa0700,00")
+    expect(page.locator("#app-dialog")).not_to_be_visible()
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.DRAFT and draft.lines.count() == 1
     assert watcher.errors == []
