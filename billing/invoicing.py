@@ -171,14 +171,24 @@ def invoice_discount(invoice: Invoice) -> DiscountAsked | None:
     return None
 
 
+def _lock_ids(rows) -> None:
+    list(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
 def _already_billed(lines: list[LineInput], invoice: Invoice | None = None) -> None:
     """A visit's service line or a plan line is billed once (a rolled-back invoice frees it);
-    ``invoice``'s own lines, being replaced, do not count."""
+    ``invoice``'s own lines, being replaced, do not count. The lines being billed are locked
+    first (in the caller's transaction), so that two cashiers billing the same line at once
+    are taken one after the other and the second sees the first's invoice."""
     live = InvoiceLine.objects.exclude(invoice__status=InvoiceStatus.ROLLED_BACK)
     if invoice is not None:
         live = live.exclude(invoice=invoice)
     service_ids = [line.appointment_service.pk for line in lines if line.appointment_service]
     plan_ids = [line.plan_line.pk for line in lines if line.plan_line]
+    if service_ids:
+        _lock_ids(AppointmentService.objects.filter(pk__in=service_ids))
+    if plan_ids:
+        _lock_ids(PlanLine.objects.filter(pk__in=plan_ids))
     billed = []
     if service_ids:
         billed += list(

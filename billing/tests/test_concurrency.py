@@ -14,7 +14,7 @@ from billing import ledger, services
 from billing.models import LedgerEntry, Payment
 from patients.tests.factories import PatientFactory
 
-from .factories import cash, issued_invoice
+from .factories import cash, completed_visit, issued_invoice
 
 D = Decimal
 
@@ -28,7 +28,7 @@ def _race(count: int, attempt) -> list[str]:
         try:
             barrier.wait(timeout=10)
             attempt(index)
-            result = "paid"
+            result = "accepted"
         except ValidationError:
             result = "refused"
         except Exception as exc:  # any other failure is a bug worth seeing
@@ -57,7 +57,7 @@ def test_ten_cashiers_paying_one_invoice_at_once_never_overpay_it(transactional_
         10,
         lambda i: services.invoice_pay(invoice=invoice, amount=D("150"), method=method, by=user),
     )
-    assert sorted(outcomes) == ["paid"] * 6 + ["refused"] * 4
+    assert sorted(outcomes) == ["accepted"] * 6 + ["refused"] * 4
     assert ledger.paid_on(invoice) == D("900.00")
     assert Payment.objects.filter(invoice=invoice).count() == 6
     assert ledger.due_on(invoice) == D("100.00")
@@ -78,7 +78,7 @@ def test_ten_invoices_paid_from_one_deposit_at_once_never_spend_more_than_it_hol
     outcomes = _race(
         10, lambda i: services.invoice_pay(invoice=invoices[i], amount=D("300"), by=user)
     )
-    assert sorted(outcomes) == ["paid"] * 3 + ["refused"] * 7
+    assert sorted(outcomes) == ["accepted"] * 3 + ["refused"] * 7
     money = ledger.balance_of(patient)
     assert money.deposit == D("100.00")
     assert money.debt == D("2100.00")
@@ -106,6 +106,18 @@ def test_withdrawals_and_payments_racing_for_one_deposit(transactional_db, branc
             services.invoice_pay(invoice=invoices[i // 2], amount=D("500"), by=user)
 
     outcomes = _race(8, attempt)
-    assert outcomes.count("paid") == 2
-    assert all(o in ("paid", "refused") for o in outcomes)
+    assert outcomes.count("accepted") == 2
+    assert all(o in ("accepted", "refused") for o in outcomes)
     assert ledger.balance_of(patient).deposit == 0
+
+
+def test_five_cashiers_billing_one_visit_at_once_make_one_invoice(transactional_db, branch, doctor):
+    from billing.models import Invoice
+    from clinic.testing import make_admin
+
+    user = make_admin(branch).user
+    visit = completed_visit(branch, doctor.employee, prices=("700.00", "300.00"))
+
+    outcomes = _race(5, lambda i: services.invoice_create_from_visit(appointment=visit, by=user))
+    assert sorted(outcomes) == ["accepted"] + ["refused"] * 4
+    assert Invoice.objects.filter(appointment=visit).count() == 1
