@@ -32,6 +32,9 @@ class ReferenceBook:
     # The URL name of a dedicated screen, for a book whose entries are more than a form
     # (plan templates have lines): the index and the book's URL lead there instead.
     screen: str = ""
+    # The URL name of an entry's own page on that screen (it takes the entry's pk); the
+    # book's generic entry URL leads there, so that nobody edits half of an entry.
+    item_screen: str = ""
 
     def items(self) -> QuerySet:
         related = [name for name in self.fields if self.model._meta.get_field(name).many_to_one]

@@ -172,6 +172,7 @@ references.register(
         ),
         icon="list-check",
         screen="clinical:plan-templates",
+        item_screen="clinical:plan-template",
     )
 )
 

@@ -32,6 +32,7 @@ references.register(
         can_deactivate=False,
         search_fields=("name", "code"),
         screen="pricelist:services",
+        item_screen="pricelist:service",
     )
 )
 

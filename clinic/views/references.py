@@ -85,6 +85,8 @@ def reference_item_create(request: AuthedRequest, key: str) -> HttpResponse:
 def reference_item_update(request: AuthedRequest, key: str, pk: int) -> HttpResponse:
     book = _book(key)
     item = get_object_or_404(book.items(), pk=pk)
+    if book.screen:
+        return redirect(book.item_screen, item.pk) if book.item_screen else redirect(book.screen)
     form = book.form_class()(request.POST or None, instance=item, prefix=f"item-{pk}")
     if request.method == "POST" and form.is_valid():
         try:

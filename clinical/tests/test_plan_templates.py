@@ -43,6 +43,14 @@ def test_the_index_leads_to_the_templates_screen(admin_client):
     assert response.status_code == 302 and response.url == reverse("clinical:plan-templates")
 
 
+def test_a_template_opened_as_a_reference_entry_leads_to_its_own_page(admin_client):
+    template = PlanTemplate.objects.create(name="Имплантация")
+    url = reverse("clinic:reference-item-update", args=["plan-templates", template.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 302
+    assert response.url == reverse("clinical:plan-template", args=[template.pk])
+
+
 def test_a_template_is_made_with_its_diagnoses_and_lines(admin_client):
     implant = ServiceFactory(per_tooth=True, price=Decimal("42000.00"))
     k081 = Diagnosis.objects.get(code="K08.1")

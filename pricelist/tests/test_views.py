@@ -44,6 +44,19 @@ def test_the_index_leads_to_the_price_list_screen(admin_client):
     assert response.status_code == 302 and response.url == URL
 
 
+def test_a_service_opened_as_a_reference_entry_leads_to_its_own_page(admin_client):
+    """The generic entry form would rename the service and nothing else."""
+    service = ServiceFactory()
+    url = reverse("clinic:reference-item-update", args=["price-list", service.pk])
+    for response in (
+        admin_client.get(url),
+        admin_client.post(url, {f"item-{service.pk}-name": "X"}),
+    ):
+        assert response.status_code == 302 and response.url == service_url(service)
+    service.refresh_from_db()
+    assert service.name != "X"
+
+
 def test_the_list_shows_the_chosen_lists_prices_and_the_base_where_it_has_none(
     admin_client, branch
 ):
