@@ -316,6 +316,12 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["patient", "received_at"], name="payment_patient_idx"),
             models.Index(fields=["branch", "received_at"], name="payment_branch_idx"),
+            # The Payments tab's prepayments: a few rows among a long history's payments.
+            models.Index(
+                fields=["patient", "-received_at", "-id"],
+                condition=Q(invoice__isnull=True),
+                name="payment_deposit_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
