@@ -117,9 +117,7 @@ def payments_tab(user, patient: Patient, page: int = 1) -> PaymentsTab:
         .filter(patient=patient)
         .exclude(kind=EntryKind.INVOICE)
         .select_related("method", "invoice")
-        .only(
-            "created_at", "kind", "amount", "reason", "method__name", "invoice__number"
-        )
+        .only("created_at", "kind", "amount", "reason", "method__name", "invoice__number")
         .order_by("-pk")[:MOVEMENTS_SHOWN]
     )
     return PaymentsTab(
