@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from clinic.money import round_money
 from clinical.models import (
@@ -19,6 +20,7 @@ from clinical.models import (
     TreatmentPlan,
 )
 from pricelist.models import Service, ServiceCategory
+from pricelist.prices import prices_for
 
 ZERO = Decimal("0.00")
 
@@ -80,13 +82,18 @@ def plan_view(plan: TreatmentPlan) -> PlanView:
     return PlanView(plan, [StageView(stage, stage.ordered_lines) for stage in stages])  # type: ignore[attr-defined]
 
 
-def service_choices() -> list[tuple[ServiceCategory, list[Service]]]:
-    """The price list by category for the picker (one query)."""
+def service_choices(plan: TreatmentPlan) -> list[tuple[ServiceCategory, list[Service]]]:
+    """The price list by category for the picker, each service with ``listed_price``: the
+    price a line added now gets in the plan's branch (its own list's, else the base's)."""
     grouped: dict[int, tuple[ServiceCategory, list[Service]]] = {}
-    services = Service.objects.select_related("category").order_by(
-        "category__position", "category__name", "position", "name"
+    services = list(
+        Service.objects.select_related("category").order_by(
+            "category__position", "category__name", "position", "name"
+        )
     )
+    listed = prices_for(services, branch=plan.branch, on=timezone.localdate())
     for service in services:
+        service.listed_price = listed[service.pk]  # type: ignore[attr-defined]
         grouped.setdefault(service.category_id, (service.category, []))[1].append(service)
     return list(grouped.values())
 

@@ -90,7 +90,7 @@ def _render(
         diagnoses = plan_selectors.current_diagnoses(patient.pk)
         context.update(
             add_form=add_form or LinesAddForm(plan=plan, initial={"quantity": 1}),
-            categories=plan_selectors.service_choices(),
+            categories=plan_selectors.service_choices(plan),
             diagnoses=diagnoses,
             diagnosed_teeth={tooth for entry in diagnoses for tooth in entry.teeth},
             ticked={str(pk) for pk in suggest_form["records"].value() or []}

@@ -323,6 +323,22 @@ def test_the_tab_creates_a_plan_and_adds_lines(doctor_client, doctor):
     assert html.count("data-plan-line=") == 2 and "15\xa0000,00" in html
 
 
+def test_the_service_picker_shows_the_price_a_line_gets_in_the_plans_branch(
+    doctor_client, doctor, branch
+):
+    from pricelist.tests.factories import BranchListFactory, priced
+
+    service = filling()
+    today = timezone.localdate()
+    priced(service, "7500.00", on=today)
+    priced(service, "6800.00", on=today, price_list=BranchListFactory(branch=branch))
+    plan = new_plan(doctor, branch)
+    html = section(doctor_client, plan.patient).content.decode()
+    assert f'<option value="{service.pk}">A16.07.002.010 Пломба · 6\xa0800,00' in html
+    line = add(plan, doctor, service, teeth=[36])[0]
+    assert line.price == Decimal("6800.00")
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
