@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,14 +35,14 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live, teeth
 from clinic import services as clinic_services
-from clinic.db import first_values, first_values_query, lock_rows
+from clinic.db import Statement, first_values, first_values_query, lock_rows
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from clinic.shapes import Shape
 from patients.models import Patient, PatientStatus
 from patients.services import returning_after_months
 from pricelist.models import Service
-from pricelist.prices import prices_for
+from pricelist.prices import prices_for, prices_from, prices_query
 
 
 class SlotTaken(ValidationError):
@@ -61,7 +61,7 @@ def _lock_resources(
     doctors: Iterable[Employee],
     patient: Patient | None = None,
     *,
-    then: Sequence[tuple[str, list[Any]]] = (),
+    then: Sequence[Statement | QuerySet] = (),
 ) -> tuple[set[tuple[type, int]], list[list[tuple]]]:
     """Serialise bookings per chair and per doctor (fixed order: no deadlocks); and per
     patient when given, so that a booking and the deletion of the card do not cross.
@@ -423,20 +423,24 @@ def _line_text(line: "AppointmentService | Line") -> str:
     return f"{line.service.code or line.service.name}{tooth}{quantity}"
 
 
-def _add_services(appointment: Appointment, lines: Iterable[Line]) -> list[AppointmentService]:
+def _add_services(
+    appointment: Appointment, lines: Iterable[Line], listed: dict[int, Decimal] | None = None
+) -> list[AppointmentService]:
     """New service lines, at the price each carries or else the price list's for the
-    visit's branch and day (``pricelist.prices``); returned with their services."""
+    visit's branch and day (``pricelist.prices``; ``listed``: those prices, read already);
+    returned with their services."""
     lines = list(lines)
     unpriced = [line.service for line in lines if line.price is None]
-    listed = (
-        prices_for(
-            unpriced,
-            branch=appointment.branch,
-            on=local_day(appointment.start, appointment.branch),
+    if listed is None:
+        listed = (
+            prices_for(
+                unpriced,
+                branch=appointment.branch,
+                on=local_day(appointment.start, appointment.branch),
+            )
+            if unpriced
+            else {}
         )
-        if unpriced
-        else {}
-    )
     return AppointmentService.objects.bulk_create(
         [
             AppointmentService(
@@ -510,7 +514,10 @@ def appointment_book(
     _validate_times(start, end)
     if doctor.kind != ProfessionKind.DOCTOR:
         raise ValidationError(_("Only doctors take appointments."), code="invalid")
-    # The slot is read right after the locks are taken, in the same round trip.
+    lines = as_lines(services)
+    unpriced = [line.service for line in lines if line.price is None]
+    # The slot and the prices are read right after the locks are taken, in the same round
+    # trip.
     slot = first_values_query(
         *_slot_lookups(
             chair=chair,
@@ -520,7 +527,14 @@ def appointment_book(
             patient=None if visit_type else patient,
         )
     )
-    removed, [slot_rows] = _lock_resources([chair], [doctor], patient, then=[slot])
+    prices = (
+        [prices_query(unpriced, branch=chair.branch, on=local_day(start, chair.branch))]
+        if unpriced
+        else []
+    )
+    removed, [slot_rows, *price_rows] = _lock_resources(
+        [chair], [doctor], patient, then=[slot, *prices]
+    )
     _refuse_removed(removed, chair=chair, doctor=doctor, patient=patient)
     reading = _check_slot(
         chair=chair,
@@ -549,12 +563,14 @@ def appointment_book(
         exclude=["branch", "chair", "doctor", "patient", "created_by"], validate_constraints=False
     )
     _save_or_conflict(appointment)
-    lines = _add_services(appointment, as_lines(services))
+    added = _add_services(
+        appointment, lines, listed=prices_from(unpriced, price_rows[0]) if unpriced else {}
+    )
     AppointmentStatusChange.objects.create(
         appointment=appointment, to_status=appointment.status, changed_by=by
     )
     audit.record_created(actor=by, obj=appointment, patient_id=patient.pk)
-    payload = event_payload(appointment, lines=lines)
+    payload = event_payload(appointment, lines=added)
     events.publish("appointment.created", appointment, payload, actor=by)
     _announce_visit(appointment)
     return appointment

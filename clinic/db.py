@@ -16,6 +16,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.db import NotSupportedError, connection, migrations
 from django.db.models import Model, QuerySet
 from django.db.models.functions import Collate
+from django.db.models.query import ValuesListIterable
 from psycopg import abc as psycopg_abc
 from psycopg.abc import AdaptContext
 from psycopg.adapt import Loader
@@ -164,7 +165,7 @@ def lock_rows(
     targets: Sequence[tuple[type[Model], list[int]]],
     *,
     fields: tuple[str, ...],
-    then: Sequence[tuple[str, list[Any]]] = (),
+    then: Sequence["Statement | QuerySet"] = (),
 ) -> tuple[list[list], list[list[tuple]]]:
     """Lock the rows of several tables (FOR NO KEY UPDATE, in the order given: the callers'
     fixed order keeps them free of deadlocks) and read ``fields`` of each, in one statement
@@ -203,10 +204,37 @@ def lock_rows(
     return rows, then_rows
 
 
-def pipelined(*statements: tuple[str, Sequence[Any]]) -> list[list[tuple]]:
+Statement = tuple[str, Sequence[Any]]
+
+
+def pipelined(*items: "Statement | QuerySet") -> list[list[tuple]]:
     """The rows of each statement, all sent together and answered in one round trip
     (psycopg's pipeline mode; a transaction's BEGIN goes with them). They still run one
-    after another, each a statement of its own. Elsewhere than PostgreSQL, one by one."""
+    after another, each a statement of its own. Elsewhere than PostgreSQL, one by one.
+
+    A ``values_list`` queryset may stand for a statement: its rows come back as its
+    tuples, with Django's conversions (a decimal is a Decimal on SQLite too)."""
+    for item in items:
+        if isinstance(item, QuerySet) and item._iterable_class is not ValuesListIterable:
+            raise TypeError("pipelined() reads querysets as values_list tuples only")
+    compilers = [
+        item.query.get_compiler(connection.alias) if isinstance(item, QuerySet) else None
+        for item in items
+    ]
+    statements: list[Statement] = [
+        compiler.as_sql() if compiler is not None else item  # type: ignore[misc]
+        for item, compiler in zip(items, compilers, strict=True)
+    ]
+    results = _pipelined(statements)
+    return [
+        [tuple(row) for row in compiler.results_iter(results=[rows])]  # type: ignore[list-item]
+        if compiler is not None
+        else rows
+        for rows, compiler in zip(results, compilers, strict=True)
+    ]
+
+
+def _pipelined(statements: Sequence[Statement]) -> list[list[tuple]]:
     if len(statements) < 2 or connection.vendor != "postgresql":
         results = []
         for sql, params in statements:

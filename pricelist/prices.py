@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from clinic.models import Branch
@@ -42,6 +42,14 @@ def prices_for(
     services = list(services)
     if not services:
         return {}
+    return prices_from(services, prices_query(services, branch=branch, on=on))
+
+
+def prices_query(
+    services: Iterable[Service], *, branch: Branch | None, on: datetime.date
+) -> QuerySet:
+    """What ``prices_for`` reads (non-empty ``services``), for a caller that sends it along
+    with other statements (``clinic.db.pipelined``) and hands the rows to ``prices_from``."""
     lists = Q(price_list__kind=PriceListKind.BASE)
     if branch is not None:
         lists |= Q(
@@ -52,11 +60,17 @@ def prices_for(
     # Every entry up to the day, newest first: the first seen per (service, kind) is the
     # one in effect. A service's history is a handful of rows, so no DISTINCT ON is needed
     # (and SQLite has none).
-    rows = (
+    return (
         Price.objects.filter(lists, service_id__in={s.pk for s in services}, effective_from__lte=on)
         .order_by("service_id", "-effective_from")
         .values_list("service_id", "price_list__kind", "amount")
     )
+
+
+def prices_from(
+    services: Iterable[Service], rows: Iterable[tuple[int, str, Decimal]]
+) -> dict[int, Decimal]:
+    """Prices by service id from the rows of ``prices_query``."""
     in_effect: dict[tuple[int, str], Decimal] = {}
     for service_id, kind, amount in rows:
         in_effect.setdefault((service_id, kind), amount)

@@ -14,7 +14,8 @@ from .test_views import HTMX, booking_data, create_url
 
 # The user; the branch, the form's patient, doctor, chair and services; the three row locks
 # in one statement and, sent with it, one read for the doctor's branch, the overlap, the
-# shift and the patient's history; the visit, its lines, its status change; the audit
+# shift and the patient's history, and the services' prices; the visit, its lines, its
+# status change; the audit
 # chain (lock and head sent together, entry); the outbox; the test's savepoint and its
 # release; the settings when the cache is cold (as in a test).
 MOST_QUERIES = 19
@@ -39,7 +40,7 @@ def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(
     pipelined = db.pipelined
 
     def recording(*statements):
-        pipelines.append([sql for sql, _params in statements])
+        pipelines.append([s[0] if isinstance(s, tuple) else str(s.query) for s in statements])
         return pipelined(*statements)
 
     monkeypatch.setattr(db, "pipelined", recording)
@@ -54,11 +55,12 @@ def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(
     assert sorted(tables, key=locks.index) == tables
     assert not [sql for sql in queries if sql.startswith("SAVEPOINT")][1:]  # the test's own
     assert sum("pg_advisory_xact_lock" in sql for sql in queries) == 1
-    # Sent together: the form's patient, doctor and chair; the locks with the slot read; the
-    # chain's lock with its head.
-    assert [len(batch) for batch in pipelines] == [3, 2, 2]
+    # Sent together: the form's patient, doctor and chair; the locks with the slot read and
+    # the prices; the chain's lock with its head.
+    assert [len(batch) for batch in pipelines] == [3, 3, 2]
     assert ["patients_patient" in pipelines[0][0], "clinic_chair" in pipelines[0][2]] == [1, 1]
     assert "FOR NO KEY UPDATE" in pipelines[1][0] and "clinic_employee_branches" in pipelines[1][1]
+    assert "pricelist_price" in pipelines[1][2]
     assert "pg_advisory_xact_lock" in pipelines[2][0] and "clinic_auditentry" in pipelines[2][1]
     # Nothing the form already read is read again, and a new visit deletes no lines.
     assert not [sql for sql in queries if sql.startswith("DELETE")]

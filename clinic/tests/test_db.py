@@ -149,6 +149,21 @@ def test_pipelined_statements_answer_in_order_and_their_errors_are_djangos():
     assert pipelined(("SELECT 3", [])) == [[(3,)]]  # the connection is usable afterwards
 
 
+@pytest.mark.django_db
+def test_a_values_list_queryset_is_piped_as_a_statement_and_read_as_its_tuples():
+    from decimal import Decimal
+
+    from clinic.db import pipelined
+    from pricelist.models import Service
+    from pricelist.tests.factories import ServiceFactory
+
+    service = ServiceFactory(price=Decimal("1234.50"))
+    priced = Service.objects.filter(pk=service.pk).values_list("pk", "price")
+    assert pipelined(("SELECT 1", []), priced) == [[(1,)], [(service.pk, Decimal("1234.50"))]]
+    with pytest.raises(TypeError):
+        pipelined(("SELECT 1", []), Service.objects.filter(pk=service.pk))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_statement_sent_after_a_lock_sees_what_was_committed_while_it_waited():
     """The reason the slot read may travel with the row locks: it is a statement of its
