@@ -17,6 +17,7 @@ from django.db import NotSupportedError, connection, migrations
 from django.db.models import Model, QuerySet
 from django.db.models.functions import Collate
 from django.db.models.query import ValuesListIterable
+from django.db.models.sql import InsertQuery
 from psycopg import abc as psycopg_abc
 from psycopg.abc import AdaptContext
 from psycopg.adapt import Loader
@@ -165,7 +166,7 @@ def lock_rows(
     targets: Sequence[tuple[type[Model], list[int]]],
     *,
     fields: tuple[str, ...],
-    then: Sequence["Statement | QuerySet"] = (),
+    then: Sequence["Statement | QuerySet | Insert"] = (),
 ) -> tuple[list[list], list[list[tuple]]]:
     """Lock the rows of several tables (FOR NO KEY UPDATE, in the order given: the callers'
     fixed order keeps them free of deadlocks) and read ``fields`` of each, in one statement
@@ -207,13 +208,49 @@ def lock_rows(
 Statement = tuple[str, Sequence[Any]]
 
 
-def pipelined(*items: "Statement | QuerySet") -> list[list[tuple]]:
+class Insert:
+    """New rows of one model written by a single INSERT that travels with other statements
+    (``pipelined``): Django's own statement (the fields' database values, ``pre_save``,
+    ``auto_now_add``), and the new ids set on the instances once the rows come back.
+    ``save()`` is not called, so no model signal is sent and no ``save`` override runs:
+    only for models that need neither (the booking's lines, status row, audit entry and
+    outbox event)."""
+
+    def __init__(self, objs: Sequence[Model]) -> None:
+        if not objs:
+            raise ValueError("an Insert needs at least one instance")
+        if not connection.features.can_return_rows_from_bulk_insert:
+            raise NotSupportedError("this database cannot return the rows it inserts")
+        self.objs = list(objs)
+        opts = self.objs[0]._meta
+        for obj in self.objs:
+            if obj.pk is not None or not obj._state.adding:
+                raise ValueError(f"{obj!r} is not a new row")
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+        query = InsertQuery(type(self.objs[0]))
+        query.insert_values(
+            [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field],
+            self.objs,
+        )
+        compiler = query.get_compiler(connection.alias)
+        compiler.returning_fields = [opts.pk]
+        [self.statement] = compiler.as_sql()
+
+    def inserted(self, rows: list[tuple]) -> None:
+        for obj, (pk,) in zip(self.objs, rows, strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def pipelined(*items: "Statement | QuerySet | Insert") -> list[list[tuple]]:
     """The rows of each statement, all sent together and answered in one round trip
     (psycopg's pipeline mode; a transaction's BEGIN goes with them). They still run one
     after another, each a statement of its own. Elsewhere than PostgreSQL, one by one.
 
     A ``values_list`` queryset may stand for a statement: its rows come back as its
-    tuples, with Django's conversions (a decimal is a Decimal on SQLite too)."""
+    tuples, with Django's conversions (a decimal is a Decimal on SQLite too). An ``Insert``
+    writes its instances and gives them their ids."""
     for item in items:
         if isinstance(item, QuerySet) and item._iterable_class is not ValuesListIterable:
             raise TypeError("pipelined() reads querysets as values_list tuples only")
@@ -222,10 +259,17 @@ def pipelined(*items: "Statement | QuerySet") -> list[list[tuple]]:
         for item in items
     ]
     statements: list[Statement] = [
-        compiler.as_sql() if compiler is not None else item  # type: ignore[misc]
+        compiler.as_sql()
+        if compiler is not None
+        else item.statement
+        if isinstance(item, Insert)
+        else item  # type: ignore[misc]
         for item, compiler in zip(items, compilers, strict=True)
     ]
     results = _pipelined(statements)
+    for item, rows in zip(items, results, strict=True):
+        if isinstance(item, Insert):
+            item.inserted(rows)
     return [
         [tuple(row) for row in compiler.results_iter(results=[rows])]  # type: ignore[list-item]
         if compiler is not None

@@ -164,6 +164,27 @@ def test_a_values_list_queryset_is_piped_as_a_statement_and_read_as_its_tuples()
         pipelined(("SELECT 1", []), Service.objects.filter(pk=service.pk))
 
 
+@pytest.mark.django_db
+def test_an_insert_travels_with_other_statements_and_gives_its_rows_their_ids():
+    from clinic.db import Insert, pipelined
+    from clinic.models import OutboxEvent
+
+    events = [OutboxEvent(name="x.made", payload={"n": n}) for n in range(3)]
+    [rows, [(count,)]] = pipelined(
+        Insert(events), ("SELECT count(*) FROM clinic_outboxevent WHERE name = %s", ["x.made"])
+    )
+    assert count == 3 and [event.pk for event in events] == [row[0] for row in rows]
+    stored = OutboxEvent.objects.order_by("pk")
+    assert [(e.payload, e.created_at is not None) for e in stored] == [
+        ({"n": n}, True) for n in range(3)
+    ]
+    assert not events[0]._state.adding
+    with pytest.raises(ValueError):
+        Insert(events)  # saved already
+    with pytest.raises(ValueError):
+        Insert([])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_statement_sent_after_a_lock_sees_what_was_committed_while_it_waited():
     """The reason the slot read may travel with the row locks: it is a statement of its
