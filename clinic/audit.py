@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from clinic.crypto import EncryptedTextField
-from clinic.db import pipelined
+from clinic.db import Insert, Statement, pipelined
 from clinic.models import GENESIS_HASH, AuditAction, AuditEntry
 from clinic.models.audit import UnknownAuditKeyError, audit_key, current_audit_key_id
 from clinic.shapes import Shape
@@ -123,10 +123,11 @@ def lock_chain() -> list[tuple[str, list[Any]]]:
     return []
 
 
-def locked_head() -> str:
+def locked_head(*, along: Sequence[Statement | Insert] = ()) -> str:
     """The chain's last hash, read once its lock is held: both in one round trip
-    (``clinic.db.pipelined``), the read a statement of its own after the lock's."""
-    *_lock, head = pipelined(*lock_chain(), CHAIN_HEAD.sql())
+    (``clinic.db.pipelined``), the read a statement of its own after the lock's; ``along``
+    goes first in the same round trip."""
+    *_along_and_lock, head = pipelined(*along, *lock_chain(), CHAIN_HEAD.sql())
     return head[0][0] if head else GENESIS_HASH
 
 
@@ -151,7 +152,12 @@ def record(
     patient_id: int | None = None,
     object_repr: str | None = None,
     ip_address: str | None = None,
+    along: Sequence[Statement | Insert] = (),
+    after: Sequence[Statement | Insert] = (),
 ) -> AuditEntry:
+    """Append an entry to the chain. ``along``: the caller's statements (its other writes),
+    sent just before the chain's lock and head; ``after``: statements sent with the entry
+    itself. Each is still a statement of its own, in order (``clinic.db.pipelined``)."""
     actor = actor if actor is not None and actor.is_authenticated else None
     entry = AuditEntry(
         created_at=timezone.now(),
@@ -171,14 +177,20 @@ def record(
     )
     # No savepoint of its own (two round trips): a failure here fails the caller's write.
     with transaction.atomic(savepoint=False):
-        entry.prev_hash = locked_head()
+        entry.prev_hash = locked_head(along=along)
         entry.hash = entry.compute_hash()
-        entry.save()
+        pipelined(Insert([entry]), *after)
     return entry
 
 
 def record_created(
-    *, actor, obj: models.Model, patient_id: int | None = None, fields: Iterable[str] | None = None
+    *,
+    actor,
+    obj: models.Model,
+    patient_id: int | None = None,
+    fields: Iterable[str] | None = None,
+    along: Sequence[Statement | Insert] = (),
+    after: Sequence[Statement | Insert] = (),
 ) -> AuditEntry:
     values = {
         name: [None, value]
@@ -186,7 +198,13 @@ def record_created(
         if value not in (None, "", [])
     }
     return record(
-        actor=actor, action=AuditAction.CREATE, obj=obj, changes=values, patient_id=patient_id
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=obj,
+        changes=values,
+        patient_id=patient_id,
+        along=along,
+        after=after,
     )
 
 

@@ -84,15 +84,34 @@ def publish(
     *,
     actor=None,
 ) -> OutboxEvent:
-    event = OutboxEvent.objects.create(
+    event = outbox_event(name, obj, payload, actor=actor)
+    event.save()
+    published(event)
+    return event
+
+
+def outbox_event(
+    name: str,
+    obj: models.Model | None = None,
+    payload: dict[str, Any] | None = None,
+    *,
+    actor=None,
+) -> OutboxEvent:
+    """The event ``publish`` writes, not saved yet: for a caller that inserts it with its
+    other writes (``clinic.db.Insert``) and then calls ``published``."""
+    return OutboxEvent(
         name=name,
         aggregate_type=obj._meta.label_lower if obj is not None else "",
         aggregate_id=str(obj.pk) if obj is not None else "",
         payload=json_value(payload or {}),
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
+
+
+def published(event: OutboxEvent) -> None:
+    """Once the saved event's transaction commits, its delivery is queued."""
+    assert event.pk is not None, "an event is published once it is saved"
     transaction.on_commit(lambda: courier.deliver(lambda: _enqueue(event.pk)))
-    return event
 
 
 def publish_many(
