@@ -35,7 +35,7 @@ from calendar_app.models import (
 )
 from clinic import audit, bounds, events, live, teeth
 from clinic import services as clinic_services
-from clinic.db import Statement, first_values, first_values_query, lock_rows
+from clinic.db import Insert, Statement, first_values, first_values_query, lock_rows
 from clinic.dependents import Dependent
 from clinic.models import Branch, Chair, Employee, ProfessionKind, User
 from clinic.shapes import Shape
@@ -423,36 +423,38 @@ def _line_text(line: "AppointmentService | Line") -> str:
     return f"{line.service.code or line.service.name}{tooth}{quantity}"
 
 
-def _add_services(
-    appointment: Appointment, lines: Iterable[Line], listed: dict[int, Decimal] | None = None
+def _service_lines(
+    appointment: Appointment, lines: list[Line], listed: dict[int, Decimal]
 ) -> list[AppointmentService]:
+    """The visit's new service lines, not saved yet: at the price each carries or else the
+    price ``listed`` for it (``pricelist.prices``)."""
+    return [
+        AppointmentService(
+            appointment=appointment,
+            service=line.service,
+            tooth=line.tooth,
+            quantity=line.quantity or 1,
+            price=listed[line.service.pk] if line.price is None else line.price,
+        )
+        for line in lines
+    ]
+
+
+def _add_services(appointment: Appointment, lines: Iterable[Line]) -> list[AppointmentService]:
     """New service lines, at the price each carries or else the price list's for the
-    visit's branch and day (``pricelist.prices``; ``listed``: those prices, read already);
-    returned with their services."""
+    visit's branch and day; returned with their services."""
     lines = list(lines)
     unpriced = [line.service for line in lines if line.price is None]
-    if listed is None:
-        listed = (
-            prices_for(
-                unpriced,
-                branch=appointment.branch,
-                on=local_day(appointment.start, appointment.branch),
-            )
-            if unpriced
-            else {}
+    listed = (
+        prices_for(
+            unpriced,
+            branch=appointment.branch,
+            on=local_day(appointment.start, appointment.branch),
         )
-    return AppointmentService.objects.bulk_create(
-        [
-            AppointmentService(
-                appointment=appointment,
-                service=line.service,
-                tooth=line.tooth,
-                quantity=line.quantity or 1,
-                price=listed[line.service.pk] if line.price is None else line.price,
-            )
-            for line in lines
-        ]
+        if unpriced
+        else {}
     )
+    return AppointmentService.objects.bulk_create(_service_lines(appointment, lines, listed))
 
 
 def _set_services(appointment: Appointment, wanted: list[Line]) -> dict[str, list] | None:
@@ -563,15 +565,25 @@ def appointment_book(
         exclude=["branch", "chair", "doctor", "patient", "created_by"], validate_constraints=False
     )
     _save_or_conflict(appointment)
-    added = _add_services(
-        appointment, lines, listed=prices_from(unpriced, price_rows[0]) if unpriced else {}
+    added = _service_lines(
+        appointment, lines, prices_from(unpriced, price_rows[0]) if unpriced else {}
     )
-    AppointmentStatusChange.objects.create(
+    status = AppointmentStatusChange(
         appointment=appointment, to_status=appointment.status, changed_by=by
     )
-    audit.record_created(actor=by, obj=appointment, patient_id=patient.pk)
-    payload = event_payload(appointment, lines=added)
-    events.publish("appointment.created", appointment, payload, actor=by)
+    event = events.outbox_event(
+        "appointment.created", appointment, event_payload(appointment, lines=added), actor=by
+    )
+    # The lines and the status row go with the audit chain's lock, the outbox event with
+    # the audit entry: two round trips for five writes.
+    audit.record_created(
+        actor=by,
+        obj=appointment,
+        patient_id=patient.pk,
+        along=[Insert(added), Insert([status])] if added else [Insert([status])],
+        after=[Insert([event])],
+    )
+    events.published(event)
     _announce_visit(appointment)
     return appointment
 

@@ -14,11 +14,19 @@ from .test_views import HTMX, booking_data, create_url
 
 # The user; the branch, the form's patient, doctor, chair and services; the three row locks
 # in one statement and, sent with it, one read for the doctor's branch, the overlap, the
-# shift and the patient's history, and the services' prices; the visit, its lines, its
-# status change; the audit
-# chain (lock and head sent together, entry); the outbox; the test's savepoint and its
-# release; the settings when the cache is cold (as in a test).
+# shift and the patient's history, and the services' prices; the visit; its lines and its
+# status change, sent with the audit chain's lock and head; the entry, sent with the
+# outbox event; the test's savepoint and its release; the settings when the cache is cold
+# (as in a test).
 MOST_QUERIES = 19
+
+
+def text(statement) -> str:
+    if isinstance(statement, tuple):
+        return statement[0]
+    if isinstance(statement, db.Insert):
+        return statement.statement[0]
+    return str(statement.query)
 
 
 def book(client, clinic, services, **overrides):
@@ -40,7 +48,7 @@ def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(
     pipelined = db.pipelined
 
     def recording(*statements):
-        pipelines.append([s[0] if isinstance(s, tuple) else str(s.query) for s in statements])
+        pipelines.append([text(statement) for statement in statements])
         return pipelined(*statements)
 
     monkeypatch.setattr(db, "pipelined", recording)
@@ -56,12 +64,19 @@ def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(
     assert not [sql for sql in queries if sql.startswith("SAVEPOINT")][1:]  # the test's own
     assert sum("pg_advisory_xact_lock" in sql for sql in queries) == 1
     # Sent together: the form's patient, doctor and chair; the locks with the slot read and
-    # the prices; the chain's lock with its head.
-    assert [len(batch) for batch in pipelines] == [3, 3, 2]
+    # the prices; the lines and the status row with the chain's lock and its head; the
+    # audit entry with the outbox event.
+    assert [len(batch) for batch in pipelines] == [3, 3, 4, 2]
     assert ["patients_patient" in pipelines[0][0], "clinic_chair" in pipelines[0][2]] == [1, 1]
     assert "FOR NO KEY UPDATE" in pipelines[1][0] and "clinic_employee_branches" in pipelines[1][1]
     assert "pricelist_price" in pipelines[1][2]
-    assert "pg_advisory_xact_lock" in pipelines[2][0] and "clinic_auditentry" in pipelines[2][1]
+    lines, status, lock, head = pipelines[2]
+    assert "appointmentservice" in lines and "appointmentstatuschange" in status
+    assert "pg_advisory_xact_lock" in lock and "clinic_auditentry" in head
+    assert ["clinic_auditentry" in pipelines[3][0], "clinic_outboxevent" in pipelines[3][1]] == [
+        1,
+        1,
+    ]
     # Nothing the form already read is read again, and a new visit deletes no lines.
     assert not [sql for sql in queries if sql.startswith("DELETE")]
     employee_reads = [sql for sql in queries if 'FROM "clinic_employee" WHERE' in sql]
