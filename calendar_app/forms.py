@@ -71,15 +71,15 @@ class BranchBoundMixin:
         self.branch = branch
         fields = self.fields  # type: ignore[attr-defined]
         for name, queryset in (
-            ("chair", chairs_in(branch).order_by("position", "pk")),
-            ("doctor", doctors_in(branch).order_by("last_name", "first_name")),
+            ("chair", lambda: chairs_in(branch).order_by("position", "pk")),
+            ("doctor", lambda: doctors_in(branch).order_by("last_name", "first_name")),
         ):
             if name not in fields:
                 continue
             if isinstance(fields[name], ShapedChoiceField):
                 fields[name].bind(queryset, branch=branch.pk)
             else:
-                fields[name].queryset = queryset
+                fields[name].queryset = queryset()
 
 
 def patient_label(patient: Patient) -> str:

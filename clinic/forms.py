@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from html import escape as html_escape
 from typing import TYPE_CHECKING
 
@@ -6,7 +7,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import TemplatesSetting
 from django.forms.utils import flatatt
@@ -83,14 +84,25 @@ class ShapedChoiceField(forms.ModelChoiceField):
     validating (``StyledMixin.full_clean``)."""
 
     def __init__(self, *, shape: Shape, **kwargs):
+        self._make_queryset: Callable[[], QuerySet] | None = None
         super().__init__(**kwargs)
         self.shape = shape
         self.shape_values: dict = {}
         self.read: tuple[object, object] | None = None  # (value, what it found), read ahead
 
-    def bind(self, queryset, **values) -> None:
-        self.queryset = queryset
+    def bind(self, queryset: Callable[[], QuerySet], **values) -> None:
+        """``queryset``: made when the choices are first listed (a form rendered), not for
+        a form that is only validated, which needs the shape alone."""
+        self._make_queryset = queryset
         self.shape_values = values
+
+    def _get_queryset(self):
+        if self._make_queryset is not None:
+            make, self._make_queryset = self._make_queryset, None
+            self._set_queryset(make())
+        return self._queryset
+
+    queryset = property(_get_queryset, forms.ModelChoiceField._set_queryset)  # type: ignore[attr-defined]
 
     def lookup(self, value) -> tuple[Shape, dict] | None:
         """The shape and the values that find ``value``'s object; None for no id."""
