@@ -14,7 +14,14 @@ from calendar_app.models import (
 from calendar_app.selectors import parse_local
 from calendar_app.services import Line
 from clinic.bounds import CALENDAR_DATES, ID_MAX, DateWindowValidator, parse_id
-from clinic.forms import DateInput, Form, ModelForm, ShapedChoiceField, TimeInput
+from clinic.forms import (
+    DateInput,
+    Form,
+    ModelForm,
+    ReadAheadIdsChoiceField,
+    ShapedChoiceField,
+    TimeInput,
+)
 from clinic.models import Branch, Chair, Employee, Profession, ProfessionKind
 from clinic.shapes import Shape
 from clinic.teeth import parse_teeth
@@ -100,8 +107,8 @@ class PatientPicker(forms.Select):
 
 def services_field(marker: str) -> forms.ModelMultipleChoiceField:
     """Services of the price list in its order, for a picker the page's script finds by
-    the ``marker`` attribute."""
-    return forms.ModelMultipleChoiceField(
+    the ``marker`` attribute; the chosen ones are read with the form's other choices."""
+    return ReadAheadIdsChoiceField(
         label=_("services"),
         required=False,
         queryset=Service.objects.select_related("category").order_by(

@@ -31,7 +31,7 @@ from clinic.models import (
 from clinic.models.organization import time_zone_choices
 from clinic.modules import ACTION_LABELS, MODULES, permission_codename
 from clinic.phones import normalize_phone
-from clinic.shapes import Shape, first_of_each
+from clinic.shapes import Shape, read_together
 
 
 class ClinicFormRenderer(TemplatesSetting):
@@ -74,6 +74,40 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                         params={"pk": pk},
                     )
         return super().clean(value)
+
+
+class ReadAheadIdsChoiceField(IdsChoiceField):
+    """Several objects chosen by id, read with the form's shaped choices in one round trip
+    (``read_shaped_choices``); clean gives them as a list, in the queryset's order."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.read: tuple[list, list] | None = None  # (the ids, what was found), read ahead
+
+    def ahead(self, value) -> QuerySet | None:
+        """The query that reads the chosen objects; None when there is nothing to read or
+        a value is no id (clean refuses it)."""
+        ids = [parse_id(pk) for pk in (value or [])]
+        if not ids or None in ids or self.queryset is None:
+            return None
+        return self.queryset.filter(pk__in=ids)
+
+    def _check_values(self, value) -> list:
+        assert self.queryset is not None
+        ids = [parse_id(pk) for pk in value]
+        if self.read is not None and self.read[0] == ids:
+            found = self.read[1]
+        else:
+            found = list(self.queryset.filter(pk__in=ids))
+        known = {obj.pk for obj in found}
+        for pk, raw in zip(ids, value, strict=True):
+            if pk not in known:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": raw},
+                )
+        return found
 
 
 class ShapedChoiceField(forms.ModelChoiceField):
@@ -127,20 +161,30 @@ class ShapedChoiceField(forms.ModelChoiceField):
 
 
 def read_shaped_choices(form: forms.BaseForm) -> None:
-    """The objects chosen in a bound form's ``ShapedChoiceField``s, read together."""
-    pending = []
+    """The objects chosen in a bound form's ``ShapedChoiceField``s and
+    ``ReadAheadIdsChoiceField``s, read together."""
+    pending, ahead = [], []
     for name, field in form.fields.items():
-        if isinstance(field, ShapedChoiceField) and not field.disabled:
-            value = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+        if field.disabled or not isinstance(field, ShapedChoiceField | ReadAheadIdsChoiceField):
+            continue
+        value = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+        if isinstance(field, ShapedChoiceField):
             lookup = field.lookup(value)
             if lookup is not None:
                 pending.append((field, value, lookup))
-    if len(pending) < 2:
+        elif isinstance(field, ReadAheadIdsChoiceField):
+            queryset = field.ahead(value)
+            if queryset is not None:
+                ahead.append((field, [parse_id(pk) for pk in value], queryset))
+    if len(pending) + len(ahead) < 2:
         return
-    for (field, value, _lookup), found in zip(
-        pending, first_of_each(*(lookup for _f, _v, lookup in pending)), strict=True
-    ):
+    firsts, listed = read_together(
+        [lookup for _f, _v, lookup in pending], [queryset for _f, _v, queryset in ahead]
+    )
+    for (field, value, _lookup), found in zip(pending, firsts, strict=True):
         field.read = (value, found)
+    for (field, ids, _queryset), objects in zip(ahead, listed, strict=True):
+        field.read = (ids, objects)
 
 
 class ListedChoiceIterator(ModelChoiceIterator):

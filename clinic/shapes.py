@@ -17,7 +17,7 @@ catches both, at first use, with an error that names the shape. PostgreSQL only;
 
 import datetime
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,43 +163,60 @@ class Shape:
 
     @classmethod
     def _converted(cls, compiled: _Compiled, fetched: list[tuple]) -> list[Any]:
-        rows = compiled.compiler.results_iter(results=[fetched])  # type: ignore[list-item]
         if compiled.iterable is ValuesListIterable:
+            rows = compiled.compiler.results_iter(results=[fetched])  # type: ignore[list-item]
             return [tuple(row) for row in rows]
-        return cls._instances(compiled, rows)
+        return _instances(compiled.compiler, fetched)
 
-    @staticmethod
-    def _instances(compiled: _Compiled, rows) -> list[Any]:
-        """As Django's ModelIterable builds them, select_related included."""
-        compiler, alias = compiled.compiler, connection.alias
-        select, klass_info = compiler.select, compiler.klass_info
-        model = klass_info["model"]
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        names = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
-        instances = []
-        for row in rows:
-            instance = model.from_db(alias, names, row[start:end])
-            for populator in populators:
-                populator.populate(row, instance)
-            instances.append(instance)
-        return instances
+
+def _instances(compiler: SQLCompiler, fetched: list[tuple]) -> list[Any]:
+    """The model instances of a compiled queryset's rows, as Django's ModelIterable builds
+    them (converters applied, select_related included)."""
+    rows = compiler.results_iter(results=[fetched])  # type: ignore[list-item]
+    alias = connection.alias
+    select, klass_info = compiler.select, compiler.klass_info
+    model = klass_info["model"]
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    names = [column[0].target.attname for column in select[start:end]]
+    populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
+    instances = []
+    for row in rows:
+        instance = model.from_db(alias, names, row[start:end])
+        for populator in populators:
+            populator.populate(row, instance)
+        instances.append(instance)
+    return instances
 
 
 def first_of_each(*lookups: tuple[Shape, dict[str, Any]]) -> list[Any]:
     """``shape.first(**values)`` of each, all read in one round trip (``clinic.db.pipelined``):
     a form's chosen objects, say."""
+    return read_together(lookups)[0]
+
+
+def read_together(
+    lookups: Sequence[tuple[Shape, dict[str, Any]]], querysets: Sequence[QuerySet] = ()
+) -> tuple[list[Any], list[list[Any]]]:
+    """``first_of_each(*lookups)`` and the model instances of each queryset, all read in one
+    round trip (a queryset is compiled as usual: for the ones whose SQL varies, a list of
+    ids, say)."""
     if connection.vendor != "postgresql":
-        return [shape.first(**values) for shape, values in lookups]
+        return [shape.first(**values) for shape, values in lookups], [list(q) for q in querysets]
     compiled = [shape._compiled_for(values) for shape, values in lookups]
+    compilers = [queryset.query.get_compiler(connection.alias) for queryset in querysets]
     fetched = pipelined(
         *(
             (each.sql, Shape._params(each, values))
             for each, (_shape, values) in zip(compiled, lookups, strict=True)
-        )
+        ),
+        *(compiler.as_sql() for compiler in compilers),
     )
     firsts = []
-    for each, rows in zip(compiled, fetched, strict=True):
+    for each, rows in zip(compiled, fetched[: len(compiled)], strict=True):
         converted = Shape._converted(each, rows)
         firsts.append(converted[0] if converted else None)
-    return firsts
+    listed = [
+        _instances(compiler, rows)
+        for compiler, rows in zip(compilers, fetched[len(compiled) :], strict=True)
+    ]
+    return firsts, listed

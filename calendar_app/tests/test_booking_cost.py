@@ -63,11 +63,12 @@ def test_a_booking_reads_nothing_twice_and_keeps_its_guarantees(
     assert sorted(tables, key=locks.index) == tables
     assert not [sql for sql in queries if sql.startswith("SAVEPOINT")][1:]  # the test's own
     assert sum("pg_advisory_xact_lock" in sql for sql in queries) == 1
-    # Sent together: the form's patient, doctor and chair; the locks with the slot read and
-    # the prices; the lines and the status row with the chain's lock and its head; the
-    # audit entry with the outbox event.
-    assert [len(batch) for batch in pipelines] == [3, 3, 4, 2]
+    # Sent together: the form's patient, doctor, chair and services; the locks with the slot
+    # read and the prices; the lines and the status row with the chain's lock and its head;
+    # the audit entry with the outbox event.
+    assert [len(batch) for batch in pipelines] == [4, 3, 4, 2]
     assert ["patients_patient" in pipelines[0][0], "clinic_chair" in pipelines[0][2]] == [1, 1]
+    assert "pricelist_service" in pipelines[0][3]
     assert "FOR NO KEY UPDATE" in pipelines[1][0] and "clinic_employee_branches" in pipelines[1][1]
     assert "pricelist_price" in pipelines[1][2]
     lines, status, lock, head = pipelines[2]

@@ -221,6 +221,27 @@ def test_booking_outside_the_shift_asks_then_books(registrar_client, clinic):
     assert Appointment.objects.count() == 1
 
 
+@pytest.mark.parametrize("bad", ["999999999", "abc", "9" * 30, "-1"])
+def test_a_service_that_is_not_in_the_price_list_is_refused_by_name(registrar_client, clinic, bad):
+    known = ServiceFactory()
+    response = registrar_client.post(
+        create_url(clinic), booking_data(clinic, services=[known.pk, bad]), **HTMX
+    )
+    assert response.status_code == 422
+    assert list(response.context["form"].errors) == ["services"]
+    assert not Appointment.objects.exists()
+
+
+def test_chosen_services_are_booked_in_the_price_lists_order(registrar_client, clinic):
+    second, first = ServiceFactory(position=2), ServiceFactory(position=1)
+    response = registrar_client.post(
+        create_url(clinic), booking_data(clinic, services=[second.pk, first.pk]), **HTMX
+    )
+    assert response.status_code == 204
+    lines = Appointment.objects.get().service_lines.order_by("pk")
+    assert list(lines.values_list("service", flat=True)) == [first.pk, second.pk]
+
+
 def test_booking_validation_errors_are_shown(registrar_client, clinic):
     response = registrar_client.post(
         create_url(clinic), booking_data(clinic, patient="", duration_minutes=0), **HTMX
