@@ -377,6 +377,8 @@ def event_payload(
 def suggested_visit_type(patient: Patient, *, attended: bool | None = None) -> str:
     """Returning for a returning patient or one who has completed a visit (``attended``,
     when the caller has read it already), else primary."""
+    if attended:  # returning whatever the card's status: no need to read the setting
+        return VisitType.RETURNING
     status = patient.status_at(timezone.now(), returning_after_months())
     if status == PatientStatus.RETURNING:
         return VisitType.RETURNING

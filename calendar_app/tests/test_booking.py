@@ -229,6 +229,21 @@ def test_visit_type_follows_the_patient(clinic, registrar):
     assert second.visit_type == VisitType.RETURNING
 
 
+def test_a_patient_who_has_completed_a_visit_returns_without_the_setting_being_read(
+    clinic, registrar, monkeypatch
+):
+    first = book(clinic, registrar.user, clinic.at(9), clinic.at(10))
+    services.appointment_set_status(
+        appointment=first, by=registrar.user, status=StatusCode.COMPLETED
+    )
+
+    def unread(key):
+        raise AssertionError(f"{key} was read")
+
+    monkeypatch.setattr("clinic.preferences.get", unread)
+    assert book(clinic, registrar.user, clinic.at(10), clinic.at(11)).visit_type == "returning"
+
+
 def test_the_exclusion_constraint_refuses_an_overlap_that_skips_the_service(clinic):
     AppointmentFactory(
         patient=clinic.patient,
