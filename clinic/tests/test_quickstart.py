@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ from clinic.testing_urls import (
     url_for,
 )
 from patients.models import Patient, PatientEvent
+from pricelist.models import Service
+from pricelist.prices import price_for
 
 pytestmark = [pytest.mark.quickstart, pytest.mark.django_db]
 
@@ -359,7 +362,7 @@ def _local(moment: str, branch) -> datetime.datetime:
     return datetime.datetime.fromisoformat(moment).astimezone(branch.zone)
 
 
-def _booking(slot: dict, patient, branch) -> dict:
+def _booking(slot: dict, patient, branch, services=()) -> dict:
     start = _local(slot["start"], branch)
     return {
         "patient": patient.pk,
@@ -368,6 +371,7 @@ def _booking(slot: dict, patient, branch) -> dict:
         "date": start.date().isoformat(),
         "time": start.strftime("%H:%M"),
         "duration_minutes": 30,
+        "services": [service.pk for service in services],
     }
 
 
@@ -400,16 +404,25 @@ def test_booking_moving_status_change_and_cancel(
         )
     )
 
+    # With two services: their prices are read with the locks, the lines written with the
+    # audit chain's lock (clinic.db.pipelined, one statement after another on SQLite).
+    services = list(Service.objects.filter(per_tooth=False).order_by("pk")[:2])
     response = _post(
         front_desk,
         f"/calendar/appointments/new/?branch={branch.pk}",
-        _booking(first, patient, branch),
+        _booking(first, patient, branch, services),
         capture,
     )
     assert response.status_code == 204, _problem(response)
     visit = Appointment.objects.get(patient=patient, start__gt=timezone.now())
     assert visit.start == _local(first["start"], branch)
     assert (visit.doctor_id, visit.chair_id) == (first["doctor_id"], first["chair_id"])
+    day = _local(first["start"], branch).date()
+    lines = list(visit.service_lines.order_by("pk").values_list("service", "price"))
+    assert lines == [
+        (service.pk, price_for(service, branch=branch, on=day)) for service in services
+    ]
+    assert all(isinstance(price, Decimal) for _service, price in lines)
     # On SQLite no exclusion constraint backs the check: the service alone refuses a double.
     other = world["patient"]
     response = _post(
