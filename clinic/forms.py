@@ -59,6 +59,30 @@ else:
     _FormBase = object
 
 
+class ListedChoiceIterator(ModelChoiceIterator):
+    """A select's objects read in one query. Django reads them with ``.iterator()``, which
+    on PostgreSQL is a server-side cursor (DECLARE, FETCH, CLOSE: three round trips per
+    select) meant for streaming big results; a select lists a few hundred rows at most."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ShapedChoiceIterator(ListedChoiceIterator):
+    """A shaped field's choices, whose queryset is made when they are first listed (Django's
+    iterator takes the field's queryset when it is made, before the form binds it)."""
+
+    def __init__(self, field):
+        self.field = field
+
+    @property
+    def queryset(self):  # type: ignore[override]
+        return self.field.queryset
+
+
 class IdsChoiceField(forms.ModelMultipleChoiceField):
     """Several objects chosen by id: a value that is no id (``clinic.bounds.parse_id``) is
     refused before the query, whose ``IN`` overflows on SQLite for a number past BIGINT."""
@@ -116,6 +140,8 @@ class ShapedChoiceField(forms.ModelChoiceField):
     the id as ``pk`` and whatever ``bind`` gives it (the branch, say); it must find exactly
     what the queryset offers. A form reads all its shaped choices in one round trip before
     validating (``StyledMixin.full_clean``)."""
+
+    iterator = ShapedChoiceIterator  # type: ignore[assignment]
 
     def __init__(self, *, shape: Shape, **kwargs):
         self._make_queryset: Callable[[], QuerySet] | None = None
@@ -185,18 +211,6 @@ def read_shaped_choices(form: forms.BaseForm) -> None:
         field.read = (value, found)
     for (field, ids, _queryset), objects in zip(ahead, listed, strict=True):
         field.read = (ids, objects)
-
-
-class ListedChoiceIterator(ModelChoiceIterator):
-    """A select's objects read in one query. Django reads them with ``.iterator()``, which
-    on PostgreSQL is a server-side cursor (DECLARE, FETCH, CLOSE: three round trips per
-    select) meant for streaming big results; a select lists a few hundred rows at most."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
 
 
 _listed: dict[str, type[ModelChoiceIterator]] = {}

@@ -176,6 +176,12 @@ def test_the_booking_dialog_is_prefilled_from_the_drag(registrar_client, clinic)
     assert form.initial["duration_minutes"] == 45
     assert form.initial["doctor"] == clinic.doctor.pk  # the doctor on shift on that chair
     assert form.initial["time"] == datetime.time(10)
+    # The chair and doctor selects list the branch's own, the dragged ones chosen.
+    html = response.content.decode()
+    chair = f'<option value="{clinic.chair1.pk}" selected>Кресло 1</option>'
+    assert chair in html and f'<option value="{clinic.chair2.pk}">Кресло 2</option>' in html
+    assert f'<option value="{clinic.doctor.pk}" selected>{clinic.doctor}</option>' in html
+    assert f'<option value="{clinic.doctor2.pk}">{clinic.doctor2}</option>' in html
 
 
 def test_the_booking_dialog_never_lists_every_patient(registrar_client, clinic):
