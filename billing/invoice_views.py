@@ -107,8 +107,10 @@ def _chosen_lines(request, source: str, rows: list[Row], staff_by_id) -> list[Li
     if source == "services":
         ids = [parse_id(post.get(f"service-{row.key}")) for row in rows]
         services_by_id = Service.objects.in_bulk([i for i in ids if i])
-    if source == "edit" and not chosen <= {row.key for row in rows}:
-        raise ValidationError(_("The draft has changed meanwhile: open it again."))
+    if source != "services" and not chosen <= {row.key for row in rows}:
+        if source == "edit":
+            raise ValidationError(_("The draft has changed meanwhile: open it again."))
+        raise ValidationError(_("Some of the chosen lines are not on this visit or plan."))
     for row in rows:
         if source == "services":
             service = services_by_id.get(parse_id(post.get(f"service-{row.key}")) or 0)

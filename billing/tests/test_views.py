@@ -219,6 +219,22 @@ def test_a_new_invoice_from_a_visit_with_line_and_invoice_discounts(
     assert invoice.status == InvoiceStatus.DRAFT
 
 
+def test_a_line_of_another_visit_is_refused_not_silently_left_out(
+    admin_client, admin_persona, doctor, branch
+):
+    visit = completed_visit(branch, admin_persona.employee, prices=("1000.00",))
+    other = completed_visit(branch, doctor.employee, visit.patient, prices=("700.00",))
+    url = reverse("billing:invoice-new", args=[visit.patient_id])
+    ours, theirs = visit.service_lines.get(), other.service_lines.get()
+    for foreign in (theirs.pk, "999999999", "x"):
+        response = admin_client.post(url, {"visit": visit.pk, "line": [ours.pk, foreign]}, **HX)
+        assert response.status_code == 422
+        assert (
+            "Some of the chosen lines are not on this visit or plan." in response.content.decode()
+        )
+    assert not Invoice.objects.exists()
+
+
 def test_a_new_invoice_from_a_draft_plan_is_refused_with_the_message(
     admin_client, admin_persona, branch
 ):
