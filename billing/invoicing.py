@@ -329,6 +329,16 @@ def _build_lines(
     return rows
 
 
+def _set_amounts(invoice: Invoice, rows: list[InvoiceLine], discount: DiscountAsked | None) -> None:
+    """The invoice's whole-invoice discount as asked, and its totals from its lines."""
+    invoice.discount_percent = discount.percent if discount else None
+    invoice.discount_amount = discount.amount if discount else None
+    invoice.discount_label = discount.label() if discount else ""
+    invoice.subtotal = sum((row.amount for row in rows), ZERO)
+    invoice.total = sum((row.total for row in rows), ZERO)
+    invoice.discount_total = invoice.subtotal - invoice.total
+
+
 # --- Services ------------------------------------------------------------------------------
 
 
@@ -367,15 +377,10 @@ def invoice_create(
             appointment=appointment,
             plan=plan,
             note=note,
-            discount_percent=discount.percent if discount else None,
-            discount_amount=discount.amount if discount else None,
-            discount_label=discount.label() if discount else "",
             created_by=by,
         )
         rows = _build_lines(invoice, lines, discount, chosen_discount)
-        invoice.subtotal = sum((row.amount for row in rows), ZERO)
-        invoice.total = sum((row.total for row in rows), ZERO)
-        invoice.discount_total = invoice.subtotal - invoice.total
+        _set_amounts(invoice, rows, discount)
         invoice.save()
         for row in rows:
             row.invoice = invoice
@@ -479,12 +484,7 @@ def invoice_update(
         invoice.lines.all().delete()
         InvoiceLine.objects.bulk_create(rows)
         invoice.note = note
-        invoice.discount_percent = discount.percent if discount else None
-        invoice.discount_amount = discount.amount if discount else None
-        invoice.discount_label = discount.label() if discount else ""
-        invoice.subtotal = sum((row.amount for row in rows), ZERO)
-        invoice.total = sum((row.total for row in rows), ZERO)
-        invoice.discount_total = invoice.subtotal - invoice.total
+        _set_amounts(invoice, rows, discount)
         invoice.save(
             update_fields=[
                 "note",
