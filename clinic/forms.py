@@ -108,13 +108,13 @@ class ReadAheadIdsChoiceField(IdsChoiceField):
         super().__init__(**kwargs)
         self.read: tuple[list, list] | None = None  # (the ids, what was found), read ahead
 
-    def ahead(self, value) -> QuerySet | None:
-        """The query that reads the chosen objects; None when there is nothing to read or
-        a value is no id (clean refuses it)."""
+    def ahead(self, value) -> tuple[list, QuerySet] | None:
+        """The chosen ids and the query that reads their objects; None when there is
+        nothing to read or a value is no id (clean refuses it)."""
         ids = [parse_id(pk) for pk in (value or [])]
         if not ids or None in ids or self.queryset is None:
             return None
-        return self.queryset.filter(pk__in=ids)
+        return ids, self.queryset.filter(pk__in=ids)
 
     def _check_values(self, value) -> list:
         assert self.queryset is not None
@@ -199,9 +199,9 @@ def read_shaped_choices(form: forms.BaseForm) -> None:
             if lookup is not None:
                 pending.append((field, value, lookup))
         elif isinstance(field, ReadAheadIdsChoiceField):
-            queryset = field.ahead(value)
-            if queryset is not None:
-                ahead.append((field, [parse_id(pk) for pk in value], queryset))
+            read = field.ahead(value)
+            if read is not None:
+                ahead.append((field, *read))
     if len(pending) + len(ahead) < 2:
         return
     firsts, listed = read_together(
