@@ -9,6 +9,12 @@ from clinical import selectors
 from clinical.models import ToothState
 
 
+def offer_cached_diagnoses(field: forms.ModelChoiceField) -> None:
+    """The diagnosis picker's options from ``selectors.diagnosis_options`` (cached); the
+    field still checks a chosen id against its queryset."""
+    field.widget.choices = [("", field.empty_label), *selectors.diagnosis_options()]
+
+
 class TeethField(forms.Field):
     """Tooth numbers from the chart's checkboxes; any other text is refused by name."""
 
@@ -53,6 +59,7 @@ class ChartRecordForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["diagnosis"].widget.attrs["data-tom-select"] = ""
+        offer_cached_diagnoses(self.fields["diagnosis"])  # type: ignore[arg-type]
 
     def clean(self):
         data = super().clean()

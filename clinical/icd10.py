@@ -36,4 +36,8 @@ def load_icd10(category_model, diagnosis_model, path: Path = ICD10_CSV) -> tuple
         if row["parent_code"] and row["code"] not in known
     ]
     diagnosis_model._base_manager.bulk_create(new_diagnoses)
+    if new_diagnoses:
+        from clinical.selectors import forget_diagnosis_options  # a bulk load sends no signal
+
+        forget_diagnosis_options()
     return len(new_categories), len(new_diagnoses)

@@ -5,7 +5,7 @@ from clinic.forms import Form, ModelForm
 from clinic.models import Employee, Profession, ProfessionKind
 from clinic.teeth import Dentition
 from clinical import selectors
-from clinical.forms import TeethField
+from clinical.forms import TeethField, offer_cached_diagnoses
 from clinical.models import PlanStage, PlanTemplate, PlanTemplateLine, ToothRecord, TreatmentPlan
 from clinical.plans import MAX_QUANTITY
 from pricelist.models import Service
@@ -70,6 +70,7 @@ class LinesAddForm(Form):
     def __init__(self, *args, plan: TreatmentPlan, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = plan.stages.all()  # type: ignore[attr-defined]
+        offer_cached_diagnoses(self.fields["diagnosis"])  # type: ignore[arg-type]
 
 
 class LineUpdateForm(Form):

@@ -1,12 +1,13 @@
 """What the clinical record plugs into the core: the ICD-10 reference books, the card's
 Diagnostics section, the timeline's wording, demo charts."""
 
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic import demo, files, references, trash
 from clinic.permissions import has_module_perm
-from clinical import orthodontics, plan_booking  # noqa: F401  (plan_booking subscribes on import)
+from clinical import orthodontics, plan_booking, selectors  # noqa: F401  (plan_booking subscribes on import)
 from clinical.models import (
     ClinicalImage,
     Diagnosis,
@@ -463,3 +464,6 @@ timeline.register_kind(
         right=("clinical", "view"),
     )
 )
+
+post_save.connect(selectors.forget_diagnosis_options, sender=Diagnosis, dispatch_uid="options")
+post_delete.connect(selectors.forget_diagnosis_options, sender=Diagnosis, dispatch_uid="options")

@@ -73,6 +73,12 @@ def _render_chart(
         "selected": set(request.POST.getlist("teeth"))
         if form is not None and form.is_bound
         else (),
+        # The surfaces' boxes are written in the template: the widget renders each through
+        # a template of its own, a tenth of the tab's time.
+        "surface_choices": teeth.Surface.choices,
+        "surfaces_ticked": set(request.POST.getlist("surfaces"))
+        if form is not None and form.is_bound
+        else (),
     }
     return render(request, "clinical/chart.html", context, status=status)
 

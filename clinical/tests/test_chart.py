@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -275,6 +276,22 @@ def test_a_refused_selection_stays_selected(doctor_client):
     assert "Tooth 11 has no occlusal surface" in html
     assert 'value="11" data-jaw="upper" checked' in html
     assert 'value="13" data-jaw="upper">' in html
+    assert re.search(r'name="surfaces" value="O"[^>]*checked>', html)
+    assert re.search(r'name="surfaces" value="M"[^>]*id="id_surfaces_\d"><label', html)
+
+
+def test_the_picker_follows_the_reference_book_while_its_options_are_cached(doctor_client):
+    url = reverse("clinical:chart", args=[PatientFactory().pk])
+    diagnosis = caries()
+    option = f'<option value="{diagnosis.pk}">K02.1 '
+    assert option + "Кариес дентина</option>" in doctor_client.get(url).content.decode()
+    diagnosis.name = "Кариес дентина <средней глубины>"
+    diagnosis.save()
+    html = doctor_client.get(url).content.decode()
+    assert option + "Кариес дентина &lt;средней глубины&gt;</option>" in html
+    diagnosis.deleted_at = DAY_2
+    diagnosis.save()
+    assert option not in doctor_client.get(url).content.decode()
 
 
 def test_chart_changes_land_on_the_patient_timeline_as_sentences(
