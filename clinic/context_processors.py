@@ -1,4 +1,5 @@
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from clinic.models import Organization
 from clinic.modules import MODULES
@@ -6,11 +7,23 @@ from clinic.permissions import has_module_perm, visible_branches
 
 
 def shell(request):
-    """What the application shell (sidebar, top bar) needs on every page."""
+    """What the application shell (sidebar, top bar) needs on every page. Lazy: a fragment
+    (a card's tab, a dialog, an htmx answer) shows no shell, and reading the branches and
+    the organization and reversing every module's link were a query, a cache read and a
+    millisecond of each of them."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    path = request.path
+    return {
+        "organization": SimpleLazyObject(Organization.load),
+        "sidebar": SimpleLazyObject(lambda: _sidebar(user, request.path)),
+        "branches": SimpleLazyObject(lambda: list(visible_branches(user))),
+        "current_branch": request.branch if hasattr(request, "branch") else None,
+        "can": ModuleRights(user),
+    }
+
+
+def _sidebar(user, path: str) -> list[dict]:
     sidebar = []
     for module in MODULES:
         if not module.in_sidebar or not has_module_perm(user, module.key, "view"):
@@ -24,13 +37,7 @@ def shell(request):
         keep = max(active_items, key=lambda item: len(item["url"]))
         for item in active_items:
             item["active"] = item is keep
-    return {
-        "organization": Organization.load(),
-        "sidebar": sidebar,
-        "branches": list(visible_branches(user)),
-        "current_branch": request.branch if hasattr(request, "branch") else None,
-        "can": ModuleRights(user),
-    }
+    return sidebar
 
 
 class ModuleRights:

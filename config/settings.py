@@ -284,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=30),
     },
     "patient-imports-sweep": {"task": "patients.tasks.patient_imports_sweep", "schedule": 3600.0},
+    # 00:01 in Moscow: the day's new base prices reach Service.price (pricelist.services).
+    "base-prices-catch-up": {
+        "task": "pricelist.tasks.base_prices_catch_up",
+        "schedule": crontab(hour=21, minute=1),
+    },
     # amoCRM: the queue's stragglers, the lost webhooks' repair, stalled initial syncs.
     "amocrm-push": {"task": "integrations.amocrm.tasks.amocrm_push", "schedule": 60.0},
     "amocrm-reconcile": {

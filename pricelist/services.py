@@ -8,7 +8,7 @@ An entry that has not come into effect yet, or takes effect today, may be replac
 entering a price for the same day.
 
 ``Service.price`` stays: it is the base list's price in effect today, copied on each change
-of the base list, for the readers that only want "the price" (the demo and scale
+of the base list and caught up nightly with prices entered for a later day, for the readers that only want "the price" (the demo and scale
 generators, the benchmarks, the booking dialog's hint). Pricing a visit, a plan line or an
 invoice goes through ``pricelist.prices``, never through it.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -206,20 +206,40 @@ def _add_price(
     return price, None
 
 
-def _sync_current_base_price(service: Service) -> None:
-    """``Service.price`` follows the base list's price in effect today."""
-    today = timezone.localdate()
-    current = (
+def _base_price_today(service) -> QuerySet[Price]:
+    """The amount of ``service``'s base-list price in effect today (a model or an
+    ``OuterRef``)."""
+    return (
         Price.objects.filter(
-            price_list__kind=PriceListKind.BASE, service=service, effective_from__lte=today
+            price_list__kind=PriceListKind.BASE,
+            service=service,
+            effective_from__lte=timezone.localdate(),
         )
         .order_by("-effective_from")
-        .values_list("amount", flat=True)
-        .first()
+        .values("amount")[:1]
     )
+
+
+def _sync_current_base_price(service: Service) -> None:
+    """``Service.price`` follows the base list's price in effect today."""
+    current = _base_price_today(service).values_list("amount", flat=True).first()
     if current is not None and current != service.price:
         Service.all_objects.filter(pk=service.pk).update(price=current)
         service.price = current
+
+
+def base_prices_caught_up() -> int:
+    """``Service.price`` set to the base list's price in effect today wherever a price
+    entered for a later day has come into effect since (nightly, ``pricelist.tasks``).
+    Returns how many services changed; one statement, whatever the size of the list."""
+    current = Subquery(_base_price_today(OuterRef("pk")))
+    stale = (
+        Service.all_objects.annotate(current=current)
+        .filter(current__isnull=False)
+        .exclude(price=F("current"))
+        .values("pk")
+    )
+    return Service.all_objects.filter(pk__in=stale).update(price=current)
 
 
 @transaction.atomic

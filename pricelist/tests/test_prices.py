@@ -5,9 +5,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from pricelist.models import Service
 from pricelist.prices import base_list, price_for, prices_for
 
 from .factories import BranchListFactory, ServiceFactory, priced
@@ -113,3 +116,45 @@ def test_the_loader_gives_base_prices_codes_and_consumables(settings):
     load_price_list(path)  # again: nothing doubles
     assert Price.objects.filter(service=service).count() == 1
     assert service.consumables.count() == 4
+
+
+def test_the_service_price_catches_up_with_a_base_price_that_comes_into_effect(
+    branch, admin_user
+):
+    from django.conf import settings
+
+    from pricelist import services, tasks
+
+    today = timezone.localdate()
+    later = today + datetime.timedelta(days=3)
+    rising = ServiceFactory(price=Decimal("1000.00"))
+    steady = ServiceFactory(price=Decimal("500.00"))
+    unknown = ServiceFactory(price=Decimal("700.00"))  # no history: keeps its own price
+    priced(rising, "1000.00", on=JAN)
+    priced(steady, "500.00", on=JAN)
+    services.price_set(
+        price_list=base_list(),
+        service=rising,
+        amount=Decimal("1300.00"),
+        effective_from=later,
+        by=admin_user,
+    )
+    priced(steady, "450.00", on=later, price_list=BranchListFactory(branch=branch))
+    rising.refresh_from_db()
+    assert rising.price == Decimal("1000.00")  # not yet
+    assert tasks.base_prices_catch_up() == 0
+    with time_machine.travel(later, tick=False):
+        assert tasks.base_prices_catch_up() == 1
+        assert tasks.base_prices_catch_up() == 0
+    prices = dict(
+        Service.all_objects.filter(pk__in=[rising.pk, steady.pk, unknown.pk]).values_list(
+            "pk", "price"
+        )
+    )
+    assert prices == {
+        rising.pk: Decimal("1300.00"),
+        steady.pk: Decimal("500.00"),
+        unknown.pk: Decimal("700.00"),
+    }
+    schedule = settings.CELERY_BEAT_SCHEDULE["base-prices-catch-up"]
+    assert schedule["task"] == "pricelist.tasks.base_prices_catch_up"
