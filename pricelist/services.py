@@ -8,8 +8,9 @@ An entry that has not come into effect yet, or takes effect today, may be replac
 entering a price for the same day.
 
 ``Service.price`` stays: it is the base list's price in effect today, copied on each change
-of the base list and caught up nightly with prices entered for a later day, for the readers that only want "the price" (the demo and scale
-generators, the benchmarks, the booking dialog's hint). Pricing a visit, a plan line or an
+of the base list and caught up nightly with prices entered for a later day, for the readers
+that only want "the price" (the demo and scale generators, the benchmarks, the booking
+dialog's hint). Pricing a visit, a plan line or an
 invoice goes through ``pricelist.prices``, never through it.
 """
 
