@@ -63,7 +63,9 @@ class Scenario:
     params: Callable[[Context, int], list[Any]]
     call: Callable[[Client, Any], httpx.Response]
     floor: Callable[[psycopg.Connection, Any], Any]
-    kind: str = "read"  # "read" or "write"; the app/floor target applies to reads
+    # "read" or "write"; the app/floor target applies to reads. "baseline": the bare request,
+    # measured for the other reads' second ratio.
+    kind: str = "read"
     expect: tuple[int, ...] = (200,)
     note: str = ""
     # A quality measure besides the time: whether a response is what it should be for its
@@ -702,8 +704,35 @@ def billing_scenarios(ctx: Context) -> list[Scenario]:
     return scenarios_of_billing(ctx)
 
 
+BARE = "request.bare"
+
+
+def floor_signed_in(ctx: Context) -> Callable[[psycopg.Connection, Any], Any]:
+    def floor(db: psycopg.Connection, _param: Any) -> Any:
+        return db.execute(
+            "SELECT u.id, u.username, e.id, e.last_name, e.first_name, e.kind "
+            "FROM clinic_user u LEFT JOIN clinic_employee e ON e.user_id = u.id "
+            "WHERE u.id = %s",
+            [ctx.user_id],
+            prepare=True,
+        ).fetchall()
+
+    return floor
+
+
 def scenarios(ctx: Context) -> list[Scenario]:
     return [
+        # Measured first in every run: what any signed-in request costs before its own work
+        # (the report's second ratio adds it to each read's floor).
+        Scenario(
+            BARE,
+            "A signed-in request and nothing more: the user (GET /api/v1/me)",
+            50,
+            lambda c, n: [None] * n,
+            lambda client, _p: client.get("/api/v1/me"),
+            floor_signed_in(ctx),
+            kind="baseline",
+        ),
         Scenario(
             "search.name",
             "Quick search by name fragment (/patients/search/?q=)",
