@@ -34,9 +34,12 @@ def _dentition(request: AuthedRequest, data) -> str:
     return value
 
 
+def _zone(request: AuthedRequest) -> datetime.tzinfo:
+    return tz.request_zone(request) or timezone.get_current_timezone()
+
+
 def _moment(request: AuthedRequest, day: datetime.date) -> datetime.datetime:
-    zone = tz.request_zone(request) or timezone.get_current_timezone()
-    return tz.local_day_bounds(day, zone)[1] - datetime.timedelta(microseconds=1)
+    return tz.local_day_bounds(day, _zone(request))[1] - datetime.timedelta(microseconds=1)
 
 
 def _render_chart(
@@ -66,7 +69,7 @@ def _render_chart(
             for row in teeth.rows(dentition)
         ],
         "states": ToothState.choices,
-        "by_tooth": selectors.diagnoses_by_tooth(records),
+        "by_tooth": selectors.diagnoses_by_tooth(shown, _zone(request)),
         "can_change": can_change,
         "form": form,
         # A refused selection stays selected, to be corrected rather than picked again.
