@@ -3,7 +3,9 @@ chart, now or on a past date, the form that sets a diagnosis and a state on the 
 teeth, and the list of current diagnoses by tooth with their remove buttons."""
 
 import datetime
+import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -34,8 +36,8 @@ def _dentition(request: AuthedRequest, data) -> str:
     return value
 
 
-def _zone(request: AuthedRequest) -> datetime.tzinfo:
-    return tz.request_zone(request) or timezone.get_current_timezone()
+def _zone(request: AuthedRequest) -> zoneinfo.ZoneInfo:
+    return tz.request_zone(request) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def _moment(request: AuthedRequest, day: datetime.date) -> datetime.datetime:
