@@ -40,6 +40,8 @@ class Row:
     label: str
     # What the row's inputs show: a draft's line as it stands, or what was posted.
     ticked: bool = True
+    service_id: int | None = None
+    tooth: str = ""
     quantity: str = ""
     discount: str = ""
     doctor_id: int | None = None
@@ -202,6 +204,7 @@ def invoice_new(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as refused:
         context["error"] = " ".join(refused.messages)
+        _as_posted(rows, request.POST)
         return render(request, "billing/invoice_new.html", context, status=422)
     messages.success(request, _("The invoice is made: issue it to bill the patient."))
     return close_dialog(CHANGED, request=request)
@@ -280,6 +283,8 @@ def _as_posted(rows: list[Row], post) -> None:
     ticked = set(post.getlist("line"))
     for row in rows:
         row.ticked = row.key in ticked
+        row.service_id = parse_id(post.get(f"service-{row.key}"))
+        row.tooth = (post.get(f"tooth-{row.key}") or "")[:2]
         row.quantity = (post.get(f"quantity-{row.key}") or "")[:4]
         row.discount = (post.get(f"discount-{row.key}") or "")[:20]
         row.doctor_id = parse_id(post.get(f"doctor-{row.key}"))
