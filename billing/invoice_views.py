@@ -2,7 +2,8 @@
 tick the lines, give each a discount ("10%" or "500"), a doctor and an assistant, a discount
 on the whole invoice and a note; it is saved as a draft the card then issues. The same dialog
 changes a draft: its lines ticked with what they have (unticking one removes it), their
-quantities, discounts, doctors and assistants, the whole-invoice discount and the note."""
+quantities, discounts, doctors and assistants, services added in a few empty rows as the
+single services are chosen, the whole-invoice discount and the note."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from patients.models import Patient
 from pricelist.models import Service
 
 SERVICE_ROWS = 5
+ADD_ROWS = 3  # empty service rows under a draft's lines
 
 
 @dataclass
@@ -230,12 +232,14 @@ def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     staff = staff_choices(request.user)
     staff_by_id = {e.pk: e for e in staff}
     rows, error = _draft_rows(invoice, staff_by_id)
+    add_rows = [] if error else _service_rows(f"add-{i}" for i in range(ADD_ROWS))
     initial = _draft_head(invoice) if request.method != "POST" and not error else None
     head = InvoiceHeadForm(
         request.POST or None, patient=invoice.patient, on=timezone.localdate(), initial=initial
     )
     context = {"patient": invoice.patient, "source": "edit", "subject": invoice, "staff": staff}
-    context.update({"rows": rows, "head": head, "error": error})
+    context.update({"rows": rows, "add_rows": add_rows, "services": _price_list()})
+    context.update({"head": head, "error": error})
     if request.method != "POST" or error:
         return render(request, "billing/invoice_new.html", context, status=422 if error else 200)
     try:
@@ -243,7 +247,7 @@ def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             raise ValidationError(_("Check the discount and the note."))
         services.invoice_update(
             invoice=invoice,
-            lines=_chosen_lines(request, "edit", rows, staff_by_id),
+            lines=_chosen_lines(request, "edit", rows + add_rows, staff_by_id),
             by=request.user,
             discount=head.cleaned_data["discount"],
             note=head.cleaned_data["note"],
@@ -251,7 +255,7 @@ def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as refused:
         context["error"] = " ".join(refused.messages)
-        _as_posted(rows, request.POST)
+        _as_posted(rows + add_rows, request.POST)
         return render(request, "billing/invoice_new.html", context, status=422)
     messages.success(request, _("The draft invoice is saved."))
     return close_dialog(CHANGED, request=request)

@@ -125,7 +125,8 @@ def test_a_draft_is_edited_in_its_dialog(page, asgi_live_server):
 
     invoice_box.locator("[data-invoice-edit]").click()
     form = page.locator("#app-dialog [data-invoice-form='edit']")
-    expect(form.locator("[data-invoice-row]")).to_have_count(2)
+    expect(form.locator("[data-invoice-new-lines] [data-invoice-row]")).to_have_count(2)
+    expect(form.locator("[data-invoice-add-lines] [data-invoice-row]")).to_have_count(3)
     form.locator(f"input[name=quantity-{first.pk}]").fill("3")
     form.locator(f"input[name=discount-{first.pk}]").fill("10%")
     form.locator(f"[data-invoice-row='{second.pk}'] input[name=line]").uncheck()
