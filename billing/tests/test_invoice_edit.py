@@ -266,6 +266,7 @@ def test_the_dialog_reads_in_russian(admin_client, admin_persona, branch):
     invoice = draft(branch, admin_persona.user)
     html = admin_client.get(edit_url(invoice), HTTP_ACCEPT_LANGUAGE="ru", **HX).content.decode()
     assert "Черновик счёта" in html and "Сохранить черновик" in html
+    assert "Добавить услуги" in html
     issued = issued_invoice(branch, admin_persona.user)
     refused = admin_client.get(edit_url(issued), HTTP_ACCEPT_LANGUAGE="ru", **HX)
     assert refused.status_code == 422
