@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -69,11 +68,13 @@ def _quantity(post, key: str) -> int:
     return int(quantity)
 
 
-def _price_list() -> QuerySet[Service]:
-    """What a service row's select offers: the live services, in the price list's order."""
-    return Service.objects.select_related("category").only(
-        "code", "name", "category__name", "category__position", "position"
-    )
+def _price_list() -> list[tuple[int, str]]:
+    """What a service row's select offers: (id, "code name") of the live services, in the
+    price list's order (read once for every row)."""
+    return [
+        (pk, f"{code} {name}")
+        for pk, code, name in Service.objects.values_list("pk", "code", "name")
+    ]
 
 
 def _service_rows(keys: Iterable[str]) -> list[Row]:
