@@ -2,8 +2,10 @@
 tick the lines, give each a discount ("10%" or "500"), a doctor and an assistant, a discount
 on the whole invoice and a note; it is saved as a draft the card then issues. The same dialog
 changes a draft: its lines ticked with what they have (unticking one removes it), their
-quantities, discounts, doctors and assistants, the whole-invoice discount and the note."""
+quantities, discounts, doctors and assistants, services added in a few empty rows as the
+single services are chosen, the whole-invoice discount and the note."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -29,15 +31,18 @@ from patients.models import Patient
 from pricelist.models import Service
 
 SERVICE_ROWS = 5
+ADD_ROWS = 3  # empty service rows under a draft's lines
 
 
 @dataclass
 class Row:
     key: str  # the name suffix of the row's inputs
-    line: LineInput | None
+    line: LineInput | None  # None: a service row (a service from the price list, a tooth)
     label: str
     # What the row's inputs show: a draft's line as it stands, or what was posted.
     ticked: bool = True
+    service_id: int | None = None
+    tooth: str = ""
     quantity: str = ""
     discount: str = ""
     doctor_id: int | None = None
@@ -61,6 +66,36 @@ def _quantity(post, key: str) -> int:
     if not quantity.isascii() or not quantity.isdigit() or len(quantity) > 4:
         raise ValidationError(_("A quantity is a whole number."))
     return int(quantity)
+
+
+def _price_list() -> list[tuple[int, str]]:
+    """What a service row's select offers: (id, "code name") of the live services, in the
+    price list's order (read once for every row)."""
+    return [
+        (pk, f"{code} {name}")
+        for pk, code, name in Service.objects.values_list("pk", "code", "name")
+    ]
+
+
+def _service_rows(keys: Iterable[str]) -> list[Row]:
+    return [Row(key, None, "", quantity="1") for key in keys]
+
+
+def _service_line(post, key: str, services_by_id: dict[int, Service]) -> LineInput | None:
+    """A service row as a line, priced later from the branch's price list; None when no
+    service is chosen. A service that is not in the price list (deleted, or no such id) is
+    refused rather than skipped, so that nothing the cashier chose is silently dropped."""
+    chosen = (post.get(f"service-{key}") or "").strip()
+    if not chosen:
+        return None
+    service = services_by_id.get(parse_id(chosen) or 0)
+    if service is None:
+        raise ValidationError(_("Choose a service from the price list."))
+    tooth = (post.get(f"tooth-{key}") or "").strip()
+    quantity = _quantity(post, key)
+    if tooth and (not tooth.isascii() or not tooth.isdigit() or len(tooth) > 2):
+        raise ValidationError(_("A tooth is its FDI number (11-85)."))
+    return LineInput(service=service, tooth=int(tooth) if tooth else None, quantity=quantity)
 
 
 def _source(request: AuthedRequest, patient: Patient, data) -> tuple[str, object]:
@@ -96,40 +131,30 @@ def _rows(source: str, subject) -> list[Row]:
             Row(str(line.plan_line.pk), line, f"{line.tooth or ''} {line.service}".strip())  # type: ignore[union-attr]
             for line in lines_from_plan(subject)
         ]
-    return [Row(str(i), None, "") for i in range(SERVICE_ROWS)]
+    return _service_rows(str(i) for i in range(SERVICE_ROWS))
 
 
 def _chosen_lines(request, source: str, rows: list[Row], staff_by_id) -> list[LineInput]:
     post = request.POST
     chosen = set(post.getlist("line"))
-    lines = []
-    services_by_id = {}
-    if source == "services":
-        ids = [parse_id(post.get(f"service-{row.key}")) for row in rows]
-        services_by_id = Service.objects.in_bulk([i for i in ids if i])
-    if source != "services" and not chosen <= {row.key for row in rows}:
+    if source != "services" and not chosen <= {row.key for row in rows if row.line}:
         if source == "edit":
             raise ValidationError(_("The draft has changed meanwhile: open it again."))
         raise ValidationError(_("Some of the chosen lines are not on this visit or plan."))
+    ids = [parse_id(post.get(f"service-{row.key}")) for row in rows if row.line is None]
+    services_by_id = Service.objects.in_bulk([i for i in ids if i])
+    lines = []
     for row in rows:
-        if source == "services":
-            service = services_by_id.get(parse_id(post.get(f"service-{row.key}")) or 0)
-            if service is None:
+        if row.line is None:
+            line = _service_line(post, row.key, services_by_id)
+            if line is None:
                 continue
-            tooth = (post.get(f"tooth-{row.key}") or "").strip()
-            quantity = _quantity(post, row.key)
-            if tooth and (not tooth.isascii() or not tooth.isdigit() or len(tooth) > 2):
-                raise ValidationError(_("A tooth is its FDI number (11-85)."))
-            line = LineInput(
-                service=service, tooth=int(tooth) if tooth else None, quantity=quantity
-            )
-        else:
-            if row.key not in chosen:
-                continue
-            assert row.line is not None
+        elif row.key in chosen:
             line = row.line
             if source == "edit":
                 line.quantity = _quantity(post, row.key)
+        else:
+            continue
         line.discount = parse_discount(post.get(f"discount-{row.key}"))
         allowed = {**staff_by_id, **{e.pk: e for e in row.own_staff}}
         doctor = _employee(request, post.get(f"doctor-{row.key}"), allowed)
@@ -160,9 +185,7 @@ def invoice_new(request: AuthedRequest, pk: int) -> HttpResponse:
         rows, error = [], " ".join(refused.messages)
     branches = list(Branch.objects.for_user(request.user).order_by("name"))
     if source == "services":
-        context["services"] = Service.objects.select_related("category").only(
-            "code", "name", "category__name", "category__position", "position"
-        )
+        context["services"] = _price_list()
     context.update({"rows": rows, "head": head, "branches": branches, "error": error})
     if request.method != "POST" or error:
         return render(request, "billing/invoice_new.html", context, status=422 if error else 200)
@@ -184,6 +207,7 @@ def invoice_new(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as refused:
         context["error"] = " ".join(refused.messages)
+        _as_posted(rows, request.POST)
         return render(request, "billing/invoice_new.html", context, status=422)
     messages.success(request, _("The invoice is made: issue it to bill the patient."))
     return close_dialog(CHANGED, request=request)
@@ -209,12 +233,14 @@ def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     staff = staff_choices(request.user)
     staff_by_id = {e.pk: e for e in staff}
     rows, error = _draft_rows(invoice, staff_by_id)
+    add_rows = [] if error else _service_rows(f"add-{i}" for i in range(ADD_ROWS))
     initial = _draft_head(invoice) if request.method != "POST" and not error else None
     head = InvoiceHeadForm(
         request.POST or None, patient=invoice.patient, on=timezone.localdate(), initial=initial
     )
     context = {"patient": invoice.patient, "source": "edit", "subject": invoice, "staff": staff}
-    context.update({"rows": rows, "head": head, "error": error})
+    context.update({"rows": rows, "add_rows": add_rows, "services": _price_list()})
+    context.update({"head": head, "error": error})
     if request.method != "POST" or error:
         return render(request, "billing/invoice_new.html", context, status=422 if error else 200)
     try:
@@ -222,7 +248,7 @@ def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             raise ValidationError(_("Check the discount and the note."))
         services.invoice_update(
             invoice=invoice,
-            lines=_chosen_lines(request, "edit", rows, staff_by_id),
+            lines=_chosen_lines(request, "edit", rows + add_rows, staff_by_id),
             by=request.user,
             discount=head.cleaned_data["discount"],
             note=head.cleaned_data["note"],
@@ -230,7 +256,7 @@ def invoice_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as refused:
         context["error"] = " ".join(refused.messages)
-        _as_posted(rows, request.POST)
+        _as_posted(rows + add_rows, request.POST)
         return render(request, "billing/invoice_new.html", context, status=422)
     messages.success(request, _("The draft invoice is saved."))
     return close_dialog(CHANGED, request=request)
@@ -262,6 +288,8 @@ def _as_posted(rows: list[Row], post) -> None:
     ticked = set(post.getlist("line"))
     for row in rows:
         row.ticked = row.key in ticked
+        row.service_id = parse_id(post.get(f"service-{row.key}"))
+        row.tooth = (post.get(f"tooth-{row.key}") or "")[:2]
         row.quantity = (post.get(f"quantity-{row.key}") or "")[:4]
         row.discount = (post.get(f"discount-{row.key}") or "")[:20]
         row.doctor_id = parse_id(post.get(f"doctor-{row.key}"))

@@ -115,6 +115,7 @@ def test_a_draft_is_edited_in_its_dialog(page, asgi_live_server):
         ],
     )
     first, second = draft.lines.order_by("position")
+    added = service("250.00", name="Полировка пломбы")
 
     page.set_viewport_size({"width": 1280, "height": 900})
     watcher = ConsoleWatcher(page, asgi_live_server.url)
@@ -125,14 +126,22 @@ def test_a_draft_is_edited_in_its_dialog(page, asgi_live_server):
 
     invoice_box.locator("[data-invoice-edit]").click()
     form = page.locator("#app-dialog [data-invoice-form='edit']")
-    expect(form.locator("[data-invoice-row]")).to_have_count(2)
+    expect(form.locator("[data-invoice-new-lines] [data-invoice-row]")).to_have_count(2)
+    expect(form.locator("[data-invoice-add-lines] [data-invoice-row]")).to_have_count(3)
     form.locator(f"input[name=quantity-{first.pk}]").fill("3")
     form.locator(f"input[name=discount-{first.pk}]").fill("10%")
     form.locator(f"[data-invoice-row='{second.pk}'] input[name=line]").uncheck()
+    # A service the draft did not have: on tooth 36, twice.
+    form.locator("select[name=service-add-0]").select_option(str(added.pk))
+    form.locator("input[name=tooth-add-0]").fill("36")
+    form.locator("input[name=quantity-add-0]").fill("2")
     screenshot(page, "billing-edit-draft-1280")
     form.locator("[data-invoice-save]").click()
-    expect(invoice_box.locator("[data-invoice-total]")).to_have_text("2\xa0700,00")
+    expect(invoice_box.locator("[data-invoice-total]")).to_have_text("3\xa0200,00")
     expect(page.locator("#app-dialog")).not_to_be_visible()
+    expect(invoice_box.locator("tr", has_text="Полировка пломбы")).to_contain_text("500,00")
     draft.refresh_from_db()
-    assert draft.status == InvoiceStatus.DRAFT and draft.lines.count() == 1
+    assert draft.status == InvoiceStatus.DRAFT and draft.lines.count() == 2
+    new = draft.lines.get(service=added)
+    assert (new.tooth, new.quantity, new.total) == (36, 2, Decimal("500.00"))
     assert watcher.errors == []

@@ -1,21 +1,24 @@
 """A draft invoice changed: the service (lines, quantities, discounts, the note, totals to
-the kopeck, billed once, audit and event) and the dialog (pre-filled, saved, rights, another
-branch, hostile input, its query count)."""
+the kopeck, billed once, audit and event) and the dialog (pre-filled, saved, services added,
+rights, another branch, hostile input, its query count)."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from billing import services
 from billing.amounts import DiscountAsked
-from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.models import Invoice, InvoiceLine, InvoiceStatus, LedgerEntry
 from clinic.models import AuditEntry, OutboxEvent
 from clinic.tests.factories import EmployeeFactory
 from patients.tests.factories import PatientFactory
 from pricelist.models import Service
+from pricelist.tests.factories import BranchListFactory, ServiceCategoryFactory, priced
 
 from .discount_factories import DiscountFactory
 from .factories import completed_visit, issued_invoice, service
@@ -263,6 +266,7 @@ def test_the_dialog_reads_in_russian(admin_client, admin_persona, branch):
     invoice = draft(branch, admin_persona.user)
     html = admin_client.get(edit_url(invoice), HTTP_ACCEPT_LANGUAGE="ru", **HX).content.decode()
     assert "Черновик счёта" in html and "Сохранить черновик" in html
+    assert "Добавить услуги" in html
     issued = issued_invoice(branch, admin_persona.user)
     refused = admin_client.get(edit_url(issued), HTTP_ACCEPT_LANGUAGE="ru", **HX)
     assert refused.status_code == 422
@@ -329,10 +333,13 @@ def test_another_branchs_draft_is_404(accountant_client, admin_persona, branch_e
     theirs = draft(branch_elsewhere, admin_persona.user)
     line = theirs.lines.first()
     assert client.get(edit_url(theirs)).status_code == 404
-    posted = client.post(edit_url(theirs), {"line": [line.pk], "note": "чужое"})
+    posted = client.post(
+        edit_url(theirs),
+        {"line": [line.pk], "note": "чужое", "service-add-0": service("100.00").pk},
+    )
     assert posted.status_code == 404
     theirs.refresh_from_db()
-    assert theirs.note == ""
+    assert theirs.note == "" and theirs.lines.count() == 2
     assert client.get(reverse("billing:invoice-edit", args=[2**63])).status_code == 404
 
 
@@ -414,7 +421,7 @@ def test_the_dialog_reads_a_fixed_number_of_queries(
     big = services.invoice_create_from_visit(appointment=big_visit, by=user)
     with django_assert_max_num_queries(len(few)):
         response = admin_client.get(edit_url(big))
-    assert response.content.decode().count("data-invoice-row=") == 8
+    assert response.content.decode().count('name="line" value=') == 8
     # Saving reads no more per line either.
     data = {"line": [line.pk for line in big.lines.all()], "note": "x"}
     small_data = {"line": [line.pk for line in small.lines.all()], "note": "x"}
@@ -423,3 +430,221 @@ def test_the_dialog_reads_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(saved_small)):
         assert admin_client.post(edit_url(big), data).status_code == 204
     assert Invoice.objects.get(pk=big.pk).lines.count() == 8
+
+
+# --- Services added in the dialog ---------------------------------------------------------
+
+
+def kept_lines(invoice) -> dict:
+    """What posting the draft's lines as they stand looks like."""
+    data: dict = {"line": [], "note": invoice.note}
+    for line in invoice.lines.all():
+        data["line"].append(line.pk)
+        data[f"quantity-{line.pk}"] = str(line.quantity)
+    return data
+
+
+def test_the_dialog_offers_three_empty_service_rows_from_the_price_list(
+    admin_client, admin_persona, branch
+):
+    invoice = draft(branch, admin_persona.user)
+    listed = service("300.00", name="Герметизация фиссуры")
+    html = admin_client.get(edit_url(invoice), **HX).content.decode()
+    assert "data-invoice-add-lines" in html and "Add services" in html
+    for key in ("add-0", "add-1", "add-2"):
+        assert f'data-invoice-row="{key}"' in html
+        assert f'name="service-{key}"' in html and f'name="tooth-{key}"' in html
+    assert 'name="service-add-3"' not in html
+    assert html.count(f'<option value="{listed.pk}">{listed.code} Герметизация фиссуры') == 3
+    assert " selected>" not in html.split("data-invoice-add-lines")[1].split("<select")[1]
+
+
+def test_a_service_added_to_a_draft_is_priced_from_the_branchs_list_and_recorded(
+    admin_client, admin_persona, branch
+):
+    invoice = draft(branch, admin_persona.user, prices=("1000.00", "500.00"))
+    added = service("1000.00")
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    priced(added, "1300.00", on=yesterday, price_list=BranchListFactory(branch=branch))
+    response = admin_client.post(
+        edit_url(invoice), {**kept_lines(invoice), "service-add-0": added.pk}, **HX
+    )
+    assert response.status_code == 204, response.content.decode()
+    assert "billingChanged" in response["HX-Trigger"]
+    invoice.refresh_from_db()
+    first, second, new = invoice.lines.order_by("position")
+    assert (first.price, second.price) == (D("1000.00"), D("500.00"))
+    assert (new.service, new.tooth, new.quantity, new.price) == (added, None, 1, D("1300.00"))
+    assert new.appointment_service is None and new.plan_line is None
+    assert invoice.total == D("2800.00") and invoice.status == InvoiceStatus.DRAFT
+    assert not LedgerEntry.objects.filter(patient=invoice.patient).exists()  # a draft
+    entry = AuditEntry.objects.get(object_id=str(invoice.pk), action="update")
+    assert entry.changes["lines"] == [2, 3]
+    assert entry.changes["total"] == ["1500.00", "2800.00"]
+    event = OutboxEvent.objects.get(name="invoice.changed")
+    assert D(event.payload["previous_total"]) == D("1500.00")
+    assert D(event.payload["total"]) == D("2800.00")
+    # The same price a new invoice of that service in the branch gets.
+    made = services.invoice_create(
+        patient=PatientFactory(),
+        branch=branch,
+        by=admin_persona.user,
+        lines=[services.LineInput(service=added)],
+    )
+    assert made.lines.get().price == new.price
+
+
+def test_a_service_is_added_on_a_tooth_with_a_quantity_discount_and_staff(
+    admin_client, admin_persona, branch
+):
+    invoice = draft(branch, admin_persona.user, prices=("1000.00",))
+    added = service("800.00")
+    assistant = EmployeeFactory(branches=[branch])
+    data = {
+        **kept_lines(invoice),
+        "service-add-1": added.pk,
+        "tooth-add-1": "36",
+        "quantity-add-1": "2",
+        "discount-add-1": "10%",
+        "doctor-add-1": admin_persona.employee.pk,
+        "assistant-add-1": assistant.pk,
+    }
+    response = admin_client.post(edit_url(invoice), data, **HX)
+    assert response.status_code == 204, response.content.decode()
+    _kept, new = invoice.lines.order_by("position")
+    assert (new.service, new.tooth, new.quantity) == (added, 36, 2)
+    assert (new.price, new.amount, new.discount, new.total) == (
+        D("800.00"),
+        D("1600.00"),
+        D("160.00"),
+        D("1440.00"),
+    )
+    assert new.discount_label == "10%"
+    assert (new.doctor, new.assistant) == (admin_persona.employee, assistant)
+    invoice.refresh_from_db()
+    assert invoice.total == D("2440.00")
+
+
+def test_empty_service_rows_add_nothing(admin_client, admin_persona, branch):
+    invoice = draft(branch, admin_persona.user, prices=("1000.00", "500.00"))
+    before = list(invoice.lines.values_list("service", "price", "quantity"))
+    data = kept_lines(invoice)
+    for key in ("add-0", "add-1", "add-2"):  # as the browser posts the untouched rows
+        data.update({f"service-{key}": "", f"tooth-{key}": "", f"quantity-{key}": "1"})
+        data.update({f"discount-{key}": "", f"doctor-{key}": "", f"assistant-{key}": ""})
+    response = admin_client.post(edit_url(invoice), data, **HX)
+    assert response.status_code == 204, response.content.decode()
+    assert list(invoice.lines.values_list("service", "price", "quantity")) == before
+    invoice.refresh_from_db()
+    assert invoice.total == D("1500.00")
+
+
+def deleted_service(user) -> str:
+    from clinic.services import object_soft_delete
+
+    gone = service("100.00")
+    object_soft_delete(obj=gone, by=user)
+    return str(gone.pk)
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("service", "999999999", "Choose a service from the price list."),
+        ("service", "deleted", "Choose a service from the price list."),
+        ("service", "abc", "Choose a service from the price list."),
+        ("service", str(2**63), "Choose a service from the price list."),
+        ("service", "9" * 30, "Choose a service from the price list."),
+        ("service", "²", "Choose a service from the price list."),
+        ("tooth", "99", "There is no tooth 99 in the FDI numbering."),
+        ("tooth", "abc", "A tooth is its FDI number (11-85)."),
+        ("tooth", "360", "A tooth is its FDI number (11-85)."),
+        ("quantity", "0", "A quantity is from 1 to 999."),
+        ("quantity", "-1", "A quantity is a whole number."),
+        ("quantity", "99999", "A quantity is a whole number."),
+        ("quantity", "1.5", "A quantity is a whole number."),
+        ("discount", "abc%", "A discount is a percent"),
+        ("doctor", str(2**63), "Choose a doctor or an assistant from the list."),
+    ],
+)
+def test_a_bad_service_row_is_refused_with_422_and_writes_nothing(
+    accountant_client, admin_persona, branch, field, value, message
+):
+    invoice = draft(branch, admin_persona.user, prices=("1000.00",), note="Было")
+    if value == "deleted":
+        value = deleted_service(admin_persona.user)
+    lines_before = list(invoice.lines.values_list("pk", flat=True))
+    audited = AuditEntry.objects.count()
+    data = {**kept_lines(invoice), "note": "Стало", "service-add-2": service("300.00").pk}
+    data[f"{field}-add-2"] = value
+    response = accountant_client.post(edit_url(invoice), data, **HX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "data-invoice-error" in html and message in html
+    assert 'name="service-add-2"' in html  # the dialog again
+    invoice.refresh_from_db()
+    assert invoice.note == "Было" and invoice.total == D("1000.00")
+    assert list(invoice.lines.values_list("pk", flat=True)) == lines_before
+    assert AuditEntry.objects.count() == audited
+    assert not OutboxEvent.objects.filter(name="invoice.changed").exists()
+
+
+def test_a_nul_byte_in_a_service_row_is_refused_with_400(admin_client, admin_persona, branch):
+    invoice = draft(branch, admin_persona.user)
+    for field in ("service-add-0", "tooth-add-0", "quantity-add-0"):
+        data = {**kept_lines(invoice), "service-add-0": service("300.00").pk, field: "1\x00"}
+        assert admin_client.post(edit_url(invoice), data, **HX).status_code == 400
+    assert invoice.lines.count() == 2
+    assert not OutboxEvent.objects.filter(name="invoice.changed").exists()
+
+
+def test_a_refused_save_shows_the_service_rows_as_posted(admin_client, admin_persona, branch):
+    invoice = draft(branch, admin_persona.user, prices=("1000.00",))
+    chosen = service("300.00")
+    data = {
+        **kept_lines(invoice),
+        "service-add-0": chosen.pk,
+        "tooth-add-0": "36",
+        "quantity-add-0": "2",
+        "discount-add-0": "10%",
+        "doctor-add-0": admin_persona.employee.pk,
+        "service-add-1": chosen.pk,
+        "quantity-add-1": "0",  # the refusal
+    }
+    response = admin_client.post(edit_url(invoice), data, **HX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    rows = html.split("data-invoice-add-lines")[1].split("<tr data-invoice-row=")
+    first, second, third = (row.split("</tr>")[0] for row in rows[1:])
+    assert f'<option value="{chosen.pk}" selected>' in first
+    assert 'value="36"' in first and 'value="2"' in first and 'value="10%"' in first
+    assert f'<option value="{admin_persona.employee.pk}" selected>' in first
+    assert f'<option value="{chosen.pk}" selected>' in second and 'value="0"' in second
+    assert " selected>" not in third and 'name="quantity-add-2"' in third
+    assert invoice.lines.count() == 1
+
+
+def test_the_service_rows_read_the_price_list_in_one_query(
+    admin_client, admin_persona, branch, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    invoice = draft(branch, admin_persona.user, prices=("100.00",))
+    admin_client.get(edit_url(invoice))  # warm the session and the caches
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(edit_url(invoice))
+    more = [
+        service("10.00", category=ServiceCategoryFactory(name=f"Раздел {n % 5}")) for n in range(30)
+    ]
+    with django_assert_max_num_queries(len(few)):
+        html = admin_client.get(edit_url(invoice)).content.decode()
+    assert html.count(f'<option value="{more[-1].pk}">') == 3
+    # Saving reads no more per service added either.
+    one = {**kept_lines(invoice), "service-add-0": more[0].pk}
+    with CaptureQueriesContext(connection) as saved_one:
+        assert admin_client.post(edit_url(invoice), one).status_code == 204
+    three = {**kept_lines(invoice), **{f"service-add-{i}": more[i].pk for i in range(3)}}
+    with django_assert_max_num_queries(len(saved_one)):
+        assert admin_client.post(edit_url(invoice), three).status_code == 204
+    assert invoice.lines.count() == 5

@@ -291,6 +291,49 @@ def test_a_new_invoice_with_bad_input_is_refused(admin_client, branch, field, va
     assert not Invoice.objects.filter(patient=patient).exists()
 
 
+@pytest.mark.parametrize("chosen", ["999999999", "deleted", "abc", str(2**63)])
+def test_a_service_not_in_the_price_list_is_refused_not_skipped(
+    admin_client, admin_persona, branch, chosen
+):
+    from clinic.services import object_soft_delete
+
+    if chosen == "deleted":
+        gone = card_service()
+        object_soft_delete(obj=gone, by=admin_persona.user)
+        chosen = str(gone.pk)
+    patient = PatientFactory()
+    data = {"services": "1", "service-0": card_service().pk, "service-1": chosen}
+    response = admin_client.post(
+        reverse("billing:invoice-new", args=[patient.pk]), {**data, "branch": branch.pk}, **HX
+    )
+    assert response.status_code == 422
+    assert "Choose a service from the price list." in response.content.decode()
+    assert not Invoice.objects.filter(patient=patient).exists()
+
+
+def test_a_refused_new_invoice_shows_the_services_as_chosen(admin_client, branch):
+    patient = PatientFactory()
+    chosen = card_service()
+    data = {
+        "services": "1",
+        "service-0": chosen.pk,
+        "tooth-0": "36",
+        "quantity-0": "2",
+        "discount-0": "10%",
+        "service-1": chosen.pk,
+        "tooth-1": "99",  # the refusal
+        "branch": branch.pk,
+    }
+    response = admin_client.post(reverse("billing:invoice-new", args=[patient.pk]), data, **HX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "There is no tooth 99 in the FDI numbering." in html
+    first, second = (row.split("</tr>")[0] for row in html.split("<tr data-invoice-row=")[1:3])
+    assert f'<option value="{chosen.pk}" selected>' in first
+    assert 'value="36"' in first and 'value="2"' in first and 'value="10%"' in first
+    assert f'<option value="{chosen.pk}" selected>' in second and 'value="99"' in second
+
+
 # --- Branches --------------------------------------------------------------------------
 
 

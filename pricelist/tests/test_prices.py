@@ -118,9 +118,7 @@ def test_the_loader_gives_base_prices_codes_and_consumables(settings):
     assert service.consumables.count() == 4
 
 
-def test_the_service_price_catches_up_with_a_base_price_that_comes_into_effect(
-    branch, admin_user
-):
+def test_the_service_price_catches_up_with_a_base_price_that_comes_into_effect(branch, admin_user):
     from django.conf import settings
 
     from pricelist import services, tasks
