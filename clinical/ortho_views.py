@@ -41,7 +41,15 @@ def _section(key: str) -> orthodontics.Section:
     return section
 
 
+MAX_QUERY = 100
+
+
 def _render_list(request: AuthedRequest, patient: Patient, form=None, status=200):
+    query = (request.GET.get("q") or "").strip()[:MAX_QUERY]
+    cards = orthodontics.cards_of(patient, query)
+    if "q" in request.GET and request.htmx:  # the search line: the list alone
+        context = {"patient": patient, "cards": cards, "query": query}
+        return render(request, "clinical/ortho.html#card-list", context)
     can_change = has_module_perm(request.user, "clinical", "change")
     if can_change and form is None:
         doctor = Employee.objects.filter(user=request.user).doctors().first()
@@ -50,7 +58,9 @@ def _render_list(request: AuthedRequest, patient: Patient, form=None, status=200
         )
     context = {
         "patient": patient,
-        "cards": orthodontics.cards_of(patient),
+        "cards": cards,
+        "query": query,
+        "searchable": bool(cards) or bool(query),
         "can_change": can_change,
         "form": form,
     }

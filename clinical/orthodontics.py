@@ -85,8 +85,35 @@ def get(key: str) -> Section | None:
 # --- reads -----------------------------------------------------------------------------
 
 
-def cards_of(patient: Patient):
-    return OrthodonticCard.objects.filter(patient=patient).select_related("doctor")
+def cards_of(patient: Patient, query: str = "") -> list[OrthodonticCard]:
+    """The patient's cards; with ``query``, those whose number, opening date (dd.mm.yyyy),
+    doctor or any filled-in text holds it (case aside). Two queries: a patient has a few
+    cards, so their sections are matched here, the same on both databases (SQLite keeps
+    JSON with its Cyrillic escaped, out of reach of a LIKE)."""
+    cards = list(OrthodonticCard.objects.filter(patient=patient).select_related("doctor"))
+    needle = query.strip().casefold()
+    if not needle or not cards:
+        return cards
+    texts = {card.pk: [str(card), card.opened_on.strftime("%d.%m.%Y")] for card in cards}
+    for card in cards:
+        if card.doctor:
+            texts[card.pk].append(str(card.doctor))
+    for card_id, data in OrthodonticSection.objects.filter(card__in=cards).values_list(
+        "card_id", "data"
+    ):
+        texts[card_id].extend(_texts_in(data))
+    return [card for card in cards if any(needle in text.casefold() for text in texts[card.pk])]
+
+
+def _texts_in(value) -> list[str]:
+    """Every string in a section's data (nested entries included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [text for item in value for text in _texts_in(item)]
+    return []
 
 
 def filled_sections(card: OrthodonticCard) -> dict[str, OrthodonticSection]:

@@ -1,5 +1,6 @@
 """The Orthodontic card tab with the mouse: open a card, fill two sections, see them marked
-filled in the list of sections, add a diary entry, and print the card."""
+filled in the list of sections, add a diary entry, print the card, and find it by a word of
+its diary."""
 
 import pytest
 from playwright.sync_api import expect
@@ -83,5 +84,15 @@ def test_fill_two_sections_and_print(page, asgi_live_server):
     assert OrthodonticSection.objects.get(card=card, key="oral").data == {}
 
     tab.locator("[data-ortho-back]").click()
+    expect(tab.locator("[data-ortho-card]")).to_have_count(1)
+
+    # The search line: a word of the diary finds the card, another word finds none.
+    search = tab.locator("[data-ortho-search]")
+    search.fill("брекет-системы")
+    expect(tab.locator("[data-ortho-card]")).to_have_count(1)
+    search.fill("ретейнер")
+    expect(tab.locator("[data-ortho-no-match]")).to_be_visible()
+    expect(tab.locator("[data-ortho-card]")).to_have_count(0)
+    search.fill("")
     expect(tab.locator("[data-ortho-card]")).to_have_count(1)
     assert watcher.errors == []

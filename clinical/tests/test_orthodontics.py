@@ -417,3 +417,54 @@ def test_a_card_goes_to_the_recycle_bin_keeps_its_number_and_comes_back(
     assert "Orthodontic card moved to the recycle bin" in texts
     object_restore(obj=deleted, by=doctor.user)
     assert doctor_client.get(reverse("clinical:ortho-card", args=[first.pk])).status_code == 200
+
+
+def test_the_search_line_finds_cards_by_text_number_date_and_doctor(doctor_client, doctor):
+    patient = PatientFactory()
+    first = new_card(doctor, patient)
+    orthodontics.section_save(
+        card=first, key="complaints", values={"text": "Скученность зубов"}, by=doctor.user
+    )
+    second = new_card(doctor, patient)
+    orthodontics.section_save(
+        card=second,
+        key="diary",
+        values={"on": "2026-01-05", "text": "Активация дуги"},
+        by=doctor.user,
+    )
+    OrthodonticCard.objects.filter(pk=second.pk).update(opened_on=datetime.date(2025, 9, 1))
+    url = reverse("clinical:ortho", args=[patient.pk])
+
+    def found(query: str) -> set[int]:
+        response = doctor_client.get(url, {"q": query}, **HTMX)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "data-ortho-new" not in html  # the list alone, the search line stays
+        return {card.pk for card in (first, second) if f'data-ortho-card="{card.pk}"' in html}
+
+    assert found("скученность") == {first.pk}
+    assert found("ДУГИ") == {second.pk}  # a diary entry, case aside
+    assert found("01.09.2025") == {second.pk}
+    assert found(doctor.employee.last_name) == {first.pk, second.pk}
+    assert found("") == {first.pk, second.pk}
+    none = doctor_client.get(url, {"q": "брекеты <b>"}, **HTMX).content.decode()
+    assert "data-ortho-no-match" in none and "&lt;b&gt;" in none and "<b>" not in none
+    full = doctor_client.get(url, **HTMX).content.decode()
+    assert "data-ortho-search" in full and "data-ortho-new" in full
+
+
+def test_the_search_reads_the_same_queries_whatever_the_cards(doctor_client, doctor):
+    patient = PatientFactory()
+    new_card(doctor, patient)
+    url = reverse("clinical:ortho", args=[patient.pk])
+
+    def count() -> int:
+        doctor_client.get(url, {"q": "визит"}, **HTMX)
+        with CaptureQueriesContext(connection) as queries:
+            doctor_client.get(url, {"q": "визит"}, **HTMX)
+        return len(queries)
+
+    few = count()
+    for _ in range(4):
+        _fill_everything(new_card(doctor, patient), doctor)
+    assert count() == few
