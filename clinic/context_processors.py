@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -23,8 +25,8 @@ def shell(request):
     }
 
 
-def _sidebar(user, path: str) -> list[dict]:
-    sidebar = []
+def _sidebar(user, path: str) -> list[dict[str, Any]]:
+    sidebar: list[dict[str, Any]] = []
     for module in MODULES:
         if not module.in_sidebar or not has_module_perm(user, module.key, "view"):
             continue

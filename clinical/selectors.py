@@ -101,17 +101,23 @@ def chart_records(patient_id: int, *, moment: datetime.datetime | None = None) -
     return list(records.select_related("diagnosis").order_by("tooth", "recorded_at", "pk"))
 
 
+def state_labels() -> dict[str, str]:
+    """The states' labels in the active language, read once for a chart
+    (``get_state_display`` rebuilds its choices at every call)."""
+    return {value: str(label) for value, label in ToothState.choices}
+
+
 def teeth_on_chart(records: list[ToothRecord]) -> dict[int, ToothOnChart]:
     """Each tooth with a record: its records, the surfaces they name and the state drawn."""
     shown: dict[int, ToothOnChart] = {}
-    labels = dict(ToothState.choices)  # get_state_display rebuilds this for every call
+    labels = state_labels()
     for record in records:
         tooth = shown.setdefault(record.tooth, ToothOnChart(record.tooth))
         tooth.records.append(record)
         tooth.surfaces.update(record.surfaces)
         if record.state:
             tooth.state = record.state
-            tooth.state_label = str(labels.get(record.state, record.state))
+            tooth.state_label = labels.get(record.state, record.state)
     return shown
 
 
@@ -135,7 +141,7 @@ def diagnoses_by_tooth(
     shown: dict[int, ToothOnChart], zone: datetime.tzinfo
 ) -> list[tuple[int, list[ChartLine]]]:
     """The teeth in FDI order with their records, for the list under the chart."""
-    state_labels = dict(ToothState.choices)
+    labels = state_labels()
     remove_url = reverse_each("clinical:record-remove")
     return [
         (
@@ -146,7 +152,7 @@ def diagnoses_by_tooth(
                     code=record.diagnosis.code if record.diagnosis else "",
                     name=record.diagnosis.name if record.diagnosis else "",
                     state=record.state,
-                    state_label=str(state_labels.get(record.state, record.state)),
+                    state_label=labels.get(record.state, record.state),
                     surfaces=record.surfaces,
                     recorded=record.recorded_at.astimezone(zone).strftime("%d.%m.%Y"),
                     remove_url=remove_url(record.pk),

@@ -10,8 +10,8 @@ entering a price for the same day.
 ``Service.price`` stays: it is the base list's price in effect today, copied on each change
 of the base list and caught up nightly with prices entered for a later day, for the readers
 that only want "the price" (the demo and scale generators, the benchmarks, the booking
-dialog's hint). Pricing a visit, a plan line or an
-invoice goes through ``pricelist.prices``, never through it.
+dialog's hint). Pricing a visit, a plan line or an invoice goes through
+``pricelist.prices``, never through it.
 """
 
 import datetime
@@ -207,7 +207,7 @@ def _add_price(
     return price, None
 
 
-def _base_price_today(service) -> QuerySet[Price]:
+def _base_price_today(service) -> QuerySet[Price, Any]:
     """The amount of ``service``'s base-list price in effect today (a model or an
     ``OuterRef``)."""
     return (
