@@ -654,8 +654,14 @@ class QuickSelect(forms.Select):
     ``forms.Select``: one selected option, optgroups for grouped choices."""
 
     def render(self, name, value, attrs=None, renderer=None):
+        return mark_safe(  # noqa: S308 - every part is escaped
+            f'<select name="{_text(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>'
+            f"{self.options_html(value)}</select>"
+        )
+
+    def options_html(self, value) -> str:
         wanted = set(self.format_value(value))
-        html = [f'<select name="{_text(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>']
+        html = []
         for option_value, label in self.choices:
             if isinstance(label, list | tuple):
                 html.append(f'<optgroup label="{_text(option_value)}">')
@@ -663,8 +669,7 @@ class QuickSelect(forms.Select):
                 html.append("</optgroup>")
             else:
                 html.append(self._option(option_value, label, wanted))
-        html.append("</select>")
-        return mark_safe("".join(html))  # noqa: S308 - every part above is escaped
+        return "".join(html)
 
     @staticmethod
     def _option(value, label, wanted: set[str]) -> str:

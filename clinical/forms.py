@@ -3,16 +3,34 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinic.forms import Form
+from clinic.forms import Form, QuickSelect
 from clinic.teeth import Dentition, Surface, validate_teeth
 from clinical import selectors
 from clinical.models import ToothState
 
 
+class DiagnosisSelect(QuickSelect):
+    """The ICD-10 picker: with no diagnosis chosen, its four hundred options come written
+    from the cache (``selectors.diagnosis_options``); a chosen one is marked by writing them
+    again from the cached rows."""
+
+    empty_label: str | None = "---------"  # None: no empty option (the field's own)
+
+    def options_html(self, value) -> str:
+        rows, written = selectors.diagnosis_options()
+        wanted = set(self.format_value(value))
+        empty = "" if self.empty_label is None else self._option("", self.empty_label, wanted)
+        if wanted <= {""}:
+            return empty + written
+        return empty + "".join(self._option(pk, label, wanted) for pk, label in rows)
+
+
 def offer_cached_diagnoses(field: forms.ModelChoiceField) -> None:
-    """The diagnosis picker's options from ``selectors.diagnosis_options`` (cached); the
-    field still checks a chosen id against its queryset."""
-    field.widget.choices = [("", field.empty_label), *selectors.diagnosis_options()]
+    """The diagnosis picker through ``DiagnosisSelect``; the field still checks a chosen id
+    against its queryset."""
+    widget = DiagnosisSelect(attrs=field.widget.attrs)
+    widget.empty_label = None if field.empty_label is None else str(field.empty_label)
+    field.widget = widget
 
 
 class TeethField(forms.Field):

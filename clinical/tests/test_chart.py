@@ -289,6 +289,13 @@ def test_the_picker_follows_the_reference_book_while_its_options_are_cached(doct
     diagnosis.save()
     html = doctor_client.get(url).content.decode()
     assert option + "Кариес дентина &lt;средней глубины&gt;</option>" in html
+    refused = doctor_client.post(
+        url.replace("/chart/", "/chart/records/"),
+        {"teeth": ["99"], "dentition": "permanent", "diagnosis": diagnosis.pk},
+    )
+    assert refused.status_code == 422
+    assert f'<option value="{diagnosis.pk}" selected>K02.1 ' in refused.content.decode()
+    assert '<option value="">---------</option>' in refused.content.decode()
     diagnosis.deleted_at = DAY_2
     diagnosis.save()
     assert option not in doctor_client.get(url).content.decode()
