@@ -22,6 +22,8 @@ from documents.context import build_context
 from documents.views import pdf_response
 from patients.models import Patient
 
+SUGGESTIONS_SHOWN = 10
+
 STATUS_ACTIONS = {
     "approve": PlanStatus.APPROVED,
     "complete": PlanStatus.COMPLETED,
@@ -59,6 +61,7 @@ def _render(
     add_form: LinesAddForm | None = None,
     suggest_form: SuggestForm | None = None,
     suggestions=None,
+    more_suggestions: int = 0,
     error: str = "",
     notes: list[str] | None = None,
     status: int = 200,
@@ -80,6 +83,7 @@ def _render(
         "error": error,
         "notes": notes or [],
         "suggestions": suggestions,
+        "more_suggestions": more_suggestions,
     }
     if plan is not None and plan.status == PlanStatus.APPROVED and can_change:
         context["bookable_visits"] = list(plan_booking.bookable_visits(plan, request.user)[:30])
@@ -355,9 +359,20 @@ def plan_suggest(request: AuthedRequest, pk: int) -> HttpResponse:
             error, status, suggestions = "", 200, plan_selectors.suggest(ticked)
         else:
             error, status, suggestions = _form_error(form), 422, None
+    # The best few are shown; the rest on request, so that the page does not grow with the
+    # number of templates that cover a diagnosis.
+    more = 0
+    if suggestions and not request.GET.get("all") and len(suggestions) > SUGGESTIONS_SHOWN:
+        more = len(suggestions) - SUGGESTIONS_SHOWN
+        suggestions = suggestions[:SUGGESTIONS_SHOWN]
     if request.htmx:
         # Only the ranking: the ticked boxes stay as they are on the page.
-        context = {"plan": plan, "suggestions": suggestions, "suggest_error": error}
+        context = {
+            "plan": plan,
+            "suggestions": suggestions,
+            "suggest_error": error,
+            "more_suggestions": more,
+        }
         return render(request, "clinical/plans.html#suggestions", context, status=status)
     return _render(
         request,
@@ -365,6 +380,7 @@ def plan_suggest(request: AuthedRequest, pk: int) -> HttpResponse:
         plan,
         suggest_form=form,
         suggestions=suggestions,
+        more_suggestions=more,
         error=error,
         status=status,
     )

@@ -496,3 +496,31 @@ def test_a_plan_line_takes_its_branchs_list_price(doctor, branch):
     )
     (line,) = add(plan, doctor, service, teeth=[36])
     assert line.price == Decimal("8100.00")
+
+
+def test_suggest_shows_the_best_ten_and_the_rest_on_request(doctor_client, doctor, branch):
+    patient = PatientFactory()
+    (caries,) = chart(patient, "K02.1", 36)
+    plan = new_plan(doctor, branch, patient)
+    service = filling()
+    best = template("A: caries alone", ["K02.1"], [service])
+    for number in range(11):
+        template(f"B{number:02d}: caries and more", ["K02.1", "K04.0"], [service])
+    url = reverse("clinical:plan-suggest", args=[plan.pk])
+
+    def shown(**params) -> str:
+        response = doctor_client.get(
+            url, {"records": [caries.pk], **params}, HTTP_HX_REQUEST="true"
+        )
+        assert response.status_code == 200
+        return response.content.decode()
+
+    first = shown()
+    assert first.count("data-suggestion=") == 10
+    assert f'data-suggestion="{best.pk}"' in first  # the best first: all its diagnoses ticked
+    assert "data-suggestions-more" in first and "2 more" in first
+    everything = shown(all="1")
+    assert everything.count("data-suggestion=") == 12
+    assert "data-suggestions-more" not in everything
+    page = doctor_client.get(url, {"records": [caries.pk]}).content.decode()
+    assert page.count("data-suggestion=") == 10 and "data-suggestions-more" in page
