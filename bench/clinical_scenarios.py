@@ -247,7 +247,8 @@ def clinical_scenarios(ctx: Context) -> list[Scenario]:
                 headers=dict(HTMX),
             ),
             floor_suggest,
-            note="as the page asks (htmx): the ranking alone; floor: the plan, the ticked "
-            "records, the templates with their diagnoses, the plan's lines",
+            note="as the page asks (htmx): the ranking alone, all 50 ranked and the best ten "
+            "shown; floor: the plan, the ticked records, the templates with their diagnoses, "
+            "the plan's lines",
         ),
     ]
