@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from calendar_app.tests.factories import ServiceFactory
 from clinic import testing
-from clinic.testing_browser import ConsoleWatcher, log_in, screenshot
+from clinic.testing_browser import ConsoleWatcher, htmx_settled, log_in, screenshot
 from clinic.testing_urls import sample_png
 from clinical import plans
 from clinical.models import PlanStatus
@@ -93,6 +93,7 @@ def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
     expect(preview.locator("[data-missing-placeholder=plan_total]")).to_be_visible()
     plan = front_desk["plan"]
     expect(preview.locator("[data-plan-choice] option:checked")).to_have_text("—")
+    htmx_settled(page)  # the dialog's form must listen before it is changed
     preview.locator("[data-plan-choice]").select_option(str(plan.pk))
     expect(preview.locator("[data-doc-sheet]")).to_contain_text("на сумму 45\u00a0000,00 руб.")
     expect(preview.locator("[data-missing-placeholder=plan_total]")).to_have_count(0)
