@@ -38,6 +38,15 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.wait_for_url(f"{live_server.url}/")
 
 
+def htmx_settled(page) -> None:
+    """Wait until htmx has settled what it swapped in: it binds the new content's triggers
+    (``hx-trigger="change"``...) only then, some 20 ms after the content shows, and a change
+    made before is lost."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

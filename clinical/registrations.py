@@ -1,5 +1,6 @@
 """What the clinical record plugs into the core: the ICD-10 reference books, the card's
-Diagnostics section, the timeline's wording, demo charts."""
+Diagnostics section, the timeline's wording, demo charts, and (``plan_documents``) the plan
+a document is printed for."""
 
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
@@ -7,7 +8,12 @@ from django.utils.translation import gettext_lazy
 
 from clinic import demo, files, references, trash
 from clinic.permissions import has_module_perm
-from clinical import orthodontics, plan_booking, selectors  # noqa: F401  (plan_booking subscribes on import)
+from clinical import (
+    orthodontics,
+    plan_booking,  # noqa: F401  (subscribes on import)
+    plan_documents,  # noqa: F401  (registers the plan source and placeholders on import)
+    selectors,
+)
 from clinical.models import (
     ClinicalImage,
     Diagnosis,

@@ -8,7 +8,9 @@ visit, its doctor and branch are the visit's; otherwise the patient's attending 
 the branch the user works in now (else the patient's home branch).
 
 Apps that print for other things (the treatment plan, an invoice) put their object in
-``subjects`` and read it in their placeholders with ``ctx.subject("plan")``.
+``subjects`` and read it in their placeholders with ``ctx.subject("plan")``. The clinical
+record registers a ``PlanSource`` (``clinical/plan_documents.py``) the same way: the plans a
+print dialog offers and the loading of the one chosen, which goes in ``subjects["plan"]``.
 """
 
 import datetime
@@ -53,6 +55,45 @@ def visit_source() -> VisitSource | None:
 
 class VisitNotFound(LookupError):
     """The visit asked for is not the patient's, or not in the user's branches."""
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class PlanSource:
+    # (plan id, patient, user) -> the patient's plan in the user's branches, or None.
+    load: Callable[[int, Patient, Any], Any | None]
+    # (patient, user) -> the plans a print dialog offers (newest first).
+    choices: Callable[[Patient, Any], list[PlanChoice]]
+
+
+_plan_source: list[PlanSource] = []
+
+
+def register_plan_source(source: PlanSource) -> None:
+    _plan_source[:] = [source]
+
+
+def plan_source() -> PlanSource | None:
+    return _plan_source[0] if _plan_source else None
+
+
+class PlanNotFound(LookupError):
+    """The plan asked for is not the patient's, or not in the user's branches."""
+
+
+def load_plan(plan_id: int, patient: Patient, user) -> Any:
+    """The plan a document is printed for (``subjects["plan"]``); ``PlanNotFound`` for a
+    plan the user may not use."""
+    source = plan_source()
+    plan = source.load(plan_id, patient, user) if source else None
+    if plan is None:
+        raise PlanNotFound(plan_id)
+    return plan
 
 
 @dataclass

@@ -1,15 +1,18 @@
 """The placeholders a template's text may hold (``{{fio}}``), from one registry.
 
-Apps add theirs in their ``registrations.py``; a group is a row of buttons above the editor:
+Apps add theirs in their ``registrations.py`` (the visit's: ``calendar_app/documents.py``;
+the treatment plan's: ``clinical/plan_documents.py``); a group is a row of buttons above the
+editor:
 
     from documents import placeholders
     from documents.placeholders import Group, Placeholder
 
-    placeholders.register_group(Group("plan", "План лечения", "Treatment plan", order=70))
+    placeholders.register_group(Group("plan", "План лечения", "Treatment plan", order=80))
     placeholders.register(Placeholder(
         "plan_total", "plan", "Сумма плана", "Plan total",
-        description=_("The plan's total after discounts, like 12 500,00."),
-        value=lambda ctx: format_money(ctx.subject("plan").total),
+        description=_("The total of the plan's services: 21 000,00."),
+        value=plan_total,  # reads ctx.subject("plan"); "" when no plan is chosen
+        sample="21 000,00",
     ))
 
 ``value`` gets the ``documents.context.DocumentContext`` and returns text (escaped when it

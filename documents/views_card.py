@@ -14,11 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import audit
-from clinic.bounds import parse_id
+from clinic.bounds import InputRefused, parse_id
 from clinic.htmx import close_dialog, trigger
 from clinic.permissions import AuthedRequest, has_module_perm, module_required
 from documents import placeholders, rendering, services
-from documents.context import VisitNotFound, build_context, visit_source
+from documents.context import (
+    PlanNotFound,
+    VisitNotFound,
+    build_context,
+    load_plan,
+    plan_source,
+    visit_source,
+)
 from documents.forms import ScanForm, StatusForm
 from documents.models import Pack, PrintedDocument, PrintedStatus, Template
 from documents.views import pdf_response
@@ -93,17 +100,32 @@ def _chosen_templates(request: AuthedRequest) -> list[Template]:
 
 def _print_context(request: AuthedRequest, patient: Patient, visits: list):
     """The context to print in; the visit is the query's, or else today's visit when the
-    dialog opens (``visit=`` empty: none)."""
+    dialog opens (``visit=`` empty: none); the plan is the query's (none by default)."""
     if "visit" in request.GET:
         visit_id = None
         if request.GET["visit"]:
             visit_id = parse_id(request.GET["visit"])
             if visit_id is None:
-                raise BadRequest(_("Unknown visit."))
+                raise InputRefused(_("Unknown visit."))
     else:
         visit_id = next((choice.id for choice in visits if choice.today), None)
+    subjects: dict[str, object] = {}
+    if request.GET.get("plan"):
+        plan_id = parse_id(request.GET["plan"])
+        if plan_id is None:
+            raise InputRefused(_("Unknown treatment plan."))
+        try:
+            subjects["plan"] = load_plan(plan_id, patient, request.user)
+        except PlanNotFound as exc:
+            raise Http404 from exc
     try:
-        return build_context(patient, user=request.user, branch=request.branch, visit_id=visit_id)
+        return build_context(
+            patient,
+            user=request.user,
+            branch=request.branch,
+            visit_id=visit_id,
+            subjects=subjects,
+        )
     except VisitNotFound as exc:
         raise Http404 from exc
 
@@ -150,7 +172,10 @@ def patient_print(request: AuthedRequest, pk: int) -> HttpResponse:
         for placeholder in filled.missing:
             missing.setdefault(placeholder.key, placeholder)
     query: list[tuple[str, int | str]] = [("template", t.pk) for t in templates]
+    plan = context.subject("plan")
     query.append(("visit", context.visit.pk if context.visit else ""))
+    query.append(("plan", plan.pk if plan else ""))
+    plans = plan_source()
     context_data = {
         "patient": patient,
         "templates": templates,
@@ -158,6 +183,8 @@ def patient_print(request: AuthedRequest, pk: int) -> HttpResponse:
         "missing": list(missing.values()),
         "visit": context.visit,
         "visits": visits,
+        "plan": plan,
+        "plans": plans.choices(patient, request.user) if plans else [],
         "query": urlencode(query),
         "template_ids": [t.pk for t in templates],
     }

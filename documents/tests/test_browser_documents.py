@@ -1,14 +1,19 @@
-"""Documents with the mouse: write a template with two placeholder buttons, print it from a
-patient's card, find the copy among the patient's documents and attach the signed scan."""
+"""Documents with the mouse: write a template with three placeholder buttons, print it from a
+patient's card for their treatment plan, find the copy among the patient's documents and
+attach the signed scan."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from calendar_app.tests.factories import ServiceFactory
 from clinic import testing
-from clinic.testing_browser import ConsoleWatcher, log_in, screenshot
+from clinic.testing_browser import ConsoleWatcher, htmx_settled, log_in, screenshot
 from clinic.testing_urls import sample_png
+from clinical import plans
+from clinical.models import PlanStatus
 from documents.models import PrintedDocument, PrintedStatus, Template
 from documents.tests.factories import document_type
 from documents.tests.pdf import pdf_text
@@ -30,7 +35,12 @@ def front_desk(db, tmp_path, settings):
         birth_date=datetime.date(1990, 4, 12),
         branch=branch,
     )
-    return {"branch": branch, "patient": patient}
+    doctor = testing.make_persona("doctor", branch)
+    plan = plans.plan_create(patient=patient, branch=branch, doctor=doctor.employee, by=doctor.user)
+    implant = ServiceFactory(name="Установка имплантата", price=Decimal("45000.00"))
+    plans.lines_add(plan=plan, service=implant, teeth_numbers=[], quantity=1, by=doctor.user)
+    plan = plans.plan_set_status(plan=plan, status=PlanStatus.APPROVED, by=doctor.user)
+    return {"branch": branch, "patient": patient, "plan": plan}
 
 
 def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
@@ -52,18 +62,24 @@ def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
     page.click("[data-placeholder=fio]")
     page.keyboard.type(", карта № ")
     page.click("[data-placeholder=card_number]")
-    page.keyboard.type(", согласна на осмотр.")
+    page.keyboard.type(", согласна на лечение по плану на сумму ")
+    page.click("[data-placeholder=plan_total]")
+    page.keyboard.type(" руб.")
     screenshot(page, "documents-template-editor")
     page.click("[data-save-template]")
     expect(page.locator("[data-template-name]")).to_have_text("Согласие на осмотр")
     template = Template.objects.get(name="Согласие на осмотр")
     # A space typed before a button's placeholder is a no-break one in an editor.
     typed = template.body.replace("&nbsp;", " ")
-    assert "Я, {{fio}}, карта № {{card_number}}, согласна на осмотр." in typed
-    # The page previews it with a made-up patient.
+    assert (
+        "Я, {{fio}}, карта № {{card_number}}, согласна на лечение по плану на сумму "
+        "{{plan_total}} руб." in typed
+    )
+    # The page previews it with a made-up patient and plan.
     expect(page.locator("[data-doc-sheet]")).to_contain_text("Я, Иванова Анна Петровна")
+    expect(page.locator("[data-doc-sheet]")).to_contain_text("на сумму 21\u00a0000,00 руб.")
 
-    # The patient's card: print it.
+    # The patient's card: print it for the plan.
     page.goto(f"{asgi_live_server.url}/patients/{patient.pk}/")
     panel = page.locator("[data-patient-documents]")
     expect(panel.locator(f"[data-template-choice='{template.pk}']")).to_be_visible()
@@ -72,7 +88,17 @@ def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
     panel.locator(f"[data-print-template='{template.pk}']").click()
     preview = page.locator("[data-print-preview]")
     expect(preview.locator("[data-doc-sheet]")).to_contain_text(
-        f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}, согласна на осмотр."
+        f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}, согласна на лечение"
+    )
+    expect(preview.locator("[data-missing-placeholder=plan_total]")).to_be_visible()
+    plan = front_desk["plan"]
+    expect(preview.locator("[data-plan-choice] option:checked")).to_have_text("—")
+    htmx_settled(page)  # the dialog's form must listen before it is changed
+    preview.locator("[data-plan-choice]").select_option(str(plan.pk))
+    expect(preview.locator("[data-doc-sheet]")).to_contain_text("на сумму 45\u00a0000,00 руб.")
+    expect(preview.locator("[data-missing-placeholder=plan_total]")).to_have_count(0)
+    expect(preview.locator("[data-plan-choice] option:checked")).to_have_text(
+        f"План лечения № {plan.number} · утверждён · 45\u00a0000,00"
     )
     screenshot(page, "documents-print-preview")
     preview.locator("[data-print-confirm]").click()
@@ -89,9 +115,9 @@ def test_write_a_template_print_it_from_the_card_and_attach_the_signed_scan(
     expect(row).to_have_attribute("data-copy-status", "printed")
     assert page.evaluate("window.stillTheSamePage === true")
     with copy.file.open("rb") as stored:
-        assert f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}" in pdf_text(
-            stored.read()
-        )
+        text = pdf_text(stored.read())
+    assert f"Я, Веселова Дарья Олеговна, карта № {patient.card_number}" in text
+    assert "по плану на сумму 45 000,00 руб." in text
 
     # The signed paper comes back: attach its scan.
     row.locator("[data-copy-detail]").click()

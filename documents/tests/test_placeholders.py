@@ -165,7 +165,7 @@ def test_registering_a_bad_key_or_a_group_nobody_registered_is_refused():
     with pytest.raises(ImproperlyConfigured):
         placeholders.register(Placeholder("Bad-Key", "patient", "x", "x", "x", lambda c: ""))
     with pytest.raises(ImproperlyConfigured, match="group"):
-        placeholders.register(Placeholder("plan_total", "plan", "x", "x", "x", lambda c: ""))
+        placeholders.register(Placeholder("invoice_total", "invoice", "x", "x", "x", lambda c: ""))
 
 
 def test_a_later_app_registers_its_group_and_placeholders_in_two_calls():
