@@ -336,3 +336,20 @@ def test_the_chart_needs_the_right_to_open_the_card_too(client, doctor):
     )
     client.force_login(user)
     assert client.get(reverse("clinical:chart", args=[patient.pk])).status_code == 403
+
+
+def test_the_picker_reads_the_diagnoses_once_until_one_changes(doctor_client):
+    url = reverse("clinical:chart", args=[PatientFactory().pk])
+
+    def diagnosis_reads() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert doctor_client.get(url).status_code == 200
+        return sum('FROM "clinical_diagnosis"' in q["sql"] for q in queries.captured_queries)
+
+    diagnosis_reads()
+    assert diagnosis_reads() == 0
+    diagnosis = caries()
+    diagnosis.name = "Кариес дентина (изменён)"
+    diagnosis.save()
+    assert diagnosis_reads() == 1
+    assert diagnosis_reads() == 0
