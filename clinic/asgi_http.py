@@ -8,16 +8,42 @@ through ``async_to_sync``, which calls the view back through ``sync_to_async``, 
 loop, so a request crossed it five or six times for nothing (1.5-3 ms of a 20 ms booking at
 size L, more under load). Built for sync, the chain runs from its first middleware to the
 view in the one worker thread ``sync_to_async`` gives it, as under WSGI; the event loop
-still reads the body, sends the response and serves the websockets.
+still reads the body, sends the response and serves the websockets. The threads are kept
+and used again, one request at a time each (``__call__``).
 """
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 
 class SyncChainASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        # Idle request threads, the last one used on top. Django gives every request a
+        # thread of its own, started for it and ended after it: whatever a thread keeps
+        # (its cache client with its Redis connections, the database wrapper, compiled
+        # queries) was made again for each request, a few milliseconds of every page. A
+        # thread here serves one request at a time, and many in turn.
+        self._idle_threads: list[ThreadPoolExecutor] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        # Only the event loop's thread takes and returns threads: no lock is needed.
+        thread = (
+            self._idle_threads.pop()
+            if self._idle_threads
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="odonta-request")
+        )
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            self._idle_threads.append(thread)
+
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
         chain: Callable = self._middleware_chain  # type: ignore[has-type]

@@ -1,5 +1,8 @@
 """HTTP under ASGI (clinic/asgi_http.py): the middleware chain and the view run in one
-thread hop, and a request still gets its full answer."""
+thread hop, a request still gets its full answer, and request threads are used again."""
+
+import asyncio
+import threading
 
 import pytest
 from asgiref.sync import AsyncToSync, SyncToAsync
@@ -17,7 +20,30 @@ def probe(request):
     return HttpResponse("probe", headers={"X-Probe": "1"})
 
 
-urlpatterns = [path("probe/", probe)]
+def thread_id(request):
+    return HttpResponse(str(threading.get_ident()))
+
+
+released = threading.Event()
+
+
+def wait(request):
+    """Answers once ``release`` has run: only if the two run in threads of their own."""
+    ok = released.wait(5)
+    return HttpResponse(f"{threading.get_ident()} {ok}")
+
+
+def release(request):
+    released.set()
+    return HttpResponse(str(threading.get_ident()))
+
+
+urlpatterns = [
+    path("probe/", probe),
+    path("thread/", thread_id),
+    path("wait/", wait),
+    path("release/", release),
+]
 
 
 def scope(path_: str) -> dict:
@@ -81,3 +107,22 @@ async def test_a_view_answers_whole_through_the_handler(hops):
     assert body == b"probe"
     assert (b"X-Probe", b"1") in start["headers"]
     assert hops["async_to_sync"] == 0
+
+
+async def test_requests_one_after_another_use_the_same_kept_thread():
+    with override_settings(ROOT_URLCONF=__name__):
+        answers = [(await get("/thread/"))[1] for _ in range(3)]
+    assert len(set(answers)) == 1
+    assert int(answers[0]) != threading.get_ident()  # not the event loop's thread
+
+
+async def test_requests_at_the_same_time_get_threads_of_their_own():
+    released.clear()
+    with override_settings(ROOT_URLCONF=__name__):
+        waiting = asyncio.ensure_future(get("/wait/"))
+        await asyncio.sleep(0.2)  # the first request is in its view, waiting
+        _, releasing = await get("/release/")
+        _, waited = await waiting
+    thread, ok = waited.decode().split()
+    assert ok == "True"
+    assert thread != releasing.decode()
