@@ -30,8 +30,6 @@ class SyncChainASGIHandler(ASGIHandler):
         self._idle_threads: list[ThreadPoolExecutor] = []
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         # Only the event loop's thread takes and returns threads: no lock is needed.
         thread = (
             self._idle_threads.pop()
@@ -39,8 +37,11 @@ class SyncChainASGIHandler(ASGIHandler):
             else ThreadPoolExecutor(max_workers=1, thread_name_prefix="odonta-request")
         )
         try:
+            # Django's own __call__ (which Sentry wraps) opens a ThreadSensitiveContext of
+            # its own; inside this one, that one adds nothing, and the request's sync code
+            # runs in the kept thread.
             async with ThreadSensitiveContext(executor=thread):
-                await self.handle(scope, receive, send)
+                await super().__call__(scope, receive, send)
         finally:
             self._idle_threads.append(thread)
 
