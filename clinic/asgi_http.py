@@ -18,6 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
+# Idle request threads kept per process; a burst of more requests at once starts more,
+# which end after it.
+KEPT_THREADS = 8
+
 
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self) -> None:
@@ -43,7 +47,10 @@ class SyncChainASGIHandler(ASGIHandler):
             async with ThreadSensitiveContext(executor=thread):
                 await super().__call__(scope, receive, send)
         finally:
-            self._idle_threads.append(thread)
+            if len(self._idle_threads) < KEPT_THREADS:
+                self._idle_threads.append(thread)
+            else:  # a burst is over: its extra threads end, as Django's would
+                thread.shutdown(wait=False)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

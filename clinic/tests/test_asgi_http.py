@@ -126,3 +126,18 @@ async def test_requests_at_the_same_time_get_threads_of_their_own():
     thread, ok = waited.decode().split()
     assert ok == "True"
     assert thread != releasing.decode()
+
+
+async def test_threads_beyond_the_kept_number_end_after_a_burst(monkeypatch):
+    from clinic import asgi_http
+
+    handler = application.application_mapping["http"]
+    monkeypatch.setattr(asgi_http, "KEPT_THREADS", 1)
+    handler._idle_threads.clear()
+    released.clear()
+    with override_settings(ROOT_URLCONF=__name__):
+        waiting = asyncio.ensure_future(get("/wait/"))
+        await asyncio.sleep(0.2)
+        await get("/release/")
+        await waiting
+    assert len(handler._idle_threads) == 1
