@@ -57,7 +57,12 @@ def test_upload_an_x_ray_see_its_preview_and_zoom_it(page, asgi_live_server, tmp
     thumb.click()
     viewer = page.locator("#app-dialog [data-image-viewer]")
     expect(viewer).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-zoom-image]').naturalWidth === 1600")
+    # Loaded, and fitted: the viewer's script is set up by htmx some milliseconds after the
+    # dialog shows, and the picture may load before or after it.
+    page.wait_for_function(
+        "document.querySelector('[data-zoom-image]').naturalWidth === 1600"
+        " && Number(document.querySelector('[data-image-viewer]').dataset.zoom) < 1"
+    )
     fit = float(viewer.get_attribute("data-zoom"))
     assert 0 < fit < 1  # 1600 px wide does not fit the dialog: shown whole, smaller
     viewer.locator("[data-zoom='in']").click()
