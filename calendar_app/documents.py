@@ -4,7 +4,6 @@ a document is printed for, the visits a print dialog offers, and the visit place
 import datetime
 
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -81,10 +80,15 @@ def services_table(ctx: DocumentContext) -> str:
     lines = _lines(ctx)
     if not lines:
         return ""
-    rows = format_html_join(
-        "",
-        '<tr><td>{}</td><td>{}</td><td>{}</td><td class="doc-amount">{}</td>'
-        '<td class="doc-amount">{}</td><td class="doc-amount">{}</td></tr>',
+    return placeholders.amounts_table(
+        [
+            ("№", False),
+            (_("Code"), False),
+            (_("Service"), False),
+            (_("Price"), True),
+            (_("Qty"), True),
+            (_("Amount"), True),
+        ],
         (
             (
                 number,
@@ -96,19 +100,6 @@ def services_table(ctx: DocumentContext) -> str:
             )
             for number, line in enumerate(lines, start=1)
         ),
-    )
-    return format_html(
-        '<table class="doc-services"><thead><tr><th>№</th><th>{}</th><th>{}</th>'
-        '<th class="doc-amount">{}</th><th class="doc-amount">{}</th><th class="doc-amount">{}</th>'
-        '</tr></thead><tbody>{}</tbody><tfoot><tr><th colspan="5">{}</th>'
-        '<th class="doc-amount">{}</th></tr></tfoot></table>',
-        _("Code"),
-        _("Service"),
-        _("Price"),
-        _("Qty"),
-        _("Amount"),
-        rows,
-        _("Total"),
         visit_total(ctx),
     )
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -81,10 +80,15 @@ def services_table(ctx: DocumentContext) -> str:
     lines = _lines(ctx)
     if not lines:
         return ""
-    rows = format_html_join(
-        "",
-        '<tr><td>{}</td><td>{}</td><td>{}</td><td class="doc-amount">{}</td>'
-        '<td class="doc-amount">{}</td><td class="doc-amount">{}</td></tr>',
+    return placeholders.amounts_table(
+        [
+            (_("Tooth"), False),
+            (_("Code"), False),
+            (_("Service"), False),
+            (_("Qty"), True),
+            (_("Price"), True),
+            (_("Amount"), True),
+        ],
         (
             (
                 line.tooth or "",
@@ -96,20 +100,6 @@ def services_table(ctx: DocumentContext) -> str:
             )
             for line in lines
         ),
-    )
-    return format_html(
-        '<table class="doc-services"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
-        '<th class="doc-amount">{}</th><th class="doc-amount">{}</th><th class="doc-amount">{}</th>'
-        '</tr></thead><tbody>{}</tbody><tfoot><tr><th colspan="5">{}</th>'
-        '<th class="doc-amount">{}</th></tr></tfoot></table>',
-        _("Tooth"),
-        _("Code"),
-        _("Service"),
-        _("Qty"),
-        _("Price"),
-        _("Amount"),
-        rows,
-        _("Total"),
         plan_total(ctx),
     )
 

@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.functional import Promise
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from documents.context import DocumentContext
@@ -89,6 +90,32 @@ class Placeholder:
 
 _groups: dict[str, Group] = {}
 _placeholders: dict[str, Placeholder] = {}
+
+
+def amounts_table(
+    columns: list[tuple[str, bool]], rows: Iterable[Iterable[Any]], total: str
+) -> SafeString:
+    """A table of services for a placeholder's value: ``columns`` are (heading, whether it
+    holds amounts, aligned right), each row gives its cells in that order, and the last line
+    is "Total" with ``total`` under the last column."""
+    amount = mark_safe(' class="doc-amount"')
+    kinds = [amount if is_amount else "" for _heading, is_amount in columns]
+    head = format_html_join("", "<th{}>{}</th>", zip(kinds, (h for h, _a in columns), strict=True))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td{}>{}</td>", zip(kinds, row, strict=True)),) for row in rows),
+    )
+    return format_html(
+        '<table class="doc-services"><thead><tr>{}</tr></thead><tbody>{}</tbody>'
+        '<tfoot><tr><th colspan="{}">{}</th><th class="doc-amount">{}</th></tr></tfoot>'
+        "</table>",
+        head,
+        body,
+        len(columns) - 1,
+        _("Total"),
+        total,
+    )
 
 
 def register_group(group: Group) -> Group:
